@@ -1,0 +1,1 @@
+//! FFT audio analysis: spectrum bars, peak envelopes, onsets and tempo.

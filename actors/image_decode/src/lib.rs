@@ -1,0 +1,1 @@
+//! Image decode, prescale and a byte-budgeted cache, safe on hostile input.

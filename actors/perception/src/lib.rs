@@ -1,0 +1,1 @@
+//! Camera perception without weights: synthetic camera, motion detection, SORT tracking, MOT metrics.

@@ -1,0 +1,1 @@
+//! The authoritative scene store: versions, reducers, history, redb durability, client protocol.

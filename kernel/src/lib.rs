@@ -1,0 +1,1 @@
+//! Warden's actor contract, hosts, supervisor, topics, config and admin HTTP.

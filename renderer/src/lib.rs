@@ -1,0 +1,1 @@
+//! Warden's compositor: CPU and wgpu paths, transitions, overlays, demotion ladder.

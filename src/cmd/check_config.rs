@@ -1,0 +1,12 @@
+//! `warden check-config` — placeholder while the owning issue lands; replaced, not extended.
+
+use std::process::ExitCode;
+
+/// Arguments of `warden check-config`.
+#[derive(clap::Args)]
+pub(crate) struct Args {}
+
+/// Run the subcommand.
+pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`warden check-config` is being built in this session")
+}

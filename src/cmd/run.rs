@@ -1,0 +1,12 @@
+//! `warden run` — placeholder while the owning issue lands; replaced, not extended.
+
+use std::process::ExitCode;
+
+/// Arguments of `warden run`.
+#[derive(clap::Args)]
+pub(crate) struct Args {}
+
+/// Run the subcommand.
+pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`warden run` is being built in this session")
+}

@@ -1,0 +1,1 @@
+//! Envelopes, codec, ipc-channel bootstrap, shared-memory buffers and heartbeats for Warden.
