@@ -1,1 +1,34 @@
-//! Warden's compositor: CPU and wgpu paths, transitions, overlays, demotion ladder.
+//! Warden's compositor: a scene (slideshow with transitions and a viewport,
+//! spectrum bars, detection boxes) in, an RGBA8 frame out. Two
+//! implementations of one [`Compositor`] trait — an integer CPU path and a
+//! wgpu path whose WGSL restates the same integer formulas — and a
+//! [`Renderer`] session that picks one and demotes itself, session-wide and
+//! never silently, when the GPU fails. No actors, no kernel: testable alone.
+
+mod compositor;
+mod cpu;
+mod error;
+mod fixed;
+mod frame;
+mod overlay;
+mod peaks;
+mod scene;
+mod tables;
+mod transition;
+
+pub use compositor::{Backend, Compositor, DemotionLevel};
+pub use cpu::CpuCompositor;
+pub use error::RenderError;
+pub use frame::{Frame, MAX_SIDE, Rgba};
+pub use peaks::PeakFall;
+pub use scene::{
+    Bar, Bars, BarsStyle, BoxStyle, Boxes, DetectionBox, LayerKind, LayerProps, NormRect, Scene,
+    Slideshow, Viewport,
+};
+pub use tables::{
+    BlockGrid, FLIP_SPAN, TableData, TransitionTables, block_grid_dims, blockflip_grid,
+    dissolve_thresholds,
+};
+pub use transition::{
+    ActiveTransition, Easing, PROGRESS_ONE, TransitionKind, TransitionSpec, progress_q16,
+};

@@ -1,0 +1,127 @@
+//! Putting pixels into the canvas: fills, the slideshow at an opacity
+//! (optionally through the viewport), and overlay quads blended source-over.
+//! Exact rounding (`fixed::div255`) in u16 lanes.
+
+use super::compose::column_map;
+use crate::fixed::{ViewportMap, gradient};
+use crate::frame::Rgba;
+use crate::overlay::Quad;
+
+/// Fills the whole canvas with one colour.
+pub(super) fn fill(out: &mut [u8], colour: Rgba) {
+    for px in out.chunks_exact_mut(4) {
+        px.copy_from_slice(&colour);
+    }
+}
+
+/// `out = lerp(out, src, alpha)` on all four channels; a copy at 255.
+pub(super) fn put(out: &mut [u8], src: &[u8], alpha: u8) {
+    if alpha == 255 {
+        out.copy_from_slice(src);
+        return;
+    }
+    let a = u16::from(alpha);
+    let ia = 255 - a;
+    for (o, s) in out.iter_mut().zip(src) {
+        let t = u16::from(*s) * a + u16::from(*o) * ia + 128;
+        *o = ((t + (t >> 8)) >> 8) as u8;
+    }
+}
+
+/// Like [`put`], reading `src` through the viewport map.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn put_viewport(
+    out: &mut [u8],
+    src: &[u8],
+    width: u32,
+    height: u32,
+    map: &ViewportMap,
+    alpha: u8,
+    xmap: &mut Vec<u32>,
+    row: &mut Vec<u8>,
+) {
+    let n = width as usize * 4;
+    column_map(map, width, xmap);
+    row.resize(n, 0);
+    for (y, o) in out.chunks_exact_mut(n).enumerate() {
+        let sy = ViewportMap::map(map.oy, map.step, y as u32, height) as usize;
+        let s = &src[sy * n..(sy + 1) * n];
+        for (px, &sx) in row.chunks_exact_mut(4).zip(xmap.iter()) {
+            let sx = sx as usize * 4;
+            px.copy_from_slice(&s[sx..sx + 4]);
+        }
+        put(o, row, alpha);
+    }
+}
+
+/// Blends each quad over the canvas: colour channels
+/// `round((c·a + d·(255 − a)) / 255)`, alpha `round((255·a + d·(255 − a)) / 255)`.
+pub(super) fn quads(out: &mut crate::frame::Frame, quads: &[Quad]) {
+    let stride = out.stride();
+    let data = out.data_mut();
+    for q in quads {
+        for y in q.y0..q.y1 {
+            let c = gradient(q.bottom, q.top, q.g0, q.g1, y);
+            let start = y as usize * stride;
+            let row = &mut data[start + q.x0 as usize * 4..start + q.x1 as usize * 4];
+            blend_row(row, c);
+        }
+    }
+}
+
+fn blend_row(row: &mut [u8], c: Rgba) {
+    let a = u16::from(c[3]);
+    match a {
+        0 => {}
+        255 => fill(row, c),
+        _ => {
+            let ia = 255 - a;
+            let s = [
+                u16::from(c[0]) * a + 128,
+                u16::from(c[1]) * a + 128,
+                u16::from(c[2]) * a + 128,
+                255 * a + 128,
+            ];
+            for px in row.chunks_exact_mut(4) {
+                for (d, s) in px.iter_mut().zip(s) {
+                    let t = s + u16::from(*d) * ia;
+                    *d = ((t + (t >> 8)) >> 8) as u8;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixed::blend255;
+
+    #[test]
+    fn row_blend_matches_the_exact_formula() {
+        let mut row: Vec<u8> = (0..=255).collect();
+        let orig = row.clone();
+        for a in [1u8, 77, 128, 254] {
+            let c = [200, 13, 99, a];
+            row.copy_from_slice(&orig);
+            blend_row(&mut row, c);
+            for (px, d) in row.chunks_exact(4).zip(orig.chunks_exact(4)) {
+                assert_eq!(px[0], blend255(200, d[0], a));
+                assert_eq!(px[1], blend255(13, d[1], a));
+                assert_eq!(px[2], blend255(99, d[2], a));
+                assert_eq!(px[3], blend255(255, d[3], a));
+            }
+        }
+    }
+
+    #[test]
+    fn put_at_an_opacity_is_the_exact_lerp() {
+        let src: Vec<u8> = (0..=255).collect();
+        let mut out: Vec<u8> = (0..=255).rev().collect();
+        let dst = out.clone();
+        put(&mut out, &src, 100);
+        for ((o, s), d) in out.iter().zip(&src).zip(&dst) {
+            assert_eq!(*o, blend255(*s, *d, 100));
+        }
+    }
+}
