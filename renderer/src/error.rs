@@ -85,6 +85,9 @@ pub enum RenderError {
         /// What wgpu said.
         detail: String,
     },
+    /// The GPU failed (outside the demotion ladder, which absorbs these).
+    #[error("GPU failure: {0}")]
+    Gpu(#[from] crate::gpu::GpuFault),
     /// Reading or decoding an image file failed.
     #[error("cannot load image {path}: {detail}")]
     ImageLoad {

@@ -5,26 +5,34 @@
 //! [`Renderer`] session that picks one and demotes itself, session-wide and
 //! never silently, when the GPU fails. No actors, no kernel: testable alone.
 
+mod backend;
 mod compositor;
 mod cpu;
 mod error;
 mod fixed;
 mod frame;
+mod gpu;
 mod overlay;
 mod peaks;
 mod scene;
+mod session;
 mod tables;
 mod transition;
 
+pub use backend::{BackendChoice, BackendRequest, ChoiceReason, select_backend};
 pub use compositor::{Backend, Compositor, DemotionLevel};
 pub use cpu::CpuCompositor;
 pub use error::RenderError;
 pub use frame::{Frame, MAX_SIDE, Rgba};
+pub use gpu::{
+    AdapterSummary, FaultInjection, FaultKind, GpuCompositor, GpuFault, ShaderModuleName,
+};
 pub use peaks::PeakFall;
 pub use scene::{
     Bar, Bars, BarsStyle, BoxStyle, Boxes, DetectionBox, LayerKind, LayerProps, NormRect, Scene,
     Slideshow, Viewport,
 };
+pub use session::{Demotion, Renderer, RendererOptions, demotion_target};
 pub use tables::{
     BlockGrid, FLIP_SPAN, TableData, TransitionTables, block_grid_dims, blockflip_grid,
     dissolve_thresholds,

@@ -57,8 +57,8 @@ mod tests {
                 }
             });
             for (r, bits) in DIGITS[usize::from(d)].iter().enumerate() {
-                for c in 0..3 {
-                    assert_eq!(grid[r][c], bits & (0b100 >> c) != 0, "digit {d}");
+                for (c, set) in grid[r].iter().enumerate() {
+                    assert_eq!(*set, bits & (0b100 >> c) != 0, "digit {d}");
                 }
             }
         }

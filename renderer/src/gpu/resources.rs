@@ -1,0 +1,200 @@
+//! GPU-side copies of the scene's inputs: image textures keyed by the
+//! `Arc<Frame>` they came from (the cache holds the `Arc`, so an address
+//! cannot be reused under it), the transition tables as integer textures,
+//! and 1×1 stand-ins for whatever a frame does not use.
+
+use std::sync::Arc;
+
+use crate::frame::Frame;
+use crate::tables::TransitionTables;
+
+/// A texture and its default view.
+pub(crate) struct Tex {
+    pub texture: wgpu::Texture,
+    pub view: wgpu::TextureView,
+}
+
+/// Creates a 2D texture and uploads `data` (tightly packed rows).
+pub(crate) fn upload(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    label: &str,
+    format: wgpu::TextureFormat,
+    (width, height): (u32, u32),
+    bytes_per_pixel: u32,
+    data: &[u8],
+) -> Tex {
+    let size = wgpu::Extent3d {
+        width,
+        height,
+        depth_or_array_layers: 1,
+    };
+    let texture = device.create_texture(&wgpu::TextureDescriptor {
+        label: Some(label),
+        size,
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format,
+        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        view_formats: &[],
+    });
+    queue.write_texture(
+        wgpu::TexelCopyTextureInfo {
+            texture: &texture,
+            mip_level: 0,
+            origin: wgpu::Origin3d::ZERO,
+            aspect: wgpu::TextureAspect::All,
+        },
+        data,
+        wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(width * bytes_per_pixel),
+            rows_per_image: Some(height),
+        },
+        size,
+    );
+    let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+    Tex { texture, view }
+}
+
+/// Image textures, most recently used last.
+#[derive(Default)]
+pub(crate) struct ImageCache {
+    entries: Vec<(Arc<Frame>, Tex)>,
+}
+
+impl ImageCache {
+    /// Two transition ends and the next image.
+    const KEEP: usize = 3;
+
+    /// Makes sure `frame` is resident; returns its index for [`view`](Self::view).
+    pub(crate) fn ensure(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        frame: &Arc<Frame>,
+    ) {
+        if let Some(i) = self.entries.iter().position(|(f, _)| Arc::ptr_eq(f, frame)) {
+            let e = self.entries.remove(i);
+            self.entries.push(e);
+            return;
+        }
+        if self.entries.len() == Self::KEEP {
+            let (_, old) = self.entries.remove(0);
+            old.texture.destroy();
+        }
+        let tex = upload(
+            device,
+            queue,
+            "image",
+            wgpu::TextureFormat::Rgba8Unorm,
+            (frame.width(), frame.height()),
+            4,
+            frame.data(),
+        );
+        self.entries.push((Arc::clone(frame), tex));
+    }
+
+    /// The view of a frame made resident this frame.
+    pub(crate) fn view(&self, frame: &Arc<Frame>) -> Option<&wgpu::TextureView> {
+        self.entries
+            .iter()
+            .find(|(f, _)| Arc::ptr_eq(f, frame))
+            .map(|(_, t)| &t.view)
+    }
+}
+
+/// The table textures of the current transition.
+#[derive(Default)]
+pub(crate) struct TableTextures {
+    current: Option<(Arc<TransitionTables>, Tex)>,
+}
+
+impl TableTextures {
+    /// Uploads `tables` unless they are already resident; returns the view
+    /// (R16Uint dissolve map or R32Uint block starts).
+    pub(crate) fn ensure(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        tables: &Arc<TransitionTables>,
+        (width, height): (u32, u32),
+    ) -> &wgpu::TextureView {
+        let fresh = !matches!(&self.current, Some((t, _)) if Arc::ptr_eq(t, tables));
+        if fresh {
+            if let Some((_, old)) = self.current.take() {
+                old.texture.destroy();
+            }
+            let tex = if let Some(g) = tables.blockflip() {
+                upload(
+                    device,
+                    queue,
+                    "blockflip starts",
+                    wgpu::TextureFormat::R32Uint,
+                    (g.cols, g.rows),
+                    4,
+                    bytemuck::cast_slice(&g.starts),
+                )
+            } else {
+                let t = tables.dissolve().unwrap_or(&[]);
+                upload(
+                    device,
+                    queue,
+                    "dissolve thresholds",
+                    wgpu::TextureFormat::R16Uint,
+                    (width, height),
+                    2,
+                    bytemuck::cast_slice(t),
+                )
+            };
+            self.current = Some((Arc::clone(tables), tex));
+        }
+        let (_, tex) = self
+            .current
+            .as_ref()
+            .expect("invariant: set just above when missing");
+        &tex.view
+    }
+}
+
+/// 1×1 stand-ins bound where a frame has no image or table.
+pub(crate) struct Dummies {
+    pub image: Tex,
+    pub dissolve: Tex,
+    pub starts: Tex,
+}
+
+impl Dummies {
+    pub(crate) fn new(device: &wgpu::Device, queue: &wgpu::Queue) -> Self {
+        Self {
+            image: upload(
+                device,
+                queue,
+                "no image",
+                wgpu::TextureFormat::Rgba8Unorm,
+                (1, 1),
+                4,
+                &[0; 4],
+            ),
+            dissolve: upload(
+                device,
+                queue,
+                "no dissolve",
+                wgpu::TextureFormat::R16Uint,
+                (1, 1),
+                2,
+                &[0; 2],
+            ),
+            starts: upload(
+                device,
+                queue,
+                "no starts",
+                wgpu::TextureFormat::R32Uint,
+                (1, 1),
+                4,
+                &[0; 4],
+            ),
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! The renderer session and its demotion ladder (seed 001, groups A → B →
+//! C): full shaders → compositing only → software. A shader compile
+//! failure, a lost device or a validation error demotes the whole session —
+//! never one transition, never silently: each step is logged, recorded with
+//! its cause, and the failed frame is drawn again at the new level, so no
+//! frame is lost. The level never goes back up.
+
+use crate::backend::{BackendChoice, BackendRequest, ChoiceReason, choose};
+use crate::compositor::{Backend, Compositor, DemotionLevel};
+use crate::cpu::CpuCompositor;
+use crate::error::RenderError;
+use crate::frame::Frame;
+use crate::gpu::{FaultInjection, FaultKind, GpuCompositor, GpuError, GpuFault, ShaderModuleName};
+use crate::scene::Scene;
+
+/// How to open a [`Renderer`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RendererOptions {
+    /// Which backend to use.
+    pub backend: BackendRequest,
+    /// Failures to inject (tests only; empty by default).
+    pub faults: FaultInjection,
+}
+
+/// One step down the ladder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Demotion {
+    /// The level before.
+    pub from: DemotionLevel,
+    /// The level from then on.
+    pub to: DemotionLevel,
+    /// What failed.
+    pub cause: GpuFault,
+    /// The session frame (from 0) that failed and was redrawn at `to`.
+    pub frame: u64,
+}
+
+impl std::fmt::Display for Demotion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "demoted {} -> {} at frame {}: {}",
+            self.from, self.to, self.frame, self.cause
+        )
+    }
+}
+
+/// Where a failure of `kind` at `level` sends the session; always lower.
+pub fn demotion_target(level: DemotionLevel, kind: FaultKind) -> DemotionLevel {
+    match (level, kind) {
+        (DemotionLevel::FullShaders, FaultKind::ShaderCompile(ShaderModuleName::Slideshow))
+        | (DemotionLevel::FullShaders, FaultKind::Validation) => DemotionLevel::CompositingOnly,
+        _ => DemotionLevel::Software,
+    }
+}
+
+/// A rendering session: the chosen backend, the current level, and the
+/// demotions so far. This is what the compositor actor holds.
+pub struct Renderer {
+    choice: BackendChoice,
+    level: DemotionLevel,
+    gpu: Option<GpuCompositor>,
+    cpu: CpuCompositor,
+    demotions: Vec<Demotion>,
+    frames: u64,
+}
+
+impl std::fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Renderer")
+            .field("choice", &self.choice)
+            .field("level", &self.level)
+            .field("demotions", &self.demotions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Renderer {
+    /// Chooses the backend (logged) and opens it. With `auto`, a device that
+    /// will not open falls back to the CPU path, with that as the reason.
+    pub fn open(options: RendererOptions) -> Result<Self, RenderError> {
+        let (mut choice, adapter) = choose(options.backend)?;
+        let gpu = match adapter {
+            None => None,
+            Some(adapter) => match GpuCompositor::open(&adapter, options.faults) {
+                Ok(g) => Some(g),
+                Err(e) if options.backend == BackendRequest::Auto => {
+                    tracing::warn!(error = %e, "wgpu device failed to open; using the CPU path");
+                    choice.backend = Backend::Cpu;
+                    choice.reason = ChoiceReason::NoAdapter(e.to_string());
+                    None
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        let level = if gpu.is_some() {
+            DemotionLevel::FullShaders
+        } else {
+            DemotionLevel::Software
+        };
+        Ok(Self {
+            choice,
+            level,
+            gpu,
+            cpu: CpuCompositor::new(),
+            demotions: Vec::new(),
+            frames: 0,
+        })
+    }
+
+    /// The backend choice and its reason.
+    pub fn choice(&self) -> &BackendChoice {
+        &self.choice
+    }
+
+    /// Every demotion so far, oldest first.
+    pub fn demotions(&self) -> &[Demotion] {
+        &self.demotions
+    }
+
+    /// Frames rendered (or attempted) so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    fn demote(&mut self, cause: GpuFault, frame: u64) {
+        let to = demotion_target(self.level, cause.kind);
+        tracing::warn!(
+            from = %self.level,
+            to = %to,
+            cause = %cause.kind,
+            detail = %cause.detail,
+            frame,
+            "renderer demoted for the rest of the session"
+        );
+        self.demotions.push(Demotion {
+            from: self.level,
+            to,
+            cause,
+            frame,
+        });
+        self.level = to;
+        if to == DemotionLevel::Software {
+            // The device is not trusted again; free it.
+            self.gpu = None;
+        }
+    }
+}
+
+impl Compositor for Renderer {
+    fn render_into(&mut self, scene: &Scene, out: &mut Frame) -> Result<(), RenderError> {
+        let frame = self.frames;
+        self.frames += 1;
+        loop {
+            let full = match self.level {
+                DemotionLevel::FullShaders => true,
+                DemotionLevel::CompositingOnly => false,
+                DemotionLevel::Software => return self.cpu.render_into(scene, out),
+            };
+            let Some(gpu) = self.gpu.as_mut() else {
+                self.level = DemotionLevel::Software;
+                continue;
+            };
+            match gpu.draw(full, scene, out) {
+                Ok(()) => return Ok(()),
+                Err(GpuError::Scene(e)) => return Err(e),
+                Err(GpuError::Fault(f)) => self.demote(f, frame),
+            }
+        }
+    }
+
+    fn level(&self) -> DemotionLevel {
+        self.level
+    }
+
+    fn backend(&self) -> Backend {
+        match self.level {
+            DemotionLevel::Software => Backend::Cpu,
+            _ => Backend::Wgpu,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fault_moves_strictly_down() {
+        let kinds = [
+            FaultKind::ShaderCompile(ShaderModuleName::Slideshow),
+            FaultKind::ShaderCompile(ShaderModuleName::Blit),
+            FaultKind::ShaderCompile(ShaderModuleName::Overlay),
+            FaultKind::DeviceLost,
+            FaultKind::Validation,
+            FaultKind::OutOfMemory,
+            FaultKind::Internal,
+        ];
+        for level in [DemotionLevel::FullShaders, DemotionLevel::CompositingOnly] {
+            for k in kinds {
+                assert!(demotion_target(level, k) > level, "{level:?} {k:?}");
+            }
+        }
+        assert_eq!(
+            demotion_target(
+                DemotionLevel::FullShaders,
+                FaultKind::ShaderCompile(ShaderModuleName::Slideshow)
+            ),
+            DemotionLevel::CompositingOnly
+        );
+        assert_eq!(
+            demotion_target(DemotionLevel::FullShaders, FaultKind::DeviceLost),
+            DemotionLevel::Software
+        );
+    }
+
+    #[test]
+    fn forced_cpu_starts_in_software_without_probing() {
+        let r = Renderer::open(RendererOptions {
+            backend: BackendRequest::Cpu,
+            ..Default::default()
+        })
+        .expect("cpu always opens");
+        assert_eq!(r.level(), DemotionLevel::Software);
+        assert_eq!(r.choice().reason, ChoiceReason::Forced);
+        assert!(r.choice().adapter.is_none());
+    }
+}
