@@ -40,6 +40,20 @@ pub(crate) fn check_size(what: &'static str, width: u32, height: u32) -> Result<
     Ok(())
 }
 
+/// Parses a size written `WIDTHxHEIGHT` (`1920x1080`), each side in `1..=MAX_SIDE`.
+pub fn parse_size(text: &str) -> Result<(u32, u32), RenderError> {
+    let bad = || RenderError::InvalidValue {
+        field: "size".to_owned(),
+        value: text.to_owned(),
+        expected: "WIDTHxHEIGHT, e.g. 1920x1080",
+    };
+    let (w, h) = text.split_once(['x', 'X']).ok_or_else(bad)?;
+    let w: u32 = w.trim().parse().map_err(|_| bad())?;
+    let h: u32 = h.trim().parse().map_err(|_| bad())?;
+    check_size("size", w, h)?;
+    Ok((w, h))
+}
+
 impl Frame {
     /// Wraps RGBA8 bytes; the length must be `width × height × 4`.
     pub fn from_rgba(width: u32, height: u32, data: Vec<u8>) -> Result<Self, RenderError> {
@@ -167,6 +181,21 @@ mod tests {
         assert_eq!(f.pixel(2, 1), Some([20, 21, 22, 23]));
         assert_eq!(f.pixel(3, 1), None);
         assert_eq!(f.stride(), 12);
+    }
+
+    #[test]
+    fn sizes_parse_and_bad_ones_are_named() {
+        assert_eq!(parse_size("1920x1080").expect("ok"), (1920, 1080));
+        assert_eq!(parse_size("97X5").expect("ok"), (97, 5));
+        for bad in ["1920", "x5", "0x5", "9000x10", "axb", ""] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        assert!(
+            parse_size("10x")
+                .expect_err("bad")
+                .to_string()
+                .contains("WIDTHxHEIGHT")
+        );
     }
 
     #[test]

@@ -9,13 +9,18 @@ mod backend;
 mod compositor;
 mod cpu;
 mod error;
+mod fit;
 mod fixed;
 mod frame;
 mod gpu;
+mod image_io;
+mod offline;
 mod overlay;
 mod peaks;
 mod scene;
 mod session;
+mod stats;
+mod synthetic;
 mod tables;
 mod transition;
 
@@ -23,16 +28,21 @@ pub use backend::{BackendChoice, BackendRequest, ChoiceReason, select_backend};
 pub use compositor::{Backend, Compositor, DemotionLevel};
 pub use cpu::CpuCompositor;
 pub use error::RenderError;
-pub use frame::{Frame, MAX_SIDE, Rgba};
+pub use fit::{Fit, fit_frame};
+pub use frame::{Frame, MAX_SIDE, Rgba, parse_size};
 pub use gpu::{
     AdapterSummary, FaultInjection, FaultKind, GpuCompositor, GpuFault, ShaderModuleName,
 };
+pub use image_io::{load_image, save_png};
+pub use offline::{OfflineJob, OfflineReport, render_transition};
 pub use peaks::PeakFall;
 pub use scene::{
     Bar, Bars, BarsStyle, BoxStyle, Boxes, DetectionBox, LayerKind, LayerProps, NormRect, Scene,
     Slideshow, Viewport,
 };
 pub use session::{Demotion, Renderer, RendererOptions, demotion_target};
+pub use stats::{FrameTimes, TimeSummary};
+pub use synthetic::SyntheticOverlays;
 pub use tables::{
     BlockGrid, FLIP_SPAN, TableData, TransitionTables, block_grid_dims, blockflip_grid,
     dissolve_thresholds,
