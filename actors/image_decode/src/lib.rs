@@ -18,6 +18,8 @@
 //! [`EncodeError`]); no input makes these functions panic — a panic inside a
 //! decoder crate is caught and returned as [`DecodeError::DecoderPanicked`].
 
+mod cache;
+mod cache_key;
 mod classify;
 mod decode;
 mod error;
@@ -27,10 +29,14 @@ mod jpeg_markers;
 mod limits;
 mod load;
 mod orientation;
+mod png_out;
+mod prefetch;
 mod resize;
 mod rgba;
 mod webp_riff;
 
+pub use cache::{CacheStats, ImageCache};
+pub use cache_key::CacheKey;
 pub use decode::{DecodedImage, decode_bytes, decode_file, read_file};
 pub use error::{DecodeError, EncodeError, LoadError, PixelBufferError, ScaleError};
 pub use fit::{Fit, MAX_TARGET_SIDE, ScaleSpec, fit_size, parse_size};
@@ -38,5 +44,7 @@ pub use format::ImageFormat;
 pub use limits::Limits;
 pub use load::{Loaded, Timings, decode_prescaled, load_bytes, load_file};
 pub use orientation::Orientation;
+pub use png_out::{encode_png, write_png};
+pub use prefetch::{PrefetchReport, PrefetchRequest, Prefetcher};
 pub use resize::{Filter, prescale};
 pub use rgba::Rgba8Image;
