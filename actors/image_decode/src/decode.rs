@@ -119,13 +119,8 @@ fn decode_unguarded(
     format: ImageFormat,
     limits: &Limits,
 ) -> Result<Native, DecodeError> {
-    // While the header is read, only the allocation limit applies, so that a
-    // dimension refusal comes from `check_header` with the declared size in it.
-    let mut header_limits = limits.to_image_limits();
-    header_limits.max_image_width = None;
-    header_limits.max_image_height = None;
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format.to_image());
-    reader.limits(header_limits);
+    reader.limits(limits.to_header_limits());
     let mut decoder = reader
         .into_decoder()
         .map_err(|e| classify::image_error(format, e))?;

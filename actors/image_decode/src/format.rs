@@ -111,13 +111,13 @@ impl fmt::Display for ImageFormat {
 /// Signatures of the supported formats, long enough that a shorter file
 /// which starts like one is a truncated file of that format.
 const SIGNATURES: [(&[u8], ImageFormat); 7] = [
+    (b"RIFF", ImageFormat::WebP),
     (b"\x89PNG\r\n\x1a\n", ImageFormat::Png),
     (b"\xFF\xD8\xFF", ImageFormat::Jpeg),
     (b"GIF87a", ImageFormat::Gif),
     (b"GIF89a", ImageFormat::Gif),
     (b"II*\0", ImageFormat::Tiff),
     (b"MM\0*", ImageFormat::Tiff),
-    (b"RIFF", ImageFormat::WebP),
 ];
 
 /// The format whose signature `bytes` is a proper prefix of (at least two
@@ -125,6 +125,11 @@ const SIGNATURES: [(&[u8], ImageFormat); 7] = [
 fn truncated_signature(bytes: &[u8]) -> Option<ImageFormat> {
     if bytes.len() < 2 {
         return None;
+    }
+    // WebP: "RIFF", a 4-byte size (anything), then "WEBP".
+    if bytes.len() < 12 && bytes.starts_with(b"RIFF") {
+        let tail = bytes.get(8..).unwrap_or_default();
+        return b"WEBP".starts_with(tail).then_some(ImageFormat::WebP);
     }
     SIGNATURES
         .iter()
@@ -172,7 +177,15 @@ mod tests {
             "{err}"
         );
         assert_eq!(ImageFormat::detect(b""), Err(DecodeError::Empty));
-        for cut in [b"\x89PNG".as_slice(), b"\xFF\xD8", b"GIF8", b"II*", b"RIF"] {
+        for cut in [
+            b"\x89PNG".as_slice(),
+            b"\xFF\xD8",
+            b"GIF8",
+            b"II*",
+            b"RIF",
+            b"RIFF",
+            b"RIFF\0\0\0\0WE",
+        ] {
             let err = ImageFormat::detect(cut).unwrap_err();
             assert!(
                 matches!(err, DecodeError::Truncated { .. }),

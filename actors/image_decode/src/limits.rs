@@ -20,6 +20,12 @@ pub struct Limits {
     /// Largest buffer the decoder may fill: checked for the decoder's native
     /// layout (for example 16-bit RGB) and for the RGBA8 result, each.
     pub max_decoded_bytes: u64,
+    /// Largest allocation a decoder may make while it reads the header, before
+    /// the size is known to be acceptable: bounds metadata that inflates (a
+    /// PNG iCCP profile or zTXt chunk can be a decompression bomb of its own).
+    /// For PNG it stays the bound of the `png` crate's own buffers (metadata
+    /// and one row) for the whole decode.
+    pub max_metadata_bytes: u64,
 }
 
 impl Default for Limits {
@@ -30,6 +36,7 @@ impl Default for Limits {
             max_height: 32_768,
             max_pixels: 120_000_000,
             max_decoded_bytes: 512 * 1024 * 1024,
+            max_metadata_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -96,6 +103,17 @@ impl Limits {
         Ok(())
     }
 
+    /// What the decoders get while the header is read: only the metadata
+    /// allocation bound, so that a dimension refusal comes from
+    /// [`Limits::check_header`] with the declared size in it.
+    pub(crate) fn to_header_limits(self) -> image::Limits {
+        let mut limits = image::Limits::default();
+        limits.max_image_width = None;
+        limits.max_image_height = None;
+        limits.max_alloc = Some(self.max_metadata_bytes.min(self.max_decoded_bytes));
+        limits
+    }
+
     /// The same limits in the form the `image` crate's decoders enforce
     /// themselves (a second line of defence, inside the decoders).
     pub(crate) fn to_image_limits(self) -> image::Limits {
@@ -137,6 +155,7 @@ mod tests {
             max_height: 50,
             max_pixels: 1_000,
             max_decoded_bytes: 3_000,
+            max_metadata_bytes: 1_000,
         };
         let f = ImageFormat::Png;
         assert_eq!(limits.check_input(0), Err(DecodeError::Empty));
