@@ -1,0 +1,208 @@
+//! The redb file: tables, opening and creating, loading the scene, and
+//! writing a batch of entries as one durable transaction.
+//!
+//! Tables: `meta` (format, checkpoint), `log` ((topic, version) → entry JSON:
+//! the append-only log, which is also the audit log) and `records` ((topic,
+//! target, key) → record JSON: the state as of the checkpoint version).
+//!
+//! An update is durable once its log row is: one row per update, in one
+//! transaction per batch, so an update is never half there. The records
+//! table is a checkpoint — rewritten every `CHECKPOINT_ENTRIES` entries and
+//! on close — so that a batch dirties only the log's few tail pages; opening
+//! reads the checkpoint and redoes the logged changes after it.
+
+mod checkpoint;
+mod codec;
+mod read;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+
+use crate::error::{StorageContext, StoreError};
+use crate::history::HistoryLimits;
+use crate::record::Entry;
+use crate::scene::Scene;
+use crate::topic::Topic;
+
+pub(crate) use checkpoint::Dirty;
+pub(crate) use read::LogReader;
+
+/// The file inside the data directory.
+pub const FILE_NAME: &str = "store.redb";
+/// The format this build writes and reads.
+pub(crate) const FORMAT: u64 = 1;
+/// Entries between two checkpoints of the records table.
+pub(crate) const CHECKPOINT_ENTRIES: u64 = 4096;
+
+const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
+const LOG: TableDefinition<'_, (u8, u64), &[u8]> = TableDefinition::new("log");
+const RECORDS: TableDefinition<'_, (u8, &str, &str), &[u8]> = TableDefinition::new("records");
+
+/// The redb page cache: the scene lives in memory, so a small cache does.
+const CACHE_BYTES: usize = 64 << 20;
+
+/// An open store file.
+pub(crate) struct Durable {
+    db: Database,
+    path: PathBuf,
+}
+
+impl Durable {
+    /// Open the store in `dir`, creating the directory and the file if needed.
+    pub(crate) fn create(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let path = dir.join(FILE_NAME);
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        let durable = Self { db, path };
+        durable.init()?;
+        Ok(durable)
+    }
+
+    /// Open the store in `dir`, which must exist (inspection never creates one).
+    pub(crate) fn open_existing(dir: &Path) -> Result<Self, StoreError> {
+        let path = dir.join(FILE_NAME);
+        if !path.is_file() {
+            return Err(StoreError::Missing {
+                path: dir.to_owned(),
+            });
+        }
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .open(&path)
+            .map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        let durable = Self { db, path };
+        durable.reader()?.check_format()?;
+        Ok(durable)
+    }
+
+    /// The file's path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Create the tables and the format marker on a new file; check it on an old one.
+    fn init(&self) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().context("begin init")?;
+        {
+            let mut meta = txn.open_table(META).context("open meta")?;
+            let format = meta
+                .get("format")
+                .context("read format")?
+                .map(|g| g.value());
+            match format {
+                Some(found) if found != FORMAT => {
+                    return Err(StoreError::Format {
+                        found,
+                        supported: FORMAT,
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    meta.insert("format", FORMAT).context("write format")?;
+                    meta.insert("checkpoint", 0).context("write checkpoint")?;
+                }
+            }
+            txn.open_table(LOG).context("open log")?;
+            txn.open_table(RECORDS).context("open records")?;
+        }
+        txn.commit().context("commit init")
+    }
+
+    /// A consistent read view of the file.
+    pub(crate) fn reader(&self) -> Result<LogReader, StoreError> {
+        let txn = self.db.begin_read().context("begin read")?;
+        LogReader::new(txn)
+    }
+
+    /// Rebuild the scene: the checkpointed records, the logged changes after
+    /// the checkpoint redone on them, and per topic the tail of its log as
+    /// history. Returns the scene and the checkpoint version.
+    pub(crate) fn load(&self, limits: HistoryLimits) -> Result<(Scene, u64), StoreError> {
+        let reader = self.reader()?;
+        let checkpoint = reader.checkpoint()?;
+        let version = reader.last_version()?;
+        if checkpoint > version {
+            return Err(StoreError::Corrupt {
+                what: format!(
+                    "the checkpoint is at version {checkpoint}, past the log's end at {version}"
+                ),
+            });
+        }
+        let mut records = reader.records()?;
+        reader.for_each_entry(checkpoint + 1, u64::MAX, |entry| {
+            records[entry.topic.index()].apply_changes(
+                &entry.changes,
+                entry.stamp(),
+                &entry.author(),
+            );
+            Ok(())
+        })?;
+        let mut tails: [(u64, Vec<Arc<Entry>>); 3] = Default::default();
+        for topic in Topic::ALL {
+            tails[topic.index()] = reader.tail(topic, limits.for_index(topic.index()))?;
+        }
+        Ok((Scene::restore(limits, version, records, tails), checkpoint))
+    }
+
+    /// Write `entries` (in version order) in one transaction and return once
+    /// it is durable; with `checkpoint`, also write the records it holds and
+    /// move the checkpoint to the batch's last version.
+    pub(crate) fn write_batch(
+        &self,
+        entries: &[Arc<Entry>],
+        checkpoint: Option<&mut Dirty>,
+    ) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write().context("begin commit")?;
+        txn.set_durability(Durability::Immediate)
+            .context("set durability")?;
+        {
+            let mut log = txn.open_table(LOG).context("open log")?;
+            let mut row = Vec::with_capacity(512);
+            for entry in entries {
+                row.clear();
+                codec::encode_into(&mut row, &**entry);
+                log.insert((entry.topic.code(), entry.version), row.as_slice())
+                    .context("write log")?;
+            }
+            if let Some(dirty) = checkpoint {
+                let mut records = txn.open_table(RECORDS).context("open records")?;
+                for ((topic, target, key), record) in dirty.drain() {
+                    let key = (topic.code(), target.as_str(), key.as_str());
+                    match record {
+                        Some(record) => records
+                            .insert(key, codec::encode(&record).as_slice())
+                            .map(drop),
+                        None => records.remove(key).map(drop),
+                    }
+                    .context("write records")?;
+                }
+                let mut meta = txn.open_table(META).context("open meta")?;
+                meta.insert("checkpoint", dirty.version())
+                    .context("write checkpoint")?;
+            }
+        }
+        txn.commit().context("commit")
+    }
+
+    /// Run redb's own integrity check (checksums, allocator state).
+    pub(crate) fn check_integrity(&mut self) -> Result<bool, StoreError> {
+        self.db.check_integrity().context("integrity check")
+    }
+}
+
+#[cfg(test)]
+mod tests;

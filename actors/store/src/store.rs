@@ -1,0 +1,293 @@
+//! `Store`: the scene behind a lock, made durable by the group committer.
+//! An update is acknowledged only once the transaction holding it is durable
+//! (redb, `Durability::Immediate`); reads return only durable state.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::audit::{self, AuditEntry, AuditQuery};
+use crate::commit::{CommitQueue, CommitStats};
+use crate::durable::Durable;
+use crate::error::StoreError;
+use crate::history::HistoryLimits;
+use crate::record::{Author, Entry};
+use crate::reduce::Rejection;
+use crate::scene::{Replay, Scene, TopicSnapshot};
+use crate::topic::Topic;
+
+/// How a store is set up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// How many entries each topic's history keeps for `replay_since`.
+    pub history: HistoryLimits,
+}
+
+/// The answer to an update.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Applied, and durable, at `version`.
+    Ack {
+        /// The global version the update got.
+        version: u64,
+    },
+    /// Not applied; nothing changed.
+    Reject {
+        /// Why.
+        reason: Rejection,
+        /// The store's version when it said no: a writer that catches up to
+        /// it (by replay) may retry with it as `expected_version`.
+        current_version: u64,
+    },
+}
+
+struct Locked {
+    scene: Scene,
+    last_timestamp: u64,
+    /// The audit log of an in-memory store (a durable one reads its file).
+    memory_log: Vec<Arc<Entry>>,
+}
+
+struct Inner {
+    locked: Mutex<Locked>,
+    queue: CommitQueue,
+    durable: Option<Durable>,
+}
+
+/// The authoritative scene store. `Sync`: share it between writer threads.
+pub struct Store {
+    inner: Arc<Inner>,
+    committer: Option<JoinHandle<()>>,
+}
+
+impl Store {
+    /// A store that lives in memory only: acks are immediate, nothing survives.
+    pub fn in_memory(config: StoreConfig) -> Store {
+        Self::start(Scene::new(config.history), None)
+    }
+
+    /// Open (or create) the durable store in `dir`: every acknowledged update
+    /// is there, and no half-applied one.
+    pub fn open(dir: &Path, config: StoreConfig) -> Result<Store, StoreError> {
+        let durable = Durable::create(dir)?;
+        let (scene, checkpoint) = durable.load(config.history)?;
+        Ok(Self::start(scene, Some((durable, checkpoint))))
+    }
+
+    /// Open the existing store in `dir` (never creating one).
+    pub fn open_existing(dir: &Path, config: StoreConfig) -> Result<Store, StoreError> {
+        let durable = Durable::open_existing(dir)?;
+        let (scene, checkpoint) = durable.load(config.history)?;
+        Ok(Self::start(scene, Some((durable, checkpoint))))
+    }
+
+    fn start(scene: Scene, durable: Option<(Durable, u64)>) -> Store {
+        let checkpoint = durable.as_ref().map_or(0, |(_, c)| *c);
+        let durable = durable.map(|(d, _)| d);
+        let has_file = durable.is_some();
+        let inner = Arc::new(Inner {
+            queue: CommitQueue::new(scene.version()),
+            locked: Mutex::new(Locked {
+                scene,
+                last_timestamp: 0,
+                memory_log: Vec::new(),
+            }),
+            durable,
+        });
+        let committer = has_file.then(|| {
+            let inner = Arc::clone(&inner);
+            std::thread::Builder::new()
+                .name("warden-store-commit".into())
+                .spawn(move || {
+                    if let Some(durable) = &inner.durable {
+                        inner.queue.run(durable, checkpoint);
+                    }
+                })
+                .expect("invariant: the OS can start the committer thread")
+        });
+        Store { inner, committer }
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Locked>, StoreError> {
+        if let Some(err) = self.inner.queue.failure() {
+            return Err(err);
+        }
+        self.inner.locked.lock().map_err(|_| StoreError::Failed {
+            reason: "a writer panicked while applying an update".into(),
+        })
+    }
+
+    /// Apply `payload` to `topic` as `author`, if no record it writes changed
+    /// after `expected_version`. Returns once the update is durable.
+    pub fn apply_delta(
+        &self,
+        topic: Topic,
+        payload: &Value,
+        expected_version: u64,
+        author: &Author,
+    ) -> Result<Outcome, StoreError> {
+        self.write(|locked, timestamp| {
+            locked
+                .scene
+                .apply_delta(topic, payload, expected_version, author, timestamp)
+        })
+    }
+
+    /// Replace `topic` with the snapshot `payload` (`{target: {key: value}}`)
+    /// at `version`, which must exceed the store's version.
+    pub fn seed_snapshot(
+        &self,
+        topic: Topic,
+        payload: &Value,
+        version: u64,
+    ) -> Result<Outcome, StoreError> {
+        self.write(|locked, timestamp| {
+            locked
+                .scene
+                .seed_snapshot(topic, payload, version, timestamp)
+        })
+    }
+
+    fn write(
+        &self,
+        apply: impl FnOnce(&mut Locked, u64) -> Result<Arc<Entry>, Rejection>,
+    ) -> Result<Outcome, StoreError> {
+        let version = {
+            let mut locked = self.lock()?;
+            let timestamp = now_ms().max(locked.last_timestamp);
+            let entry = match apply(&mut locked, timestamp) {
+                Ok(entry) => entry,
+                Err(reason) => {
+                    let current_version = locked.scene.version();
+                    return Ok(Outcome::Reject {
+                        reason,
+                        current_version,
+                    });
+                }
+            };
+            locked.last_timestamp = timestamp;
+            let version = entry.version;
+            if self.inner.durable.is_some() {
+                // Queued under the scene lock, so batches hold versions in order.
+                self.inner.queue.push(entry);
+            } else {
+                locked.memory_log.push(entry);
+                self.inner.queue.advance(version);
+            }
+            version
+        };
+        self.inner.queue.wait_durable(version)?;
+        Ok(Outcome::Ack { version })
+    }
+
+    /// The global version of the latest durable update.
+    pub fn version(&self) -> u64 {
+        self.inner.queue.durable()
+    }
+
+    /// Block until the version passes `after` or `timeout` elapses; returns
+    /// the version. Watchers call this, then `replay_since`.
+    pub fn wait_beyond(&self, after: u64, timeout: Duration) -> Result<u64, StoreError> {
+        self.inner.queue.wait_beyond(after, timeout)
+    }
+
+    /// Run `read` on the scene, then wait until everything it saw is durable.
+    fn read<T>(&self, read: impl FnOnce(&Scene) -> T) -> Result<T, StoreError> {
+        let (value, version) = {
+            let locked = self.lock()?;
+            (read(&locked.scene), locked.scene.version())
+        };
+        self.inner.queue.wait_durable(version)?;
+        Ok(value)
+    }
+
+    /// The records of `topic` now.
+    pub fn snapshot(&self, topic: Topic) -> Result<TopicSnapshot, StoreError> {
+        self.read(|scene| scene.snapshot(topic))
+    }
+
+    /// The entries of `topic` after `since`, or a baseline if the cursor
+    /// fell off the history.
+    pub fn replay_since(&self, topic: Topic, since: u64) -> Result<Replay, StoreError> {
+        self.read(|scene| scene.replay_since(topic, since))
+    }
+
+    /// Per topic: the compaction point and how many entries the history holds.
+    pub fn history_state(&self) -> Result<Vec<(Topic, u64, usize)>, StoreError> {
+        self.read(|scene| {
+            Topic::ALL
+                .iter()
+                .map(|t| (*t, scene.compacted_at(*t), scene.history_len(*t)))
+                .collect()
+        })
+    }
+
+    /// The audit lines of the durable updates `query` selects, in version order.
+    pub fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        let Some(durable) = &self.inner.durable else {
+            let locked = self.lock()?;
+            return Ok(locked
+                .memory_log
+                .iter()
+                .filter(|e| query.matches(e))
+                .flat_map(|e| audit::lines(e))
+                .collect());
+        };
+        let reader = durable.reader()?;
+        let mut out = Vec::new();
+        match &query.actor {
+            Some(actor) => {
+                for entry in reader.entries_by_actor(actor, query.from, query.to)? {
+                    out.extend(audit::lines(&entry));
+                }
+            }
+            None => reader.for_each_entry(query.from, query.to, |entry| {
+                out.extend(audit::lines(&entry));
+                Ok(())
+            })?,
+        }
+        Ok(out)
+    }
+
+    /// The group committer's counters.
+    pub fn commit_stats(&self) -> CommitStats {
+        self.inner.queue.stats()
+    }
+
+    /// Stop the committer after it has written everything queued; reports a
+    /// commit failure if there was one.
+    pub fn close(mut self) -> Result<(), StoreError> {
+        self.shutdown();
+        match self.inner.queue.failure() {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(handle) = self.committer.take() {
+            self.inner.queue.stop();
+            if handle.join().is_err() {
+                tracing::error!("the store committer thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
