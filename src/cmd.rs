@@ -10,5 +10,6 @@ pub(crate) mod logging;
 pub(crate) mod perceive;
 pub(crate) mod render;
 pub(crate) mod run;
+pub(crate) mod setup;
 pub(crate) mod store;
 pub(crate) mod worker;

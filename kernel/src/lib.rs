@@ -1,1 +1,44 @@
-//! Warden's actor contract, hosts, supervisor, topics, config and admin HTTP.
+//! Warden's kernel: the actor contract, the two hosts (in-process and child
+//! process), the supervisor with OTP semantics, topics, configuration, and the
+//! admin HTTP API. It knows no concern; the binary registers actor types.
+//!
+//! Start with [`Actor`] (what a concern implements), [`Kernel::boot`] (how a
+//! system starts) and [`ActorRef`] (how callers talk to an actor).
+
+pub mod actor;
+mod actor_ref;
+pub mod admin;
+mod admin_doc;
+mod bus;
+mod call_error;
+mod clock;
+pub mod config;
+mod core;
+mod ctx;
+mod events;
+mod instance;
+mod kernel;
+mod metrics;
+pub mod probe;
+mod proxy;
+mod registry;
+mod restart_policy;
+mod route;
+mod spawner;
+mod status;
+mod supervisor;
+mod wire;
+pub mod worker;
+
+pub use actor::{Actor, ActorError};
+pub use actor_ref::ActorRef;
+pub use bus::{Bus, Subscription, TopicCounters};
+pub use call_error::{CallError, TellError};
+pub use config::{ConfigError, KernelConfig, Placement, Restart, Strategy};
+pub use ctx::{Ctx, PublishError};
+pub use events::Event;
+pub use kernel::{Kernel, KernelError, KernelOptions};
+pub use metrics::Metrics;
+pub use registry::Registry;
+pub use status::{ActorStatus, State};
+pub use warden_transport::{FrameBuf, InjectedFault, SharedFrame};

@@ -1,9 +1,13 @@
-//! Installs the one `tracing` subscriber of the process: human text or JSON
-//! lines on stderr, filtered by `RUST_LOG` (default `info`).
+//! Installs the one `tracing` subscriber of the process (human text or JSON
+//! lines on stderr, filtered by `RUST_LOG`, default `info`) and a panic hook
+//! that reports panics through it, inside the span of the actor that
+//! panicked. Backtraces only when `RUST_BACKTRACE` asks for them.
+
+use std::backtrace::{Backtrace, BacktraceStatus};
 
 use tracing_subscriber::EnvFilter;
 
-/// Install the global subscriber. Only the binary does this; libraries only emit.
+/// Install the global subscriber and panic hook. Only the binary does this.
 pub(crate) fn install(json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -15,4 +19,22 @@ pub(crate) fn install(json: bool) {
     } else {
         builder.try_init()
     };
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic with a non-string payload".to_string());
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let backtrace = Backtrace::capture();
+        if backtrace.status() == BacktraceStatus::Captured {
+            tracing::error!(%location, %backtrace, "panic: {message}");
+        } else {
+            tracing::error!(%location, "panic: {message}");
+        }
+    }));
 }

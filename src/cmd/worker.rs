@@ -1,12 +1,39 @@
-//! `warden worker` — placeholder while the owning issue lands; replaced, not extended.
+//! `warden worker` — the child side of a process host. The kernel starts it;
+//! users never do.
 
 use std::process::ExitCode;
 
-/// Arguments of `warden worker`.
-#[derive(clap::Args)]
-pub(crate) struct Args {}
+use warden_kernel::worker::{Misbehave, WorkerArgs};
 
-/// Run the subcommand.
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`warden worker` is being built in this session")
+/// Arguments the kernel passes to a child.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Actor kind to host.
+    #[arg(long)]
+    actor: String,
+    /// Actor name (for logs).
+    #[arg(long)]
+    name: String,
+    /// The kernel's one-shot server.
+    #[arg(long)]
+    bootstrap: String,
+    /// The kernel's pid.
+    #[arg(long)]
+    parent_pid: u32,
+    /// Test hook: break the protocol on purpose (garbage, bad-release, exit-early).
+    #[arg(long, hide = true)]
+    misbehave: Option<Misbehave>,
+}
+
+/// Serve as a child until the kernel says stop, or dies.
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let code = super::setup::registry().run_worker(&WorkerArgs {
+        kind: args.actor,
+        name: args.name,
+        bootstrap: args.bootstrap,
+        parent_pid: args.parent_pid,
+        misbehave: args.misbehave,
+    });
+    // Exit with the exact code the actor chose (ExitCode only carries u8 portably).
+    std::process::exit(code)
 }

@@ -15,6 +15,7 @@
 //! spawn only from a thread that lives as long as the children.
 
 use std::ffi::OsString;
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -96,6 +97,8 @@ pub struct ChildCommand {
     pub program: PathBuf,
     /// Arguments before `--bootstrap NAME --parent-pid PID`.
     pub args: Vec<OsString>,
+    /// Extra environment variables for the child.
+    pub env: Vec<(OsString, OsString)>,
 }
 
 impl ChildCommand {
@@ -104,6 +107,7 @@ impl ChildCommand {
         ChildCommand {
             program: PathBuf::from("/proc/self/exe"),
             args,
+            env: Vec::new(),
         }
     }
 }
@@ -155,7 +159,11 @@ pub fn spawn(command: &ChildCommand, deadline: Duration) -> Result<Connected, Bo
         .arg(&name)
         .arg("--parent-pid")
         .arg(std::process::id().to_string())
+        .envs(command.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
+        // Its own process group: a Ctrl-C at the terminal reaches the kernel,
+        // which stops children in order, not the children behind its back.
+        .process_group(0)
         .spawn()
         .map_err(|err| BootstrapError::Spawn {
             program: command.program.display().to_string(),

@@ -94,6 +94,11 @@ pub enum Body {
         /// The instance's mailbox depth when it answered.
         queued: u32,
     },
+    /// The child handled this many tells since it last said so (mailbox accounting).
+    TellsDone {
+        /// How many.
+        count: u32,
+    },
     /// A value published on a topic by the actor.
     Publish {
         /// Topic name.
@@ -154,6 +159,7 @@ impl Body {
             Body::Reply { .. } => "reply",
             Body::Heartbeat { .. } => "heartbeat",
             Body::HeartbeatAck { .. } => "heartbeat_ack",
+            Body::TellsDone { .. } => "tells_done",
             Body::Publish { .. } => "publish",
             Body::Release { .. } => "release",
             Body::Ready => "ready",

@@ -20,6 +20,7 @@ use ipc_channel::ipc::IpcSender;
 use crate::bootstrap::Wire;
 use crate::codec::{CodecError, encode_envelope};
 use crate::envelope::{Body, Envelope};
+use crate::frame::SharedFrame;
 
 /// Bytes charged per message on top of its length, for the socket's own
 /// per-message overhead (measured: ~278 small messages fill 212 KB).
@@ -65,7 +66,7 @@ struct State {
     peer_consumed: u64,
     consumed: u64,
     credit_sent: u64,
-    backlog: VecDeque<(Body, u64)>,
+    backlog: VecDeque<(Body, u64, Vec<SharedFrame>)>,
     blocked_since: Option<Instant>,
     closed: Option<String>,
 }
@@ -120,8 +121,10 @@ impl Link {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Send a data message now if the window allows, else queue it.
-    pub fn send(&self, body: Body, span: u64) -> Result<(), LinkError> {
+    /// Send a data message now if the window allows, else queue it. `keep`
+    /// holds the frames the message refers to until it is on the wire, so
+    /// that their release never overtakes it.
+    pub fn send(&self, body: Body, span: u64, keep: Vec<SharedFrame>) -> Result<(), LinkError> {
         let mut state = self.lock();
         if let Some(reason) = &state.closed {
             return Err(LinkError::Closed(reason.clone()));
@@ -131,7 +134,7 @@ impl Link {
                 None => return Ok(()),
                 Some(body) => {
                     state.blocked_since.get_or_insert_with(Instant::now);
-                    state.backlog.push_back((body, span));
+                    state.backlog.push_back((body, span, keep));
                     return Ok(());
                 }
             }
@@ -139,8 +142,28 @@ impl Link {
         if state.backlog.len() >= self.backlog_cap {
             return Err(LinkError::Full(state.backlog.len()));
         }
-        state.backlog.push_back((body, span));
+        state.backlog.push_back((body, span, keep));
         Ok(())
+    }
+
+    /// Whether a data message with `data_len` payload bytes and `frames`
+    /// frame handles fits the window now.
+    pub fn has_room(&self, data_len: usize, frames: usize) -> bool {
+        let state = self.lock();
+        let bound = data_len + frames * 32 + 128 + self.sender.len();
+        state.closed.is_none()
+            && state.sent_bytes + message_cost(bound) - state.peer_consumed <= self.window
+    }
+
+    /// Send a data message now, without checking the window: for a caller
+    /// that checked [`Link::has_room`] and keeps its own queue.
+    pub fn send_now(&self, body: Body, span: u64) -> Result<(), LinkError> {
+        let mut state = self.lock();
+        if let Some(reason) = &state.closed {
+            return Err(LinkError::Closed(reason.clone()));
+        }
+        let bytes = self.encode(&mut state, body, span)?;
+        self.transmit(&mut state, bytes)
     }
 
     /// Send a control message now, outside the window.
@@ -165,9 +188,9 @@ impl Link {
         if state.closed.is_some() {
             return Ok(());
         }
-        while let Some((body, span)) = state.backlog.pop_front() {
+        while let Some((body, span, keep)) = state.backlog.pop_front() {
             if let Some(body) = self.try_send_data(&mut state, body, span)? {
-                state.backlog.push_front((body, span));
+                state.backlog.push_front((body, span, keep));
                 break;
             }
         }
@@ -202,7 +225,7 @@ impl Link {
     pub fn close(&self, reason: impl Into<String>) -> Vec<Body> {
         let mut state = self.lock();
         state.closed.get_or_insert_with(|| reason.into());
-        state.backlog.drain(..).map(|(body, _)| body).collect()
+        state.backlog.drain(..).map(|(body, _, _)| body).collect()
     }
 
     fn try_send_data(
@@ -305,7 +328,7 @@ mod tests {
         let started = Instant::now();
         let mut full = 0;
         for n in 0..10_000 {
-            match link.send(tell(n), 0) {
+            match link.send(tell(n), 0, Vec::new()) {
                 Ok(()) => {}
                 Err(LinkError::Full(_)) => full += 1,
                 Err(other) => panic!("{other}"),
@@ -328,7 +351,7 @@ mod tests {
         let link = Link::new(tx, "kernel", DEFAULT_WINDOW, 10_000);
         let peer = Link::new(back_tx, "child", DEFAULT_WINDOW, 10_000);
         for n in 0..1000 {
-            link.send(tell(n), 0).unwrap();
+            link.send(tell(n), 0, Vec::new()).unwrap();
         }
         let mut seen = 0u64;
         while seen < 1000 {
@@ -357,7 +380,13 @@ mod tests {
         let (tx, rx) = ipc::channel::<Wire>().unwrap();
         drop(rx);
         let link = Link::new(tx, "kernel", DEFAULT_WINDOW, 8);
-        assert!(matches!(link.send(tell(1), 0), Err(LinkError::Closed(_))));
-        assert!(matches!(link.send(tell(2), 0), Err(LinkError::Closed(_))));
+        assert!(matches!(
+            link.send(tell(1), 0, Vec::new()),
+            Err(LinkError::Closed(_))
+        ));
+        assert!(matches!(
+            link.send(tell(2), 0, Vec::new()),
+            Err(LinkError::Closed(_))
+        ));
     }
 }

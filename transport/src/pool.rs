@@ -182,7 +182,16 @@ pub struct SlotPool {
     spec: PoolSpec,
     side: Side,
     state: Mutex<State>,
-    sink: Mutex<Option<Arc<dyn ReleaseSink>>>,
+    sink: Mutex<Sink>,
+}
+
+/// Where releases go, and those made while no peer is connected. Lock order:
+/// `sink` before `state`, so that a snapshot of held slots and the releases
+/// queued after it never disagree.
+#[derive(Default)]
+struct Sink {
+    to: Option<Arc<dyn ReleaseSink>>,
+    pending: Vec<(u32, u64)>,
 }
 
 impl std::fmt::Debug for SlotPool {
@@ -254,7 +263,7 @@ impl SlotPool {
             spec,
             side,
             state: Mutex::new(state),
-            sink: Mutex::new(None),
+            sink: Mutex::new(Sink::default()),
         }))
     }
 
@@ -299,9 +308,20 @@ impl SlotPool {
         self.side
     }
 
-    /// Where releases of the peer's slots are sent; `None` while no peer is connected.
-    pub fn set_sink(&self, sink: Option<Arc<dyn ReleaseSink>>) {
-        *self.sink.lock().unwrap_or_else(PoisonError::into_inner) = sink;
+    /// Where releases of the peer's slots are sent; `None` while no peer is
+    /// connected (releases then wait and go to the next sink set).
+    pub fn set_sink(&self, to: Option<Arc<dyn ReleaseSink>>) {
+        let mut sink = self.lock_sink();
+        if let Some(to) = &to {
+            for (slot, seq) in sink.pending.drain(..) {
+                to.release(slot, seq);
+            }
+        }
+        sink.to = to;
+    }
+
+    fn lock_sink(&self) -> MutexGuard<'_, Sink> {
+        self.sink.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Slots of this side not free (leased, being written, or held by the peer).
@@ -476,13 +496,13 @@ impl SlotPool {
     }
 
     /// The peer instance is gone: forget what it held of this side, and
-    /// return what this side still holds of the peer's half (for the next
-    /// instance, see [`SlotPool::hold_for_peer`]).
-    pub fn peer_restarted(&self) -> Vec<HeldSlot> {
+    /// stop sending releases until the next peer is connected.
+    pub fn peer_restarted(&self) {
+        let mut sink = self.lock_sink();
+        sink.to = None;
+        sink.pending.clear();
         let mut state = self.lock();
-        let State {
-            own, free, peer, ..
-        } = &mut *state;
+        let State { own, free, .. } = &mut *state;
         let start = self.side.range(self.spec.slots).start;
         for (index, slot) in own.iter_mut().enumerate() {
             if let Own::Shared { seq, local, .. } = *slot {
@@ -498,13 +518,27 @@ impl SlotPool {
                 };
             }
         }
-        peer.iter()
+    }
+
+    /// What this side holds of the peer's half, for the next peer to respect
+    /// (see [`SlotPool::hold_for_peer`]). Releases made from now on are kept
+    /// for the next sink; earlier ones are already reflected here.
+    pub fn held_for_next_peer(&self) -> Vec<HeldSlot> {
+        let mut sink = self.lock_sink();
+        sink.to = None;
+        sink.pending.clear();
+        let state = self.lock();
+        let mut held: Vec<HeldSlot> = state
+            .peer
+            .iter()
             .map(|(slot, (seq, count))| HeldSlot {
                 slot: *slot,
                 seq: *seq,
                 count: *count,
             })
-            .collect()
+            .collect();
+        held.sort_by_key(|held| held.slot);
+        held
     }
 
     /// At start (child side): these slots of this side are still held by the
@@ -570,6 +604,7 @@ impl SlotPool {
     }
 
     fn drop_peer(&self, slot: u32, seq: u64) {
+        let mut sink = self.lock_sink();
         {
             let mut state = self.lock();
             if let Some(entry) = state.peer.get_mut(&slot)
@@ -581,13 +616,9 @@ impl SlotPool {
                 }
             }
         }
-        let sink = self
-            .sink
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        if let Some(sink) = sink {
-            sink.release(slot, seq);
+        match &sink.to {
+            Some(to) => to.release(slot, seq),
+            None => sink.pending.push((slot, seq)),
         }
     }
 }

@@ -172,8 +172,9 @@ fn a_restarted_peer_gives_back_its_slots_and_learns_what_is_still_held() {
 
     // The child dies.
     drop((from_child, _at_child));
-    let held = kernel.peer_restarted();
+    kernel.peer_restarted();
     assert_eq!(kernel.in_use(), 0, "the dead child's lease is reclaimed");
+    let held = kernel.held_for_next_peer();
     assert_eq!(
         held,
         vec![HeldSlot {
@@ -189,7 +190,15 @@ fn a_restarted_peer_gives_back_its_slots_and_learns_what_is_still_held() {
     let a = fresh.alloc(10).unwrap();
     assert!(fresh.alloc(10).is_err(), "one slot is still held");
     assert!(kept.iter().all(|byte| *byte == 2), "held bytes untouched");
+    // Dropped while no child is connected: the release waits for the new sink.
     drop(kept);
+    let to_fresh = Arc::new(Releases::default());
+    kernel.set_sink(Some(to_fresh.clone()));
+    let released = to_fresh.take();
+    assert_eq!(
+        released,
+        vec![(from_child_handle.slot, from_child_handle.seq)]
+    );
     fresh
         .release(from_child_handle.slot, from_child_handle.seq)
         .unwrap();

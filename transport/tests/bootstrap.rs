@@ -83,6 +83,7 @@ fn a_program_that_does_not_exist_is_a_clear_error() {
     let command = ChildCommand {
         program: PathBuf::from("/nonexistent/warden"),
         args: vec![],
+        env: Vec::new(),
     };
     let err = spawn(&command, Duration::from_secs(1)).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/warden"), "{err}");

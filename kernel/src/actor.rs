@@ -1,0 +1,61 @@
+//! The actor contract: what a concern implements to be hosted by the kernel,
+//! in-process or in a child process, without knowing which.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::ctx::Ctx;
+
+/// An actor: a named, stateful handler of messages, started from its config.
+///
+/// `handle` runs one message at a time. Returning an error answers the caller
+/// with that error and keeps the actor running, except [`ActorError::Fatal`]
+/// and [`ActorError::Exit`], which end the instance like a panic does; the
+/// supervisor then applies its restart policy. A panic is caught and treated
+/// as a failure of the instance.
+pub trait Actor: Sized + Send + 'static {
+    /// The kind name, as used in `[actors.NAME] kind = "…"`.
+    const KIND: &'static str;
+    /// The actor's own configuration keys (`deny_unknown_fields`, please).
+    type Config: DeserializeOwned + Send + 'static;
+    /// Requests.
+    type Msg: Serialize + DeserializeOwned + Send + Clone + 'static;
+    /// Replies.
+    type Reply: Serialize + DeserializeOwned + Send + 'static;
+
+    /// Build the actor. An error here is a start failure.
+    fn start(config: Self::Config, ctx: &mut Ctx) -> Result<Self, ActorError>;
+
+    /// Handle one message.
+    fn handle(&mut self, msg: Self::Msg, ctx: &mut Ctx) -> Result<Self::Reply, ActorError>;
+
+    /// Called at the rate the config gives (`tick_ms`), between messages.
+    fn tick(&mut self, _ctx: &mut Ctx) {}
+
+    /// Called once on graceful shutdown.
+    fn stop(&mut self, _ctx: &mut Ctx) {}
+
+    /// Whether `msg` may be delivered twice. Idempotent calls in flight when
+    /// an instance dies are re-sent to the next instance; others are
+    /// answered [`crate::CallError::Restarting`].
+    fn idempotent(_msg: &Self::Msg) -> bool {
+        false
+    }
+}
+
+/// How `handle` (or `start`) can fail.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ActorError {
+    /// The request is invalid; the caller gets `CallError::Rejected`.
+    #[error("rejected: {0}")]
+    Rejected(String),
+    /// The request could not be served; the caller gets `CallError::Failed`.
+    #[error("failed: {0}")]
+    Failed(String),
+    /// The instance cannot go on; it is ended and the supervisor decides.
+    #[error("fatal: {0}")]
+    Fatal(String),
+    /// The instance ends with an exit code (0 is a normal exit).
+    #[error("exit with code {0}")]
+    Exit(i32),
+}

@@ -1,0 +1,221 @@
+//! The admin HTTP API (actix-web): health, readiness, actors, restart and
+//! kill, supervisor events, Prometheus metrics, an OpenAPI description and a
+//! small dashboard. Mutating endpoints need `Authorization: Bearer <token>`.
+
+use std::net::SocketAddr;
+
+use actix_web::dev::ServerHandle;
+use actix_web::http::header;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::kernel::{Kernel, KernelError};
+
+/// A running admin server.
+#[derive(Debug)]
+pub struct AdminServer {
+    handle: ServerHandle,
+    /// The address it listens on.
+    pub addr: SocketAddr,
+}
+
+impl AdminServer {
+    /// Stop accepting requests and close the listener.
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+    }
+}
+
+/// Whether `addr` only accepts local connections.
+pub fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().is_loopback()
+}
+
+struct AdminState {
+    kernel: Kernel,
+    token: String,
+}
+
+/// Serve the admin API for `kernel` on `addr` (port 0 picks a free port).
+/// `token` guards mutating endpoints. Must run inside an actix `System`.
+pub async fn serve(
+    kernel: Kernel,
+    addr: SocketAddr,
+    token: String,
+) -> Result<AdminServer, KernelError> {
+    if token.trim().is_empty() {
+        return Err(KernelError::Failed(
+            "the admin token must not be empty".into(),
+        ));
+    }
+    let state = web::Data::new(AdminState { kernel, token });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/", web::get().to(dashboard))
+            .route("/healthz", web::get().to(healthz))
+            .route("/readyz", web::get().to(readyz))
+            .route("/metrics", web::get().to(metrics))
+            .route("/api/openapi.json", web::get().to(openapi))
+            .route("/api/actors", web::get().to(actors))
+            .route("/api/actors/{name}", web::get().to(actor))
+            .route("/api/actors/{name}/restart", web::post().to(restart))
+            .route("/api/actors/{name}/kill", web::post().to(kill))
+            .route("/api/events", web::get().to(events))
+            .default_service(web::to(not_found))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .bind(addr)
+    .map_err(|err| KernelError::Failed(format!("cannot bind the admin API to {addr}: {err}")))?;
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| KernelError::Failed("the admin API bound no address".into()))?;
+    let server = server.run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    Ok(AdminServer { handle, addr })
+}
+
+fn error(status: actix_web::http::StatusCode, message: impl Into<String>) -> HttpResponse {
+    HttpResponse::build(status).json(json!({ "error": message.into() }))
+}
+
+/// Constant-time comparison of the presented token with ours.
+fn authorized(req: &HttpRequest, token: &str) -> bool {
+    let Some(presented) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    let (a, b) = (presented.trim().as_bytes(), token.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn unauthorized() -> HttpResponse {
+    HttpResponse::Unauthorized()
+        .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
+        .json(json!({ "error": "this endpoint needs Authorization: Bearer <admin token>" }))
+}
+
+async fn healthz(state: web::Data<AdminState>) -> HttpResponse {
+    match state.kernel.escalation() {
+        None => HttpResponse::Ok().json(json!({ "status": "ok" })),
+        Some(reason) => HttpResponse::ServiceUnavailable()
+            .json(json!({ "status": "escalated", "reason": reason })),
+    }
+}
+
+async fn readyz(state: web::Data<AdminState>) -> HttpResponse {
+    let statuses = state.kernel.statuses();
+    let waiting: Vec<_> = statuses
+        .iter()
+        .filter(|s| s.state != crate::status::State::Running)
+        .map(|s| json!({ "name": s.name, "state": s.state }))
+        .collect();
+    if state.kernel.ready() {
+        HttpResponse::Ok().json(json!({ "ready": true, "not_running": waiting }))
+    } else {
+        HttpResponse::ServiceUnavailable().json(json!({ "ready": false, "not_running": waiting }))
+    }
+}
+
+async fn metrics(state: web::Data<AdminState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.kernel.metrics_text())
+}
+
+async fn actors(state: web::Data<AdminState>) -> HttpResponse {
+    HttpResponse::Ok().json(state.kernel.statuses())
+}
+
+async fn actor(state: web::Data<AdminState>, name: web::Path<String>) -> HttpResponse {
+    match state.kernel.status(&name) {
+        Ok(status) => HttpResponse::Ok().json(status),
+        Err(err) => error(actix_web::http::StatusCode::NOT_FOUND, err.to_string()),
+    }
+}
+
+async fn restart(
+    req: HttpRequest,
+    state: web::Data<AdminState>,
+    name: web::Path<String>,
+) -> HttpResponse {
+    if !authorized(&req, &state.token) {
+        return unauthorized();
+    }
+    match state.kernel.restart(&name).await {
+        Ok(pid) => HttpResponse::Ok().json(json!({ "restarted": name.as_str(), "pid": pid })),
+        Err(KernelError::UnknownActor(name)) => error(
+            actix_web::http::StatusCode::NOT_FOUND,
+            format!("no actor named {name:?}"),
+        ),
+        Err(err) => error(actix_web::http::StatusCode::CONFLICT, err.to_string()),
+    }
+}
+
+async fn kill(
+    req: HttpRequest,
+    state: web::Data<AdminState>,
+    name: web::Path<String>,
+) -> HttpResponse {
+    if !authorized(&req, &state.token) {
+        return unauthorized();
+    }
+    let before = match state.kernel.status(&name) {
+        Ok(status) => status,
+        Err(err) => return error(actix_web::http::StatusCode::NOT_FOUND, err.to_string()),
+    };
+    match state.kernel.kill(&name, "killed through the admin API") {
+        Ok(()) => HttpResponse::Accepted().json(json!({
+            "killed": name.as_str(),
+            "pid": before.pid,
+            "generation": before.generation,
+        })),
+        Err(err) => error(actix_web::http::StatusCode::CONFLICT, err.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+struct Since {
+    #[serde(default)]
+    since: u64,
+}
+
+async fn events(
+    state: web::Data<AdminState>,
+    query: Result<web::Query<Since>, actix_web::Error>,
+) -> HttpResponse {
+    match query {
+        Ok(query) => HttpResponse::Ok().json(state.kernel.events_since(query.since)),
+        Err(err) => error(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            format!("since must be a non-negative integer: {err}"),
+        ),
+    }
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    error(
+        actix_web::http::StatusCode::NOT_FOUND,
+        format!("no such endpoint: {} {}", req.method(), req.path()),
+    )
+}
+
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(crate::admin_doc::openapi())
+}
+
+async fn dashboard() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(crate::admin_doc::DASHBOARD)
+}

@@ -1,0 +1,69 @@
+//! The errors a caller sees. They say what happened, not where the actor runs.
+
+/// Why a call did not produce a reply.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// No answer within the call's deadline.
+    #[error("{actor}: no reply within {ms} ms")]
+    Timeout {
+        /// The actor called.
+        actor: String,
+        /// The deadline.
+        ms: u64,
+    },
+    /// The instance died with the call in flight and the call is not
+    /// idempotent: it may or may not have taken effect. Retry if that is safe.
+    #[error("{0}: the instance restarted with this call in flight")]
+    Restarting(String),
+    /// The actor is stopped and will not restart.
+    #[error("{0}: stopped")]
+    Stopped(String),
+    /// The actor (or its mailbox) refused the request.
+    #[error("{actor}: rejected: {reason}")]
+    Rejected {
+        /// The actor called.
+        actor: String,
+        /// Why.
+        reason: String,
+    },
+    /// The actor failed while handling the request.
+    #[error("{actor}: failed: {reason}")]
+    Failed {
+        /// The actor called.
+        actor: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl CallError {
+    /// A short label for metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            CallError::Timeout { .. } => "timeout",
+            CallError::Restarting(_) => "restarting",
+            CallError::Stopped(_) => "stopped",
+            CallError::Rejected { .. } => "rejected",
+            CallError::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// Why a `try_tell` did not enqueue.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TellError {
+    /// The mailbox is at its bound.
+    #[error("{0}: mailbox full")]
+    Full(String),
+    /// The actor is stopped and will not restart.
+    #[error("{0}: stopped")]
+    Stopped(String),
+    /// The message could not be encoded.
+    #[error("{actor}: {reason}")]
+    Invalid {
+        /// The actor.
+        actor: String,
+        /// Why.
+        reason: String,
+    },
+}

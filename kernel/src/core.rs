@@ -1,0 +1,161 @@
+//! The part of hosting that is the same in both placements: decode a message,
+//! run the actor with panics caught, encode the reply, and say whether the
+//! instance must end. The in-process host and the child worker both wrap it.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use warden_transport::{FailureKind, Payload, decode_value, encode_value};
+
+use crate::actor::{Actor, ActorError};
+use crate::ctx::Ctx;
+
+/// Exit code of an instance that panicked or failed fatally (EX_SOFTWARE).
+pub(crate) const EXIT_FAILURE: i32 = 70;
+
+/// Why an instance ends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct End {
+    /// The exit code it ends with (0: normal).
+    pub(crate) code: i32,
+    /// What happened, for people.
+    pub(crate) reason: String,
+}
+
+impl End {
+    pub(crate) fn failure(reason: String) -> Self {
+        End {
+            code: EXIT_FAILURE,
+            reason,
+        }
+    }
+}
+
+/// The result of handling one message.
+pub(crate) struct Handled {
+    /// The reply, or the failure to report to the caller.
+    pub(crate) outcome: Result<Payload, (FailureKind, String)>,
+    /// Set when the instance must end after this message.
+    pub(crate) end: Option<End>,
+}
+
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_string()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "panic with a non-string payload".to_string()
+    }
+}
+
+/// Deserialize an actor's own config table.
+pub(crate) fn parse_config<A: Actor>(table: &toml::Table) -> Result<A::Config, String> {
+    toml::Value::Table(table.clone())
+        .try_into::<A::Config>()
+        .map_err(|err| err.to_string().trim_end().to_string())
+}
+
+/// A running actor and its context.
+pub(crate) struct Core<A: Actor> {
+    actor: A,
+    ctx: Ctx,
+}
+
+fn ends(err: &ActorError) -> Option<End> {
+    match err {
+        ActorError::Fatal(reason) => Some(End::failure(format!("fatal error: {reason}"))),
+        ActorError::Exit(code) => Some(End {
+            code: *code,
+            reason: format!("exited with code {code}"),
+        }),
+        ActorError::Rejected(_) | ActorError::Failed(_) => None,
+    }
+}
+
+impl<A: Actor> Core<A> {
+    /// Run `Actor::start`, panics caught.
+    pub(crate) fn start(config: &toml::Table, mut ctx: Ctx) -> Result<Self, String> {
+        let config = parse_config::<A>(config)?;
+        match catch_unwind(AssertUnwindSafe(|| A::start(config, &mut ctx))) {
+            Ok(Ok(actor)) => Ok(Core { actor, ctx }),
+            Ok(Err(err)) => Err(err.to_string()),
+            Err(panic) => Err(format!("panicked in start: {}", panic_message(&*panic))),
+        }
+    }
+
+    /// Handle a call.
+    pub(crate) fn call(&mut self, payload: Payload) -> Handled {
+        let msg: A::Msg = match decode_value(payload) {
+            Ok(msg) => msg,
+            Err(err) => {
+                return Handled {
+                    outcome: Err((FailureKind::Rejected, format!("malformed request: {err}"))),
+                    end: None,
+                };
+            }
+        };
+        let _span = self.ctx.span().clone().entered();
+        let result = catch_unwind(AssertUnwindSafe(|| self.actor.handle(msg, &mut self.ctx)));
+        match result {
+            Ok(Ok(reply)) => match encode_value(&reply) {
+                Ok(payload) => Handled {
+                    outcome: Ok(payload),
+                    end: None,
+                },
+                Err(err) => Handled {
+                    outcome: Err((
+                        FailureKind::Failed,
+                        format!("cannot encode the reply: {err}"),
+                    )),
+                    end: None,
+                },
+            },
+            Ok(Err(err)) => {
+                let end = ends(&err);
+                let kind = match err {
+                    ActorError::Rejected(_) => FailureKind::Rejected,
+                    _ => FailureKind::Failed,
+                };
+                let reason = match &err {
+                    ActorError::Rejected(reason) | ActorError::Failed(reason) => reason.clone(),
+                    other => format!("the instance ended: {other}"),
+                };
+                Handled {
+                    outcome: Err((kind, reason)),
+                    end,
+                }
+            }
+            Err(panic) => {
+                let reason = format!("panicked: {}", panic_message(&*panic));
+                Handled {
+                    outcome: Err((FailureKind::Failed, reason.clone())),
+                    end: Some(End::failure(reason)),
+                }
+            }
+        }
+    }
+
+    /// Handle a tell; its errors are logged, since nobody waits for them.
+    pub(crate) fn tell(&mut self, payload: Payload) -> Option<End> {
+        let handled = self.call(payload);
+        if let Err((_, reason)) = &handled.outcome {
+            tracing::warn!(actor = %self.ctx.name(), %reason, "a told message failed");
+        }
+        handled.end
+    }
+
+    /// Run `Actor::tick`, panics caught.
+    pub(crate) fn tick(&mut self) -> Option<End> {
+        let _span = self.ctx.span().clone().entered();
+        catch_unwind(AssertUnwindSafe(|| self.actor.tick(&mut self.ctx)))
+            .err()
+            .map(|panic| End::failure(format!("panicked in tick: {}", panic_message(&*panic))))
+    }
+
+    /// Run `Actor::stop`, panics caught and logged.
+    pub(crate) fn stop(&mut self) {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.actor.stop(&mut self.ctx))) {
+            tracing::warn!(actor = %self.ctx.name(), panic = %panic_message(&*panic), "panicked in stop");
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Prometheus metrics (`prometheus-client`): calls, call latency, restarts,
+//! heartbeat misses and re-sends per actor; published, delivered and dropped
+//! values per topic. Hot paths hold pre-resolved handles, never look up labels.
+
+use std::sync::Mutex;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(String, String)>;
+
+fn histogram() -> Histogram {
+    // 10 µs … ~10 s
+    Histogram::new(exponential_buckets(10e-6, 2.5, 16))
+}
+
+/// Every metric of the kernel.
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    calls: Family<Labels, Counter>,
+    latency: Family<Labels, Histogram, fn() -> Histogram>,
+    restarts: Family<Labels, Counter>,
+    heartbeat_misses: Family<Labels, Counter>,
+    resent: Family<Labels, Counter>,
+    mailbox: Family<Labels, Gauge>,
+    published: Family<Labels, Counter>,
+    delivered: Family<Labels, Counter>,
+    dropped: Family<Labels, Counter>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+/// One actor's handles.
+#[derive(Clone, Debug)]
+pub(crate) struct ActorMetrics {
+    pub(crate) calls_ok: Counter,
+    calls: Family<Labels, Counter>,
+    actor: String,
+    pub(crate) latency: Histogram,
+    pub(crate) restarts: Counter,
+    pub(crate) heartbeat_misses: Counter,
+    pub(crate) resent: Counter,
+    pub(crate) mailbox: Gauge,
+}
+
+impl ActorMetrics {
+    /// Count a failed call by its outcome label.
+    pub(crate) fn call_failed(&self, outcome: &str) {
+        self.calls
+            .get_or_create(&vec![
+                ("actor".to_string(), self.actor.clone()),
+                ("outcome".to_string(), outcome.to_string()),
+            ])
+            .inc();
+    }
+}
+
+/// One topic's handles.
+#[derive(Clone, Debug)]
+pub(crate) struct TopicMetrics {
+    pub(crate) published: Counter,
+    pub(crate) delivered: Counter,
+    pub(crate) dropped: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every family registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("warden");
+        let calls = Family::<Labels, Counter>::default();
+        let latency =
+            Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(histogram);
+        let restarts = Family::<Labels, Counter>::default();
+        let heartbeat_misses = Family::<Labels, Counter>::default();
+        let resent = Family::<Labels, Counter>::default();
+        let mailbox = Family::<Labels, Gauge>::default();
+        let published = Family::<Labels, Counter>::default();
+        let delivered = Family::<Labels, Counter>::default();
+        let dropped = Family::<Labels, Counter>::default();
+        registry.register(
+            "calls",
+            "Calls answered, by actor and outcome",
+            calls.clone(),
+        );
+        registry.register(
+            "call_latency_seconds",
+            "Call latency from the caller's side, by actor",
+            latency.clone(),
+        );
+        registry.register("restarts", "Instance restarts, by actor", restarts.clone());
+        registry.register(
+            "heartbeat_misses",
+            "Heartbeat periods without an answer, by actor",
+            heartbeat_misses.clone(),
+        );
+        registry.register(
+            "calls_resent",
+            "Idempotent calls re-sent to a new instance, by actor",
+            resent.clone(),
+        );
+        registry.register(
+            "mailbox_depth",
+            "Messages accepted and not yet answered",
+            mailbox.clone(),
+        );
+        registry.register(
+            "topic_published",
+            "Values published, by topic",
+            published.clone(),
+        );
+        registry.register(
+            "topic_delivered",
+            "Values taken by subscribers, by topic",
+            delivered.clone(),
+        );
+        registry.register(
+            "topic_dropped",
+            "Values dropped (oldest first) from full subscriber queues, by topic",
+            dropped.clone(),
+        );
+        Metrics {
+            registry: Mutex::new(registry),
+            calls,
+            latency,
+            restarts,
+            heartbeat_misses,
+            resent,
+            mailbox,
+            published,
+            delivered,
+            dropped,
+        }
+    }
+
+    pub(crate) fn actor(&self, actor: &str) -> ActorMetrics {
+        let labels = vec![("actor".to_string(), actor.to_string())];
+        let ok = vec![
+            ("actor".to_string(), actor.to_string()),
+            ("outcome".to_string(), "ok".to_string()),
+        ];
+        ActorMetrics {
+            calls_ok: self.calls.get_or_create_owned(&ok),
+            calls: self.calls.clone(),
+            actor: actor.to_string(),
+            latency: self.latency.get_or_create_owned(&labels),
+            restarts: self.restarts.get_or_create_owned(&labels),
+            heartbeat_misses: self.heartbeat_misses.get_or_create_owned(&labels),
+            resent: self.resent.get_or_create_owned(&labels),
+            mailbox: self.mailbox.get_or_create_owned(&labels),
+        }
+    }
+
+    pub(crate) fn topic(&self, topic: &str) -> TopicMetrics {
+        let labels = vec![("topic".to_string(), topic.to_string())];
+        TopicMetrics {
+            published: self.published.get_or_create_owned(&labels),
+            delivered: self.delivered.get_or_create_owned(&labels),
+            dropped: self.dropped.get_or_create_owned(&labels),
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let registry = self
+            .registry
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if encode(&mut out, &registry).is_err() {
+            out.push_str("# error encoding metrics\n");
+        }
+        out
+    }
+}

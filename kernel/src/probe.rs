@@ -1,0 +1,238 @@
+//! The probe: the kernel's own diagnostic actor. Drills and benchmarks use
+//! it, and users can place it anywhere to check a deployment: it echoes
+//! (small values and large buffers), sleeps, fails, panics, hangs, exits with
+//! a code, and publishes bursts.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use warden_transport::SharedFrame;
+
+use crate::actor::{Actor, ActorError};
+use crate::ctx::Ctx;
+
+/// The probe's own configuration keys.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProbeConfig {
+    /// Make `start` fail (to exercise start failures).
+    pub fail_start: bool,
+    /// Sleep this long in `start` (to exercise start timeouts).
+    pub start_delay_ms: u64,
+}
+
+/// Requests.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum ProbeMsg {
+    /// Answer with the same text (idempotent).
+    Echo(String),
+    /// Answer with the same frame, and its checksum if asked (idempotent).
+    EchoFrame {
+        /// The buffer.
+        frame: SharedFrame,
+        /// Compute a checksum over every byte.
+        checksum: bool,
+    },
+    /// A new frame of `len` bytes filled with `fill`, allocated by the probe (idempotent).
+    MakeFrame {
+        /// Length.
+        len: usize,
+        /// Byte value.
+        fill: u8,
+    },
+    /// Who answers: pid, generation, ticks (idempotent).
+    Whoami,
+    /// Sleep, then answer; idempotent or not, as the caller declares.
+    Sleep {
+        /// Milliseconds.
+        ms: u64,
+        /// Whether the kernel may deliver it twice.
+        idempotent: bool,
+    },
+    /// Publish `count` values `{seq, generation}` on `topic`.
+    Publish {
+        /// Topic.
+        topic: String,
+        /// How many.
+        count: u32,
+    },
+    /// Answer with `ActorError::Rejected`.
+    Reject(String),
+    /// Answer with `ActorError::Failed`.
+    Fail(String),
+    /// Panic with this message.
+    Panic(String),
+    /// Never answer (until the kernel gives up on the instance).
+    Hang,
+    /// End the instance with this exit code.
+    Exit(i32),
+}
+
+/// Replies.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum ProbeReply {
+    /// An echo, with who answered it.
+    Echo {
+        /// The text.
+        text: String,
+        /// The answering process.
+        pid: u32,
+        /// The answering instance.
+        generation: u64,
+    },
+    /// A frame and, if asked, its checksum.
+    Frame {
+        /// The frame.
+        frame: SharedFrame,
+        /// Checksum (0 when not asked).
+        checksum: u64,
+    },
+    /// Identity.
+    Whoami {
+        /// Process.
+        pid: u32,
+        /// Instance.
+        generation: u64,
+        /// Ticks so far.
+        ticks: u64,
+    },
+    /// Slept.
+    Slept,
+    /// Published.
+    Published(u32),
+}
+
+/// A value the probe publishes.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProbeEvent {
+    /// Position in its burst.
+    pub seq: u32,
+    /// The publishing instance.
+    pub generation: u64,
+}
+
+/// FNV-1a over 8-byte words: fast enough for 33 MiB, and any changed byte shows.
+pub fn checksum(bytes: &[u8]) -> u64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        hash = (hash ^ u64::from_le_bytes(word)).wrapping_mul(0x0100_0000_01b3);
+    }
+    for byte in chunks.remainder() {
+        hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash ^ bytes.len() as u64
+}
+
+/// The probe actor.
+#[derive(Debug)]
+pub struct Probe {
+    ticks: u64,
+}
+
+impl Actor for Probe {
+    const KIND: &'static str = "probe";
+    type Config = ProbeConfig;
+    type Msg = ProbeMsg;
+    type Reply = ProbeReply;
+
+    fn start(config: ProbeConfig, _ctx: &mut Ctx) -> Result<Self, ActorError> {
+        if config.start_delay_ms > 0 {
+            std::thread::sleep(Duration::from_millis(config.start_delay_ms));
+        }
+        if config.fail_start {
+            return Err(ActorError::Failed(
+                "configured to fail at start (fail_start = true)".into(),
+            ));
+        }
+        Ok(Probe { ticks: 0 })
+    }
+
+    fn handle(&mut self, msg: ProbeMsg, ctx: &mut Ctx) -> Result<ProbeReply, ActorError> {
+        match msg {
+            ProbeMsg::Echo(text) => Ok(ProbeReply::Echo {
+                text,
+                pid: ctx.pid(),
+                generation: ctx.generation(),
+            }),
+            ProbeMsg::EchoFrame {
+                frame,
+                checksum: sum,
+            } => {
+                let checksum = if sum { checksum(&frame) } else { 0 };
+                Ok(ProbeReply::Frame { frame, checksum })
+            }
+            ProbeMsg::MakeFrame { len, fill } => {
+                let mut buf = ctx.buffer(len);
+                buf.fill(fill);
+                let frame = buf.freeze();
+                let checksum = checksum(&frame);
+                Ok(ProbeReply::Frame { frame, checksum })
+            }
+            ProbeMsg::Whoami => Ok(ProbeReply::Whoami {
+                pid: ctx.pid(),
+                generation: ctx.generation(),
+                ticks: self.ticks,
+            }),
+            ProbeMsg::Sleep { ms, .. } => {
+                std::thread::sleep(Duration::from_millis(ms));
+                Ok(ProbeReply::Slept)
+            }
+            ProbeMsg::Publish { topic, count } => {
+                let generation = ctx.generation();
+                for seq in 0..count {
+                    ctx.publish(&topic, &ProbeEvent { seq, generation })
+                        .map_err(|err| ActorError::Failed(err.to_string()))?;
+                }
+                Ok(ProbeReply::Published(count))
+            }
+            ProbeMsg::Reject(reason) => Err(ActorError::Rejected(reason)),
+            ProbeMsg::Fail(reason) => Err(ActorError::Failed(reason)),
+            ProbeMsg::Panic(message) => panic!("{message}"),
+            ProbeMsg::Hang => {
+                while !ctx.is_cancelled() {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(ActorError::Failed("abandoned while hanging".into()))
+            }
+            ProbeMsg::Exit(code) => Err(ActorError::Exit(code)),
+        }
+    }
+
+    fn tick(&mut self, _ctx: &mut Ctx) {
+        self.ticks += 1;
+    }
+
+    fn idempotent(msg: &ProbeMsg) -> bool {
+        matches!(
+            msg,
+            ProbeMsg::Echo(_)
+                | ProbeMsg::EchoFrame { .. }
+                | ProbeMsg::MakeFrame { .. }
+                | ProbeMsg::Whoami
+                | ProbeMsg::Sleep {
+                    idempotent: true,
+                    ..
+                }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::checksum;
+
+    #[test]
+    fn checksum_sees_every_byte_and_the_length() {
+        let a = vec![7u8; 1001];
+        let mut b = a.clone();
+        b[1000] = 8;
+        assert_ne!(checksum(&a), checksum(&b));
+        b[1000] = 7;
+        b[3] = 0;
+        assert_ne!(checksum(&a), checksum(&b));
+        assert_ne!(checksum(&a[..1000]), checksum(&a));
+    }
+}

@@ -1,0 +1,91 @@
+//! The registry of actor kinds the binary knows. The kernel knows no concern:
+//! the binary registers each `Actor` type, and the registry turns it into the
+//! type-erased operations the kernel needs (validate a config, start an
+//! in-process instance, run a child).
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+
+use crate::actor::Actor;
+use crate::instance::inprocess::{self, InProcInit, InProcInstance};
+use crate::worker::{self, WorkerArgs};
+
+pub(crate) trait Factory: Send + Sync {
+    fn validate(&self, table: &toml::Table) -> Result<(), String>;
+    fn start_inprocess(&self, init: InProcInit) -> InProcInstance;
+    fn run_worker(&self, args: &WorkerArgs) -> i32;
+}
+
+struct Typed<A>(PhantomData<fn() -> A>);
+
+impl<A: Actor> Factory for Typed<A> {
+    fn validate(&self, table: &toml::Table) -> Result<(), String> {
+        crate::core::parse_config::<A>(table).map(|_| ())
+    }
+
+    fn start_inprocess(&self, init: InProcInit) -> InProcInstance {
+        inprocess::start::<A>(init)
+    }
+
+    fn run_worker(&self, args: &WorkerArgs) -> i32 {
+        worker::run::<A>(args)
+    }
+}
+
+/// The actor kinds a binary can host.
+#[derive(Clone, Default)]
+pub struct Registry {
+    factories: IndexMap<&'static str, Arc<dyn Factory>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("kinds", &self.kinds())
+            .finish()
+    }
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A registry with the kernel's own actors (the `probe`).
+    pub fn with_builtins() -> Self {
+        let mut registry = Self::new();
+        registry.register::<crate::probe::Probe>();
+        registry
+    }
+
+    /// Register actor type `A` under `A::KIND`.
+    pub fn register<A: Actor>(&mut self) -> &mut Self {
+        self.factories
+            .insert(A::KIND, Arc::new(Typed::<A>(PhantomData)));
+        self
+    }
+
+    /// Registered kinds, in registration order.
+    pub fn kinds(&self) -> Vec<&'static str> {
+        self.factories.keys().copied().collect()
+    }
+
+    pub(crate) fn get(&self, kind: &str) -> Option<Arc<dyn Factory>> {
+        self.factories.get(kind).cloned()
+    }
+
+    /// Run the child side of a process host (`warden worker`); returns the
+    /// process exit code.
+    pub fn run_worker(&self, args: &WorkerArgs) -> i32 {
+        match self.get(&args.kind) {
+            Some(factory) => factory.run_worker(args),
+            None => {
+                tracing::error!(kind = %args.kind, known = ?self.kinds(), "worker asked for an unknown actor kind");
+                worker::EXIT_PROTOCOL
+            }
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! The child side of a process host: `warden worker --actor KIND …`.
+//!
+//! The child dies with its parent, connects to the kernel's one-shot server,
+//! receives its setup (config, shared-memory pool), starts the actor and then
+//! serves envelopes in order on its main thread — calls, tells, heartbeats,
+//! releases — ticking between them. Replies go back on the same thread, so a
+//! call costs one wake-up on each side. Any panic ends the process after the
+//! kernel has been told why; the kernel restarts it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ipc_channel::ipc::IpcReceiver;
+use warden_transport::bootstrap::{self, Wire};
+use warden_transport::{
+    Body, DEFAULT_WINDOW, Envelope, FailureKind, InjectedFault, Link, Outcome, Payload, SlotPool,
+    decode_envelope,
+};
+
+use crate::actor::Actor;
+use crate::core::{Core, EXIT_FAILURE, End, panic_message};
+use crate::ctx::{Ctx, Outlet, PublishError};
+use crate::instance::process::WorkerInit;
+use crate::wire::{export, import};
+
+/// Exit code when the actor could not start.
+pub const EXIT_START_FAILED: i32 = 2;
+/// Exit code when the kernel link broke the protocol or could not be set up.
+pub const EXIT_PROTOCOL: i32 = 3;
+
+/// The child's command-line arguments after `warden worker`.
+#[derive(Clone, Debug)]
+pub struct WorkerArgs {
+    /// The actor kind to host.
+    pub kind: String,
+    /// The actor's name (for logs; the setup message is authoritative).
+    pub name: String,
+    /// The kernel's one-shot server.
+    pub bootstrap: String,
+    /// The kernel's pid.
+    pub parent_pid: u32,
+    /// Test hook: break the protocol on purpose after becoming ready, so
+    /// tests can prove the kernel survives a misbehaving child.
+    pub misbehave: Option<Misbehave>,
+}
+
+/// Ways a child can break the protocol (for tests of the kernel's defences).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Misbehave {
+    /// Send bytes that are not an envelope.
+    Garbage,
+    /// Release a slot that was never leased.
+    BadRelease,
+    /// Exit before connecting to the kernel.
+    ExitEarly,
+}
+
+impl std::str::FromStr for Misbehave {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "garbage" => Ok(Misbehave::Garbage),
+            "bad-release" => Ok(Misbehave::BadRelease),
+            "exit-early" => Ok(Misbehave::ExitEarly),
+            other => Err(format!(
+                "unknown misbehaviour {other:?} (garbage, bad-release, exit-early)"
+            )),
+        }
+    }
+}
+
+struct LinkOutlet {
+    link: Arc<Link>,
+    pool: Option<Arc<SlotPool>>,
+}
+
+impl Outlet for LinkOutlet {
+    fn publish(&self, topic: &str, payload: Payload) -> Result<(), PublishError> {
+        let wire =
+            export(self.pool.as_ref(), &payload).map_err(|reason| PublishError::Invalid {
+                topic: topic.to_string(),
+                reason,
+            })?;
+        let keep = payload.frames;
+        self.link
+            .send(
+                Body::Publish {
+                    topic: topic.to_string(),
+                    payload: wire,
+                },
+                0,
+                keep,
+            )
+            .map_err(|err| PublishError::Backpressure {
+                topic: topic.to_string(),
+                reason: err.to_string(),
+            })
+    }
+}
+
+struct LinkReleases(Arc<Link>);
+
+impl warden_transport::ReleaseSink for LinkReleases {
+    fn release(&self, slot: u32, seq: u64) {
+        let _ = self.0.send_control(Body::Release { slot, seq });
+    }
+}
+
+/// Run the child for actor kind `A`; returns the process exit code.
+pub(crate) fn run<A: Actor>(args: &WorkerArgs) -> i32 {
+    if let Err(err) = bootstrap::die_with_parent(args.parent_pid) {
+        tracing::error!(%err, "worker cannot bind its life to the kernel's");
+        return EXIT_PROTOCOL;
+    }
+    if args.misbehave == Some(Misbehave::ExitEarly) {
+        return 9;
+    }
+    let parent = match bootstrap::connect(&args.bootstrap) {
+        Ok(parent) => parent,
+        Err(err) => {
+            tracing::error!(%err, "worker cannot connect to the kernel");
+            return EXIT_PROTOCOL;
+        }
+    };
+    let (pool_region, init) =
+        match bootstrap::recv_deadline(&parent.from_parent, Duration::from_secs(30)) {
+            Ok(Wire::Setup { pool, init }) => (pool, init),
+            Ok(_) => {
+                tracing::error!("worker expected its setup from the kernel");
+                return EXIT_PROTOCOL;
+            }
+            Err(err) => {
+                tracing::error!(%err, "worker got no setup from the kernel");
+                return EXIT_PROTOCOL;
+            }
+        };
+    let init: WorkerInit = match bincode::decode_from_slice(&init, bincode::config::standard()) {
+        Ok((init, _)) => init,
+        Err(err) => {
+            tracing::error!(%err, "malformed setup from the kernel");
+            return EXIT_PROTOCOL;
+        }
+    };
+    let raw = parent.to_parent.clone();
+    let link = Arc::new(Link::new(
+        parent.to_parent,
+        init.name.clone(),
+        DEFAULT_WINDOW,
+        1 << 16,
+    ));
+    let fail_start = |reason: String| {
+        tracing::error!(actor = %init.name, %reason, "actor failed to start");
+        let _ = link.send_control(Body::StartFailed { reason });
+        EXIT_START_FAILED
+    };
+    let pool = match (pool_region, init.pool) {
+        (Some(region), Some(spec)) => match SlotPool::attach(region, spec, init.first_seq) {
+            Ok(pool) => {
+                if let Err(err) = pool.hold_for_peer(&init.held) {
+                    return fail_start(err.to_string());
+                }
+                pool.set_sink(Some(Arc::new(LinkReleases(Arc::clone(&link)))));
+                Some(pool)
+            }
+            Err(err) => return fail_start(err.to_string()),
+        },
+        (None, None) => None,
+        _ => return fail_start("setup names a pool without its region, or the reverse".into()),
+    };
+    let config: toml::Table = match toml::from_str(&init.config_toml) {
+        Ok(config) => config,
+        Err(err) => return fail_start(format!("malformed config from the kernel: {err}")),
+    };
+    let span = tracing::info_span!(
+        "actor",
+        actor = %init.name,
+        generation = init.generation,
+        placement = "process",
+        pid = std::process::id()
+    );
+    let outlet = Arc::new(LinkOutlet {
+        link: Arc::clone(&link),
+        pool: pool.clone(),
+    });
+    let cancelled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ctx = Ctx::new(
+        Arc::from(init.name.as_str()),
+        init.generation,
+        outlet,
+        pool.clone(),
+        cancelled,
+        span,
+    );
+    let core = match Core::<A>::start(&config, ctx) {
+        Ok(core) => core,
+        Err(reason) => return fail_start(reason),
+    };
+    if link.send_control(Body::Ready).is_err() {
+        return EXIT_PROTOCOL;
+    }
+    match args.misbehave {
+        Some(Misbehave::Garbage) => {
+            let _ = raw.send(Wire::Frame(serde_bytes::ByteBuf::from(vec![0xFF; 48])));
+        }
+        Some(Misbehave::BadRelease) => {
+            let _ = link.send_control(Body::Release { slot: 9999, seq: 1 });
+        }
+        Some(Misbehave::ExitEarly) | None => {}
+    }
+    let mut worker = Worker {
+        core,
+        link,
+        pool,
+        tick: init.tick_ms.map(Duration::from_millis),
+        tells_done: 0,
+    };
+    worker.serve(&parent.from_parent)
+}
+
+struct Worker<A: Actor> {
+    core: Core<A>,
+    link: Arc<Link>,
+    pool: Option<Arc<SlotPool>>,
+    tick: Option<Duration>,
+    /// Tells handled and not yet reported to the kernel.
+    tells_done: u32,
+}
+
+impl<A: Actor> Worker<A> {
+    fn serve(&mut self, rx: &IpcReceiver<Wire>) -> i32 {
+        let mut next_tick = self.tick.map(|period| Instant::now() + period);
+        loop {
+            // Report handled tells once the queue is empty, in one message.
+            let ready = match rx.try_recv() {
+                Ok(wire) => Some(Ok(wire)),
+                Err(ipc_channel::TryRecvError::Empty) => {
+                    self.report_tells();
+                    None
+                }
+                Err(ipc_channel::TryRecvError::IpcError(err)) => Some(Err(err)),
+            };
+            let received = match (ready, next_tick) {
+                (Some(received), _) => received,
+                (None, _) => match next_tick {
+                    Some(at) => {
+                        let now = Instant::now();
+                        if now >= at {
+                            if let Some(end) = self.core.tick() {
+                                return self.exit(end);
+                            }
+                            let period = self.tick.unwrap_or(Duration::from_secs(1));
+                            next_tick = Some((at + period).max(now));
+                            continue;
+                        }
+                        match rx.try_recv_timeout(at - now) {
+                            Ok(wire) => Ok(wire),
+                            Err(ipc_channel::TryRecvError::Empty) => continue,
+                            Err(ipc_channel::TryRecvError::IpcError(err)) => Err(err),
+                        }
+                    }
+                    None => rx.recv(),
+                },
+            };
+            let bytes = match received {
+                Ok(Wire::Frame(bytes)) => bytes,
+                Ok(_) => return self.protocol("handshake message after start"),
+                // The kernel is gone; PR_SET_PDEATHSIG would end us anyway.
+                Err(_) => return 0,
+            };
+            let envelope = match decode_envelope(&bytes) {
+                Ok(envelope) => envelope,
+                Err(err) => {
+                    return self.protocol(&format!("malformed frame from the kernel: {err}"));
+                }
+            };
+            let _ = self.link.on_receive(&envelope, bytes.len());
+            if let Some(code) = self.dispatch(envelope) {
+                return code;
+            }
+        }
+    }
+
+    fn dispatch(&mut self, envelope: Envelope) -> Option<i32> {
+        match envelope.body {
+            Body::Call { id, payload } => {
+                let (outcome, end) = match import(self.pool.as_ref(), payload) {
+                    Ok(payload) => {
+                        let handled = self.core.call(payload);
+                        (handled.outcome, handled.end)
+                    }
+                    Err(reason) => return Some(self.protocol(&reason)),
+                };
+                let (outcome, keep) = match outcome.and_then(|payload| {
+                    export(self.pool.as_ref(), &payload)
+                        .map(|wire| (wire, payload.frames))
+                        .map_err(|reason| (FailureKind::Failed, reason))
+                }) {
+                    Ok((wire, keep)) => (Outcome::Ok(wire), keep),
+                    Err((kind, reason)) => (Outcome::Err { kind, reason }, Vec::new()),
+                };
+                if let Err(err) = self
+                    .link
+                    .send(Body::Reply { id, outcome }, envelope.span, keep)
+                {
+                    tracing::warn!(%err, "reply not sent");
+                }
+                end.map(|end| self.exit(end))
+            }
+            Body::Tell { payload } => match import(self.pool.as_ref(), payload) {
+                Ok(payload) => {
+                    let end = self.core.tell(payload);
+                    self.tells_done += 1;
+                    end.map(|end| self.exit(end))
+                }
+                Err(reason) => Some(self.protocol(&reason)),
+            },
+            Body::Heartbeat { n } => {
+                let _ = self.link.send_control(Body::HeartbeatAck { n, queued: 0 });
+                None
+            }
+            Body::Release { slot, seq } => match &self.pool {
+                Some(pool) => match pool.release(slot, seq) {
+                    Ok(()) => None,
+                    Err(err) => Some(self.protocol(&err.to_string())),
+                },
+                None => Some(self.protocol("release without a pool")),
+            },
+            Body::Shutdown => {
+                self.core.stop();
+                Some(0)
+            }
+            Body::Inject(InjectedFault::Panic) => {
+                let reason = match std::panic::catch_unwind(|| -> () {
+                    std::panic::panic_any("injected panic (kernel diagnostics)")
+                }) {
+                    Err(panic) => panic_message(&*panic),
+                    Ok(()) => unreachable!("panic_any returned"),
+                };
+                Some(self.exit(End::failure(format!("panicked: {reason}"))))
+            }
+            Body::Inject(InjectedFault::Hang) => loop {
+                // Answer nothing, ever; the kernel's heartbeat check kills us.
+                std::thread::sleep(Duration::from_secs(3600));
+            },
+            Body::Credit => None,
+            other => Some(self.protocol(&format!("unexpected {} from the kernel", other.kind()))),
+        }
+    }
+
+    fn report_tells(&mut self) {
+        if self.tells_done > 0 {
+            let _ = self.link.send_control(Body::TellsDone {
+                count: self.tells_done,
+            });
+            self.tells_done = 0;
+        }
+    }
+
+    fn exit(&self, end: End) -> i32 {
+        let _ = self.link.send_control(Body::Exiting {
+            reason: end.reason.clone(),
+        });
+        if end.code != 0 {
+            tracing::warn!(reason = %end.reason, code = end.code, "actor instance ends");
+        }
+        end.code
+    }
+
+    fn protocol(&self, reason: &str) -> i32 {
+        tracing::error!(%reason, "protocol error on the kernel link");
+        let _ = self.link.send_control(Body::Exiting {
+            reason: format!("protocol error: {reason}"),
+        });
+        EXIT_PROTOCOL
+    }
+}
+
+/// The code a child exits with after a panic or fatal error.
+pub const EXIT_PANIC: i32 = EXIT_FAILURE;

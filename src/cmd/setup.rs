@@ -1,0 +1,34 @@
+//! What every kernel subcommand shares: the registry of actor kinds this
+//! binary hosts, and loading a config file or the embedded default.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use warden_kernel::{KernelConfig, Registry};
+
+/// The embedded default configuration (`warden run` without `--config`).
+pub(crate) const DEFAULT_CONFIG: &str = include_str!("../default.toml");
+
+/// Every actor kind this binary can host.
+pub(crate) fn registry() -> Registry {
+    Registry::with_builtins()
+}
+
+/// Read and validate `path`, or the embedded default when `None`.
+pub(crate) fn load_config(
+    path: Option<&Path>,
+    registry: &Registry,
+) -> anyhow::Result<KernelConfig> {
+    let (text, origin) = match path {
+        Some(path) => (
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config {}", path.display()))?,
+            path.display().to_string(),
+        ),
+        None => (
+            DEFAULT_CONFIG.to_string(),
+            "the embedded default config".to_string(),
+        ),
+    };
+    KernelConfig::from_toml(&text, registry).with_context(|| format!("invalid config in {origin}"))
+}

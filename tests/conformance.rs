@@ -1,0 +1,397 @@
+//! The actor contract, one suite, run in both placements: every behaviour a
+//! caller can observe must be the same whether the actor runs on a thread of
+//! the kernel or in a child process (only the pid differs).
+#![allow(clippy::unwrap_used)]
+
+#[path = "support/kernel.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{FAST, boot, echo, eventually, probe};
+use warden_kernel::probe::{Probe, ProbeEvent, ProbeMsg, ProbeReply, checksum};
+use warden_kernel::{CallError, InjectedFault, Placement, SharedFrame, State, TellError};
+
+async fn kernel(
+    placement: Placement,
+    extra: &str,
+) -> (warden_kernel::Kernel, warden_kernel::ActorRef<Probe>) {
+    let kernel = boot(&format!("{FAST}\n{}", probe("p", placement, extra))).await;
+    let probe = kernel.actor::<Probe>("p").unwrap();
+    (kernel, probe)
+}
+
+async fn echo_round_trips(placement: Placement) {
+    let (kernel, probe) = kernel(placement, "").await;
+    assert_eq!(echo(&probe, "hello").await, 1);
+    let pid = support::pid_of(&probe).await;
+    match placement {
+        Placement::Inprocess => assert_eq!(pid, std::process::id()),
+        Placement::Process => {
+            assert_ne!(pid, std::process::id());
+            assert_eq!(kernel.status("p").unwrap().pid, pid);
+        }
+    }
+    kernel.shutdown().await;
+}
+
+async fn large_frames_cross_without_copying_into_messages(placement: Placement) {
+    let (kernel, probe) = kernel(placement, "").await;
+    let bytes: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let sum = checksum(&bytes);
+    let frame = SharedFrame::from_vec(bytes);
+    let reply = probe
+        .call(ProbeMsg::EchoFrame {
+            frame: frame.clone(),
+            checksum: true,
+        })
+        .await
+        .unwrap();
+    let ProbeReply::Frame {
+        frame: back,
+        checksum: seen,
+    } = reply
+    else {
+        panic!("unexpected reply");
+    };
+    assert_eq!(seen, sum, "the actor saw every byte");
+    assert_eq!(back, frame);
+    assert_eq!(
+        back.in_shared_memory(),
+        placement == Placement::Process,
+        "across processes a frame lives in the shared pool"
+    );
+
+    // A frame the actor allocates comes back too.
+    let reply = probe
+        .call(ProbeMsg::MakeFrame {
+            len: 1 << 20,
+            fill: 0x5A,
+        })
+        .await
+        .unwrap();
+    let ProbeReply::Frame {
+        frame,
+        checksum: sum,
+    } = reply
+    else {
+        panic!("unexpected reply");
+    };
+    assert_eq!(frame.len(), 1 << 20);
+    assert!(frame.iter().all(|b| *b == 0x5A));
+    assert_eq!(checksum(&frame), sum);
+    kernel.shutdown().await;
+}
+
+async fn errors_are_typed_and_keep_the_actor(placement: Placement) {
+    let (kernel, probe) = kernel(placement, "").await;
+    let err = probe
+        .call(ProbeMsg::Reject("bad input".into()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CallError::Rejected { reason, .. } if reason == "bad input"),
+        "{err}"
+    );
+    let err = probe
+        .call(ProbeMsg::Fail("no disk".into()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CallError::Failed { reason, .. } if reason == "no disk"),
+        "{err}"
+    );
+    assert_eq!(
+        echo(&probe, "still here").await,
+        1,
+        "no restart after an error reply"
+    );
+    let err = probe
+        .call(ProbeMsg::Echo("x".repeat(100_000)))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("SharedFrame"), "{err}");
+    kernel.shutdown().await;
+}
+
+async fn a_panic_fails_the_call_and_restarts_the_actor(placement: Placement) {
+    let (kernel, probe) = kernel(placement, "").await;
+    let err = probe
+        .call(ProbeMsg::Panic("boom".into()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CallError::Failed { reason, .. } if reason.contains("panicked: boom")),
+        "{err}"
+    );
+    assert_eq!(echo(&probe, "after").await, 2);
+    let status = kernel.status("p").unwrap();
+    assert_eq!(status.restarts, 1);
+    assert_eq!(status.state, State::Running);
+    assert!(status.last_exit.unwrap().contains("panicked: boom"));
+    kernel.shutdown().await;
+}
+
+async fn idempotent_calls_survive_a_kill_and_others_answer_restarting(placement: Placement) {
+    let (kernel, probe) = kernel(placement, "").await;
+    let slow = |idempotent| {
+        let probe = probe.clone();
+        actix_rt::spawn(async move {
+            probe
+                .call(ProbeMsg::Sleep {
+                    ms: 200,
+                    idempotent,
+                })
+                .await
+        })
+    };
+    let safe = slow(true);
+    actix_rt::time::sleep(Duration::from_millis(50)).await;
+    let unsafe_call = slow(false);
+    actix_rt::time::sleep(Duration::from_millis(50)).await;
+    kernel.inject("p", InjectedFault::Panic).unwrap();
+    // The sleeping instance is mid-call: an injected panic queues behind it
+    // in-process, so kill the way the admin API does to end it now.
+    kernel.kill("p", "test kill").unwrap();
+    let safe = safe.await.unwrap();
+    assert_eq!(
+        safe.unwrap(),
+        ProbeReply::Slept,
+        "re-sent to the next instance"
+    );
+    let unsafe_result = unsafe_call.await.unwrap();
+    match unsafe_result {
+        Err(CallError::Restarting(_)) | Ok(ProbeReply::Slept) => {}
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(echo(&probe, "x").await >= 2);
+    kernel.shutdown().await;
+}
+
+async fn deadlines_are_kept(placement: Placement) {
+    let (kernel, probe) = kernel(placement, "").await;
+    let started = Instant::now();
+    let err = probe
+        .call_timeout(
+            ProbeMsg::Sleep {
+                ms: 200,
+                idempotent: true,
+            },
+            Duration::from_millis(50),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CallError::Timeout { ms: 50, .. }), "{err}");
+    assert!(started.elapsed() < Duration::from_millis(150));
+    assert_eq!(echo(&probe, "later").await, 1);
+    kernel.shutdown().await;
+}
+
+async fn a_full_mailbox_refuses_try_tell(placement: Placement) {
+    let (kernel, probe) = kernel(placement, "mailbox = 4").await;
+    let sleeper = {
+        let probe = probe.clone();
+        actix_rt::spawn(async move {
+            probe
+                .call(ProbeMsg::Sleep {
+                    ms: 200,
+                    idempotent: true,
+                })
+                .await
+        })
+    };
+    actix_rt::time::sleep(Duration::from_millis(50)).await;
+    let mut full = false;
+    for _ in 0..10 {
+        match probe.try_tell(ProbeMsg::Sleep {
+            ms: 1,
+            idempotent: true,
+        }) {
+            Ok(()) => {}
+            Err(TellError::Full(name)) => {
+                assert_eq!(name, "p");
+                full = true;
+                break;
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert!(full, "a mailbox of 4 never filled");
+    let err = probe.call(ProbeMsg::Echo("x".into())).await.unwrap_err();
+    assert!(matches!(err, CallError::Rejected { .. }), "{err}");
+    sleeper.await.unwrap().unwrap();
+    assert!(
+        eventually(Duration::from_secs(3), || probe.mailbox_depth() == 0).await,
+        "the mailbox drained"
+    );
+    probe.tell(ProbeMsg::Echo("told".into())).await.unwrap();
+    assert_eq!(echo(&probe, "drained").await, 1);
+    kernel.shutdown().await;
+}
+
+async fn ticks_run_at_the_configured_rate(placement: Placement) {
+    let (kernel, probe) = kernel(placement, "tick_ms = 20").await;
+    actix_rt::time::sleep(Duration::from_millis(400)).await;
+    let ProbeReply::Whoami { ticks, .. } = probe.call(ProbeMsg::Whoami).await.unwrap() else {
+        panic!("unexpected reply");
+    };
+    assert!(
+        (8..=25).contains(&ticks),
+        "{ticks} ticks in 400 ms at 20 ms"
+    );
+    kernel.shutdown().await;
+}
+
+async fn published_bursts_keep_the_newest_values(placement: Placement) {
+    let (kernel, probe) = kernel(placement, "").await;
+    let slow = kernel.subscribe::<ProbeEvent>("probe.events", 8);
+    let ProbeReply::Published(n) = probe
+        .call(ProbeMsg::Publish {
+            topic: "probe.events".into(),
+            count: 500,
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("unexpected reply");
+    };
+    assert_eq!(n, 500);
+    assert!(
+        eventually(Duration::from_secs(3), || kernel
+            .bus()
+            .counters("probe.events")
+            .published
+            == 500)
+        .await,
+        "every value reached the kernel"
+    );
+    let seen: Vec<u32> = std::iter::from_fn(|| slow.try_recv().map(|v| v.unwrap().seq)).collect();
+    assert_eq!(seen, (492..500).collect::<Vec<_>>());
+    assert_eq!(slow.dropped(), 492);
+    let counters = kernel.bus().counters("probe.events");
+    assert_eq!((counters.dropped, counters.delivered), (492, 8));
+    kernel.shutdown().await;
+}
+
+async fn exit_codes_follow_the_restart_type(placement: Placement) {
+    let kernel = boot(&format!(
+        "{FAST}\n{}{}",
+        probe("clean", placement, "restart = \"transient\""),
+        probe("crash", placement, "restart = \"transient\"")
+    ))
+    .await;
+    let clean = kernel.actor::<Probe>("clean").unwrap();
+    let crash = kernel.actor::<Probe>("crash").unwrap();
+    assert!(clean.call(ProbeMsg::Exit(0)).await.is_err());
+    assert!(crash.call(ProbeMsg::Exit(3)).await.is_err());
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            kernel.status("clean").unwrap().state == State::Stopped
+                && kernel.status("crash").unwrap().state == State::Running
+                && kernel.status("crash").unwrap().generation == 2
+        })
+        .await,
+        "{:?}",
+        kernel.statuses()
+    );
+    assert!(matches!(
+        clean.call(ProbeMsg::Whoami).await,
+        Err(CallError::Stopped(_))
+    ));
+    assert!(
+        kernel
+            .status("crash")
+            .unwrap()
+            .last_exit
+            .unwrap()
+            .contains("exited with code 3")
+    );
+    kernel.shutdown().await;
+}
+
+async fn a_hung_actor_is_replaced(placement: Placement) {
+    let (kernel, probe) = kernel(placement, "").await;
+    let hung = {
+        let probe = probe.clone();
+        actix_rt::spawn(async move { probe.call(ProbeMsg::Hang).await })
+    };
+    let started = Instant::now();
+    // heartbeat 100 ms × 4 misses: detected within 500 ms, plus the restart.
+    assert!(
+        eventually(Duration::from_secs(3), || kernel
+            .status("p")
+            .unwrap()
+            .generation
+            == 2
+            && kernel.status("p").unwrap().state == State::Running)
+        .await
+    );
+    let replaced = started.elapsed();
+    assert!(
+        replaced < Duration::from_millis(1500),
+        "replaced after {replaced:?}"
+    );
+    assert!(matches!(hung.await.unwrap(), Err(CallError::Restarting(_))));
+    assert!(
+        kernel
+            .status("p")
+            .unwrap()
+            .last_exit
+            .unwrap()
+            .starts_with("hung")
+    );
+    assert_eq!(echo(&probe, "alive").await, 2);
+    kernel.shutdown().await;
+}
+
+async fn injected_host_faults_are_recovered(placement: Placement) {
+    let (kernel, probe) = kernel(placement, "").await;
+    kernel.inject("p", InjectedFault::Panic).unwrap();
+    assert!(
+        eventually(Duration::from_secs(3), || kernel
+            .status("p")
+            .unwrap()
+            .generation
+            == 2)
+        .await
+    );
+    kernel.inject("p", InjectedFault::Hang).unwrap();
+    assert!(
+        eventually(Duration::from_secs(3), || kernel
+            .status("p")
+            .unwrap()
+            .generation
+            == 3)
+        .await
+    );
+    assert_eq!(echo(&probe, "after faults").await, 3);
+    kernel.shutdown().await;
+}
+
+macro_rules! in_both_placements {
+    ($($case:ident),* $(,)?) => {
+        mod inprocess {
+            use warden_kernel::Placement;
+            $( #[actix_rt::test] async fn $case() { super::$case(Placement::Inprocess).await } )*
+        }
+        mod process {
+            use warden_kernel::Placement;
+            $( #[actix_rt::test] async fn $case() { super::$case(Placement::Process).await } )*
+        }
+    };
+}
+
+in_both_placements!(
+    echo_round_trips,
+    large_frames_cross_without_copying_into_messages,
+    errors_are_typed_and_keep_the_actor,
+    a_panic_fails_the_call_and_restarts_the_actor,
+    idempotent_calls_survive_a_kill_and_others_answer_restarting,
+    deadlines_are_kept,
+    a_full_mailbox_refuses_try_tell,
+    ticks_run_at_the_configured_rate,
+    published_bursts_keep_the_newest_values,
+    exit_codes_follow_the_restart_type,
+    a_hung_actor_is_replaced,
+    injected_host_faults_are_recovered,
+);
