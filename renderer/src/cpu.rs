@@ -15,13 +15,15 @@ use crate::overlay::{Quad, layer_quads};
 use crate::scene::{LayerKind, Scene};
 use crate::tables::{TableCache, TransitionTables};
 
-pub(crate) use compose::compose;
+use compose::{Scratch, compose};
 
 /// The software compositor (demotion level C, and the reference the wgpu
 /// path is tested against).
 #[derive(Default)]
 pub struct CpuCompositor {
     tables: TableCache,
+    work: Scratch,
+    gradient: blend::GradientRows,
     scratch: Vec<u8>,
     row: Vec<u8>,
     xmap: Vec<u32>,
@@ -69,11 +71,11 @@ impl CpuCompositor {
                     tables: tables.as_deref(),
                 };
                 if direct {
-                    compose(t.spec.kind, &inputs, out.data_mut());
+                    compose(t.spec.kind, &inputs, out.data_mut(), &mut self.work);
                     return Ok(());
                 }
                 self.scratch.resize(out.data().len(), 0);
-                compose(t.spec.kind, &inputs, &mut self.scratch);
+                compose(t.spec.kind, &inputs, &mut self.scratch, &mut self.work);
                 &self.scratch
             }
         };
@@ -117,7 +119,7 @@ impl Compositor for CpuCompositor {
                 LayerKind::Bars | LayerKind::Boxes => {
                     self.quads.clear();
                     layer_quads(scene, kind, &mut self.quads);
-                    blend::quads(out, &self.quads);
+                    blend::quads(out, &self.quads, &mut self.gradient);
                 }
             }
         }

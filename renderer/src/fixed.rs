@@ -36,8 +36,10 @@ pub(crate) fn travel(p: u32, len: u32) -> u32 {
 }
 
 /// Index of the block holding pixel `x` when `len` pixels are cut into
-/// `count` blocks at `i·len/count`.
-#[inline]
+/// `count` blocks at `i·len/count`: how the WGSL finds a pixel's block (the
+/// CPU path walks blocks by their starts instead; the test below proves
+/// the two agree).
+#[cfg(test)]
 pub(crate) fn block_of(x: u32, len: u32, count: u32) -> u32 {
     ((x + 1) * count - 1) / len
 }

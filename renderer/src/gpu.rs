@@ -23,7 +23,7 @@ use crate::overlay::{Quad, layer_quads};
 use crate::scene::{LayerKind, Scene};
 use crate::tables::{TableCache, TransitionTables};
 use context::GpuContext;
-use pipelines::{Pipelines, QUAD_BYTES};
+use pipelines::{Pipelines, QUAD_BYTES, slideshow_entry};
 use readback::Target;
 use resources::{Dummies, ImageCache, TableTextures};
 
@@ -120,10 +120,14 @@ impl GpuCompositor {
         }
     }
 
-    fn ensure_pipeline(&mut self, name: ShaderModuleName) -> Result<(), GpuFault> {
+    fn ensure_pipeline(
+        &mut self,
+        name: ShaderModuleName,
+        entry: &'static str,
+    ) -> Result<(), GpuFault> {
         let broken = self.faults.break_shader == Some(name);
         self.pipelines
-            .ensure(&self.ctx.device, name, broken)
+            .ensure(&self.ctx.device, name, entry, broken)
             .map_err(|f| self.fault(f.kind, f.detail))
     }
 
@@ -143,13 +147,14 @@ impl GpuCompositor {
         if self.faults.lose_device_at_frame == Some(frame_no) {
             self.ctx.device.destroy();
         }
+        let kind = scene.slideshow.transition.as_ref().map(|t| t.spec.kind);
         let slide = if full {
-            ShaderModuleName::Slideshow
+            (ShaderModuleName::Slideshow, slideshow_entry(kind))
         } else {
-            ShaderModuleName::Blit
+            (ShaderModuleName::Blit, "fs")
         };
-        self.ensure_pipeline(slide)?;
-        self.ensure_pipeline(ShaderModuleName::Overlay)?;
+        self.ensure_pipeline(slide.0, slide.1)?;
+        self.ensure_pipeline(ShaderModuleName::Overlay, "fs")?;
 
         let (w, h) = (scene.width, scene.height);
         let device = self.ctx.device.clone();
@@ -306,12 +311,9 @@ impl GpuCompositor {
                     if !(ss.props.shown() && ss.image.is_some()) {
                         continue;
                     }
-                    let pipeline = if full {
-                        self.pipelines.slideshow.as_ref()
-                    } else {
-                        self.pipelines.blit.as_ref()
+                    let Some(pipeline) = self.pipelines.get(slide.0, slide.1) else {
+                        continue;
                     };
-                    let Some(pipeline) = pipeline else { continue };
                     let a = f64::from(ss.props.alpha()) / 255.0;
                     pass.set_pipeline(pipeline);
                     pass.set_blend_constant(wgpu::Color {
@@ -322,9 +324,10 @@ impl GpuCompositor {
                     });
                     pass.draw(0..3, 0..1);
                 } else if end > start {
-                    let (Some(pipeline), Some(inst)) =
-                        (self.pipelines.overlay.as_ref(), self.instances.as_ref())
-                    else {
+                    let (Some(pipeline), Some(inst)) = (
+                        self.pipelines.get(ShaderModuleName::Overlay, "fs"),
+                        self.instances.as_ref(),
+                    ) else {
                         continue;
                     };
                     pass.set_pipeline(pipeline);

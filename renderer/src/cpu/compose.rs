@@ -2,9 +2,7 @@
 //! images with the formulas of `fixed.rs`, row by row, copying whole
 //! segments wherever a row is a shifted piece of one image.
 
-use crate::fixed::{
-    ViewportMap, block_of, block_start, centred, crossfade_weight, flip, squeeze, travel,
-};
+use crate::fixed::{ViewportMap, block_start, centred, crossfade_weight, flip, squeeze, travel};
 use crate::frame::Rgba;
 use crate::tables::TransitionTables;
 use crate::transition::TransitionKind;
@@ -41,8 +39,42 @@ impl Inputs<'_> {
     }
 }
 
+/// Per-frame working memory, kept by the compositor so frames do not allocate.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// Source columns of gathered spans.
+    columns: Vec<u32>,
+    /// One block row's plan (blockflip).
+    segments: Vec<Segment>,
+}
+
+/// A span of one output row: copied, filled, or gathered through `columns`.
+#[derive(Clone, Copy)]
+enum Segment {
+    Copy {
+        to: bool,
+        x0: u32,
+        x1: u32,
+    },
+    Fill {
+        x0: u32,
+        x1: u32,
+    },
+    Gather {
+        to: bool,
+        x0: u32,
+        x1: u32,
+        map: u32,
+    },
+}
+
 /// Writes the transition `kind` at `inputs.progress` into `out` (canvas-sized).
-pub(crate) fn compose(kind: TransitionKind, inputs: &Inputs<'_>, out: &mut [u8]) {
+pub(crate) fn compose(
+    kind: TransitionKind,
+    inputs: &Inputs<'_>,
+    out: &mut [u8],
+    scratch: &mut Scratch,
+) {
     match kind {
         TransitionKind::Crossfade => crossfade(inputs, out),
         TransitionKind::SlideLeft => slide_h(inputs, out, true),
@@ -53,9 +85,9 @@ pub(crate) fn compose(kind: TransitionKind, inputs: &Inputs<'_>, out: &mut [u8])
         TransitionKind::WipeRight => wipe_h(inputs, out, false),
         TransitionKind::WipeUp => wipe_v(inputs, out, true),
         TransitionKind::WipeDown => wipe_v(inputs, out, false),
-        TransitionKind::Blockflip => blockflip(inputs, out),
+        TransitionKind::Blockflip => blockflip(inputs, out, scratch),
         TransitionKind::Dissolve => dissolve(inputs, out),
-        TransitionKind::Zoom => zoom(inputs, out),
+        TransitionKind::Zoom => zoom(inputs, out, scratch),
     }
 }
 
@@ -140,43 +172,87 @@ fn dissolve(i: &Inputs<'_>, out: &mut [u8]) {
     }
 }
 
-fn blockflip(i: &Inputs<'_>, out: &mut [u8]) {
+/// Plans each row of blocks once (copy, fill, or a squeezed gather per
+/// block), then applies the plan to every pixel row of that block row.
+fn blockflip(i: &Inputs<'_>, out: &mut [u8], scratch: &mut Scratch) {
     let Some(g) = i.tables.and_then(TransitionTables::blockflip) else {
         return crossfade(i, out);
     };
     let (w, h, n) = (i.width, i.height, i.stride());
-    for (y, o) in out.chunks_exact_mut(n).enumerate() {
-        let by = block_of(y as u32, h, g.rows);
-        let row = y * n;
+    for by in 0..g.rows {
+        scratch.segments.clear();
+        scratch.columns.clear();
         for bx in 0..g.cols {
             let x0 = block_start(bx, w, g.cols);
             let bw = block_start(bx + 1, w, g.cols) - x0;
             let f = flip(i.progress, g.starts[(by * g.cols + bx) as usize], bw);
-            let src = if f.to { i.to } else { i.from };
-            let seg = &mut o[x0 as usize * 4..(x0 + bw) as usize * 4];
             if f.visible == bw {
-                seg.copy_from_slice(&src[row + x0 as usize * 4..row + (x0 + bw) as usize * 4]);
+                scratch.segments.push(Segment::Copy {
+                    to: f.to,
+                    x0,
+                    x1: x0 + bw,
+                });
                 continue;
             }
-            let lo = centred(bw, f.visible);
-            for (k, px) in seg.chunks_exact_mut(4).enumerate() {
-                let k = k as u32;
-                if k < lo || k >= lo + f.visible {
-                    px.copy_from_slice(&i.background);
-                } else {
-                    let sx = (x0 + squeeze(k - lo, bw, f.visible)) as usize;
-                    px.copy_from_slice(&src[row + sx * 4..row + sx * 4 + 4]);
+            let lo = x0 + centred(bw, f.visible);
+            let hi = lo + f.visible;
+            scratch.segments.push(Segment::Fill { x0, x1: lo });
+            let map = scratch.columns.len() as u32;
+            scratch
+                .columns
+                .extend((0..f.visible).map(|k| x0 + squeeze(k, bw, f.visible)));
+            scratch.segments.push(Segment::Gather {
+                to: f.to,
+                x0: lo,
+                x1: hi,
+                map,
+            });
+            scratch.segments.push(Segment::Fill {
+                x0: hi,
+                x1: x0 + bw,
+            });
+        }
+        let (y0, y1) = (block_start(by, h, g.rows), block_start(by + 1, h, g.rows));
+        for y in y0 as usize..y1 as usize {
+            let o = &mut out[y * n..(y + 1) * n];
+            let row = |to: bool| &(if to { i.to } else { i.from })[y * n..(y + 1) * n];
+            for seg in &scratch.segments {
+                match *seg {
+                    Segment::Copy { to, x0, x1 } => {
+                        let r = x0 as usize * 4..x1 as usize * 4;
+                        o[r.clone()].copy_from_slice(&row(to)[r]);
+                    }
+                    Segment::Fill { x0, x1 } => {
+                        for px in o[x0 as usize * 4..x1 as usize * 4].chunks_exact_mut(4) {
+                            px.copy_from_slice(&i.background);
+                        }
+                    }
+                    Segment::Gather { to, x0, x1, map } => {
+                        let src = row(to);
+                        let cols = &scratch.columns[map as usize..(map + x1 - x0) as usize];
+                        gather(&mut o[x0 as usize * 4..x1 as usize * 4], src, cols);
+                    }
                 }
             }
         }
     }
 }
 
-fn zoom(i: &Inputs<'_>, out: &mut [u8]) {
+/// `out[k] = src[cols[k]]`, pixel by pixel.
+fn gather(out: &mut [u8], src: &[u8], cols: &[u32]) {
+    for (px, &sx) in out.chunks_exact_mut(4).zip(cols) {
+        let sx = sx as usize * 4;
+        px.copy_from_slice(&src[sx..sx + 4]);
+    }
+}
+
+fn zoom(i: &Inputs<'_>, out: &mut [u8], scratch: &mut Scratch) {
     let (w, h, n) = (i.width, i.height, i.stride());
     let (zw, zh) = (travel(i.progress, w), travel(i.progress, h));
     let (x0, y0) = (centred(w, zw), centred(h, zh));
     let (xs, xe) = (x0 as usize * 4, (x0 + zw) as usize * 4);
+    scratch.columns.clear();
+    scratch.columns.extend((0..zw).map(|k| squeeze(k, w, zw)));
     for (y, o) in out.chunks_exact_mut(n).enumerate() {
         let a = &i.from[y * n..(y + 1) * n];
         let y = y as u32;
@@ -188,10 +264,7 @@ fn zoom(i: &Inputs<'_>, out: &mut [u8]) {
         let b = &i.to[sy * n..(sy + 1) * n];
         o[..xs].copy_from_slice(&a[..xs]);
         o[xe..].copy_from_slice(&a[xe..]);
-        for (k, px) in o[xs..xe].chunks_exact_mut(4).enumerate() {
-            let sx = squeeze(k as u32, w, zw) as usize;
-            px.copy_from_slice(&b[sx * 4..sx * 4 + 4]);
-        }
+        gather(&mut o[xs..xe], b, &scratch.columns);
     }
 }
 
@@ -229,7 +302,7 @@ mod tests {
                         progress: p,
                         tables: tables.as_ref(),
                     };
-                    compose(kind, &inputs, &mut out);
+                    compose(kind, &inputs, &mut out, &mut Scratch::default());
                     assert!(&out == want, "{kind} at {p} on {w}x{h}");
                 }
             }
@@ -251,10 +324,20 @@ mod tests {
             progress: PROGRESS_ONE / 2,
             tables: None,
         };
-        compose(TransitionKind::SlideLeft, &inputs, &mut out);
+        compose(
+            TransitionKind::SlideLeft,
+            &inputs,
+            &mut out,
+            &mut Scratch::default(),
+        );
         assert_eq!(&out[..8], &a[8..]);
         assert_eq!(&out[8..], &b[..8]);
-        compose(TransitionKind::WipeRight, &inputs, &mut out);
+        compose(
+            TransitionKind::WipeRight,
+            &inputs,
+            &mut out,
+            &mut Scratch::default(),
+        );
         assert_eq!(&out[..8], &b[..8]);
         assert_eq!(&out[8..], &a[8..]);
     }
@@ -276,7 +359,12 @@ mod tests {
             progress: PROGRESS_ONE / 4,
             tables: Some(&tables),
         };
-        compose(TransitionKind::Dissolve, &inputs, &mut out);
+        compose(
+            TransitionKind::Dissolve,
+            &inputs,
+            &mut out,
+            &mut Scratch::default(),
+        );
         let switched = out.chunks_exact(4).filter(|p| p[0] == 255).count();
         assert_eq!(switched, 64 * 32 / 4);
     }

@@ -1,9 +1,14 @@
-//! The three render pipelines, built on first use inside a validation error
-//! scope so a compile failure becomes a `GpuFault` naming its module. One
+//! The shader modules and their pipelines (one per slideshow entry point),
+//! each built on first use inside a validation error scope so a compile
+//! failure becomes a `GpuFault` naming its module. One
 //! bind group layout serves all three: the uniform block, the two images,
 //! the dissolve map and the blockflip starts.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use super::faults::{FaultKind, GpuFault, ShaderModuleName};
+use crate::transition::TransitionKind;
 
 const COMMON: &str = include_str!("shaders/common.wgsl");
 const SLIDESHOW: &str = include_str!("shaders/slideshow.wgsl");
@@ -16,13 +21,32 @@ pub(crate) const TARGET_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8
 /// Bytes per overlay instance (`overlay::Quad` packed as 8 × u32).
 pub(crate) const QUAD_BYTES: u64 = 32;
 
-/// Layouts and the pipelines built so far.
+/// Layouts, and the modules and pipelines built so far.
 pub(crate) struct Pipelines {
     pub bind_layout: wgpu::BindGroupLayout,
     layout: wgpu::PipelineLayout,
-    pub slideshow: Option<wgpu::RenderPipeline>,
-    pub blit: Option<wgpu::RenderPipeline>,
-    pub overlay: Option<wgpu::RenderPipeline>,
+    modules: HashMap<ShaderModuleName, wgpu::ShaderModule>,
+    pipelines: HashMap<(ShaderModuleName, &'static str), wgpu::RenderPipeline>,
+}
+
+/// The fragment entry point of the slideshow module for a transition kind
+/// (`None`: no transition, the image alone).
+pub(crate) fn slideshow_entry(kind: Option<TransitionKind>) -> &'static str {
+    match kind {
+        None => "fs_still",
+        Some(TransitionKind::Crossfade) => "fs_crossfade",
+        Some(TransitionKind::SlideLeft) => "fs_slide_left",
+        Some(TransitionKind::SlideRight) => "fs_slide_right",
+        Some(TransitionKind::SlideUp) => "fs_slide_up",
+        Some(TransitionKind::SlideDown) => "fs_slide_down",
+        Some(TransitionKind::WipeLeft) => "fs_wipe_left",
+        Some(TransitionKind::WipeRight) => "fs_wipe_right",
+        Some(TransitionKind::WipeUp) => "fs_wipe_up",
+        Some(TransitionKind::WipeDown) => "fs_wipe_down",
+        Some(TransitionKind::Blockflip) => "fs_blockflip",
+        Some(TransitionKind::Dissolve) => "fs_dissolve",
+        Some(TransitionKind::Zoom) => "fs_zoom",
+    }
 }
 
 fn texture_entry(binding: u32, sample_type: wgpu::TextureSampleType) -> wgpu::BindGroupLayoutEntry {
@@ -68,44 +92,47 @@ impl Pipelines {
         Self {
             bind_layout,
             layout,
-            slideshow: None,
-            blit: None,
-            overlay: None,
+            modules: HashMap::new(),
+            pipelines: HashMap::new(),
         }
     }
 
-    /// Builds `name`'s pipeline if it does not exist yet; `broken` hands the
-    /// compiler a syntax error instead of the real source.
+    /// Compiles `name` (once) and builds its pipeline with fragment entry
+    /// point `entry` (once); `broken` hands the compiler a syntax error.
     pub(crate) fn ensure(
         &mut self,
         device: &wgpu::Device,
         name: ShaderModuleName,
+        entry: &'static str,
         broken: bool,
     ) -> Result<(), GpuFault> {
-        let slot = match name {
-            ShaderModuleName::Slideshow => &self.slideshow,
-            ShaderModuleName::Blit => &self.blit,
-            ShaderModuleName::Overlay => &self.overlay,
-        };
-        if slot.is_some() {
+        if self.pipelines.contains_key(&(name, entry)) {
             return Ok(());
         }
-        let pipeline = build(device, &self.layout, name, broken)?;
-        match name {
-            ShaderModuleName::Slideshow => self.slideshow = Some(pipeline),
-            ShaderModuleName::Blit => self.blit = Some(pipeline),
-            ShaderModuleName::Overlay => self.overlay = Some(pipeline),
-        }
+        let module = match self.modules.entry(name) {
+            Entry::Occupied(m) => m.into_mut(),
+            Entry::Vacant(v) => v.insert(compile(device, name, broken)?),
+        };
+        let pipeline = build(device, &self.layout, name, module, entry)?;
+        self.pipelines.insert((name, entry), pipeline);
         Ok(())
+    }
+
+    /// A pipeline [`ensure`](Self::ensure)d earlier.
+    pub(crate) fn get(
+        &self,
+        name: ShaderModuleName,
+        entry: &'static str,
+    ) -> Option<&wgpu::RenderPipeline> {
+        self.pipelines.get(&(name, entry))
     }
 }
 
-fn build(
+fn compile(
     device: &wgpu::Device,
-    layout: &wgpu::PipelineLayout,
     name: ShaderModuleName,
     broken: bool,
-) -> Result<wgpu::RenderPipeline, GpuFault> {
+) -> Result<wgpu::ShaderModule, GpuFault> {
     let body = match name {
         ShaderModuleName::Slideshow => SLIDESHOW,
         ShaderModuleName::Blit => BLIT,
@@ -115,6 +142,24 @@ fn build(
     if broken {
         source.push_str("\nfn injected_fault( -> {\n");
     }
+    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(name.name()),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    match pollster::block_on(scope.pop()) {
+        None => Ok(module),
+        Some(e) => Err(GpuFault::new(FaultKind::ShaderCompile(name), e.to_string())),
+    }
+}
+
+fn build(
+    device: &wgpu::Device,
+    layout: &wgpu::PipelineLayout,
+    name: ShaderModuleName,
+    module: &wgpu::ShaderModule,
+    entry: &'static str,
+) -> Result<wgpu::RenderPipeline, GpuFault> {
     let replace = wgpu::BlendComponent {
         src_factor: wgpu::BlendFactor::Constant,
         dst_factor: wgpu::BlendFactor::OneMinusConstant,
@@ -153,15 +198,11 @@ fn build(
         ),
     };
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some(name.name()),
-        source: wgpu::ShaderSource::Wgsl(source.into()),
-    });
     let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-        label: Some(name.name()),
+        label: Some(entry),
         layout: Some(layout),
         vertex: wgpu::VertexState {
-            module: &module,
+            module,
             entry_point: Some("vs"),
             compilation_options: Default::default(),
             buffers,
@@ -170,8 +211,8 @@ fn build(
         depth_stencil: None,
         multisample: wgpu::MultisampleState::default(),
         fragment: Some(wgpu::FragmentState {
-            module: &module,
-            entry_point: Some("fs"),
+            module,
+            entry_point: Some(entry),
             compilation_options: Default::default(),
             targets: &[Some(wgpu::ColorTargetState {
                 format: TARGET_FORMAT,

@@ -1,5 +1,5 @@
-// Group A: the transition shader. Every branch restates one function of
-// renderer/src/cpu/compose.rs with the integer helpers of fixed.rs, so the
+// Group A: the transition shaders. Every entry point restates one function
+// of renderer/src/cpu/compose.rs with the integer helpers of fixed.rs, so the
 // output equals the CPU path's to the bit.
 
 @group(0) @binding(1) var from_tex: texture_2d<f32>;
@@ -85,76 +85,118 @@ fn zoom(p: u32, x: u32, y: u32) -> vec4<u32> {
     return px(to_tex, squeeze(x - x0, w, zw), squeeze(y - y0, h, zh));
 }
 
-fn transition(x: u32, y: u32) -> vec4<u32> {
-    let w = P.width;
-    let h = P.height;
-    let p = min(P.progress, ONE);
-    switch P.kind {
-        case 0u: {
-            let wt = (p * 256u + 32768u) >> 16u;
-            let a = px(from_tex, x, y);
-            let b = px(to_tex, x, y);
-            return (a * (256u - wt) + b * wt + vec4<u32>(128u)) >> vec4<u32>(8u);
-        }
-        case 1u: {
-            let off = travel(p, w);
-            if (x + off < w) {
-                return px(from_tex, x + off, y);
-            }
-            return px(to_tex, x + off - w, y);
-        }
-        case 2u: {
-            let off = travel(p, w);
-            if (x >= off) {
-                return px(from_tex, x - off, y);
-            }
-            return px(to_tex, x + w - off, y);
-        }
-        case 3u: {
-            let off = travel(p, h);
-            if (y + off < h) {
-                return px(from_tex, x, y + off);
-            }
-            return px(to_tex, x, y + off - h);
-        }
-        case 4u: {
-            let off = travel(p, h);
-            if (y >= off) {
-                return px(from_tex, x, y - off);
-            }
-            return px(to_tex, x, y + h - off);
-        }
-        case 5u: {
-            return pick(x >= w - travel(p, w), x, y);
-        }
-        case 6u: {
-            return pick(x < travel(p, w), x, y);
-        }
-        case 7u: {
-            return pick(y >= h - travel(p, h), x, y);
-        }
-        case 8u: {
-            return pick(y < travel(p, h), x, y);
-        }
-        case 9u: {
-            return blockflip(p, x, y);
-        }
-        case 10u: {
-            let t = textureLoad(dissolve_tex, vec2<i32>(i32(x), i32(y)), 0).r;
-            return pick(P.progress > t, x, y);
-        }
-        case 11u: {
-            return zoom(p, x, y);
-        }
-        default: {
-            return px(to_tex, x, y);
-        }
-    }
+// One entry point per kind, so a software rasteriser (which runs every
+// branch of a divergent switch under a mask) only runs the kind it draws.
+
+fn at(pos: vec4<f32>) -> vec2<u32> {
+    return vec2<u32>(
+        vmap(P.ox, P.step, u32(pos.x), P.width),
+        vmap(P.oy, P.step, u32(pos.y), P.height),
+    );
+}
+
+fn progress() -> u32 {
+    return min(P.progress, ONE);
 }
 
 @fragment
-fn fs(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
-    let x = vmap(P.ox, P.step, u32(pos.x), P.width);
-    let y = vmap(P.oy, P.step, u32(pos.y), P.height);
-    return emit(transition(x, y));
+fn fs_still(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let c = at(pos);
+    return emit(px(to_tex, c.x, c.y));
+}
+
+@fragment
+fn fs_crossfade(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let c = at(pos);
+    let wt = (progress() * 256u + 32768u) >> 16u;
+    let a = px(from_tex, c.x, c.y);
+    let b = px(to_tex, c.x, c.y);
+    return emit((a * (256u - wt) + b * wt + vec4<u32>(128u)) >> vec4<u32>(8u));
+}
+
+@fragment
+fn fs_slide_left(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let c = at(pos);
+    let w = P.width;
+    let off = travel(progress(), w);
+    if (c.x + off < w) {
+        return emit(px(from_tex, c.x + off, c.y));
+    }
+    return emit(px(to_tex, c.x + off - w, c.y));
+}
+
+@fragment
+fn fs_slide_right(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let c = at(pos);
+    let w = P.width;
+    let off = travel(progress(), w);
+    if (c.x >= off) {
+        return emit(px(from_tex, c.x - off, c.y));
+    }
+    return emit(px(to_tex, c.x + w - off, c.y));
+}
+
+@fragment
+fn fs_slide_up(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let c = at(pos);
+    let h = P.height;
+    let off = travel(progress(), h);
+    if (c.y + off < h) {
+        return emit(px(from_tex, c.x, c.y + off));
+    }
+    return emit(px(to_tex, c.x, c.y + off - h));
+}
+
+@fragment
+fn fs_slide_down(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let c = at(pos);
+    let h = P.height;
+    let off = travel(progress(), h);
+    if (c.y >= off) {
+        return emit(px(from_tex, c.x, c.y - off));
+    }
+    return emit(px(to_tex, c.x, c.y + h - off));
+}
+
+@fragment
+fn fs_wipe_left(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let c = at(pos);
+    return emit(pick(c.x >= P.width - travel(progress(), P.width), c.x, c.y));
+}
+
+@fragment
+fn fs_wipe_right(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let c = at(pos);
+    return emit(pick(c.x < travel(progress(), P.width), c.x, c.y));
+}
+
+@fragment
+fn fs_wipe_up(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let c = at(pos);
+    return emit(pick(c.y >= P.height - travel(progress(), P.height), c.x, c.y));
+}
+
+@fragment
+fn fs_wipe_down(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let c = at(pos);
+    return emit(pick(c.y < travel(progress(), P.height), c.x, c.y));
+}
+
+@fragment
+fn fs_blockflip(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let c = at(pos);
+    return emit(blockflip(progress(), c.x, c.y));
+}
+
+@fragment
+fn fs_dissolve(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let c = at(pos);
+    let t = textureLoad(dissolve_tex, vec2<i32>(i32(c.x), i32(c.y)), 0).r;
+    return emit(pick(P.progress > t, c.x, c.y));
+}
+
+@fragment
+fn fs_zoom(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let c = at(pos);
+    return emit(zoom(progress(), c.x, c.y));
 }
