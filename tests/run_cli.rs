@@ -1,0 +1,265 @@
+//! `warden run` and `warden check-config` as users run them: the real
+//! binary, its admin API over real HTTP, signals, and its children.
+#![allow(clippy::unwrap_used)]
+
+#[path = "support/process.rs"]
+mod support;
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use support::{eventually, get_json, post, run, warden};
+
+const TOKEN: &str = "test-token-123";
+
+fn config_file(text: &str) -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    file
+}
+
+fn probe_pid(running: &support::Running) -> u64 {
+    get_json(&running.url("/api/actors/probe")).1["pid"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn the_default_config_serves_the_admin_api_with_the_probe_in_a_child() {
+    let running = run(&[], Some(TOKEN));
+    let (status, health) = get_json(&running.url("/healthz"));
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+    assert!(eventually(Duration::from_secs(5), || get_json(
+        &running.url("/readyz")
+    )
+    .0 == 200));
+
+    let (status, actors) = get_json(&running.url("/api/actors"));
+    assert_eq!(status, 200);
+    let probe = &actors[0];
+    for key in [
+        "name",
+        "placement",
+        "state",
+        "pid",
+        "restarts",
+        "last_exit",
+        "mailbox_depth",
+        "heartbeat_age_ms",
+        "uptime_ms",
+    ] {
+        assert!(probe.get(key).is_some(), "{key} missing in {probe}");
+    }
+    assert_eq!(probe["name"], "probe");
+    assert_eq!(probe["placement"], "process");
+    assert_eq!(probe["state"], "running");
+    let pid = probe["pid"].as_u64().unwrap();
+    assert_ne!(
+        pid,
+        u64::from(running.child.id()),
+        "the probe runs in a child"
+    );
+    // Spawned from /proc/self/exe: the very binary that runs the kernel.
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+    assert_eq!(
+        exe,
+        std::fs::canonicalize(env!("CARGO_BIN_EXE_warden")).unwrap()
+    );
+
+    let (status, missing) = get_json(&running.url("/api/actors/nope"));
+    assert_eq!(status, 404);
+    assert!(missing["error"].as_str().unwrap().contains("nope"));
+    let (status, _) = get_json(&running.url("/api/nothing"));
+    assert_eq!(status, 404);
+
+    let (status, spec) = get_json(&running.url("/api/openapi.json"));
+    assert_eq!(status, 200);
+    assert!(spec["paths"]["/api/actors/{name}/kill"].is_object());
+    let page = support::http()
+        .get(&running.url("/"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(page.contains("<title>Warden</title>"));
+
+    let status = running.terminate();
+    assert!(status.success(), "SIGTERM is a clean shutdown: {status}");
+    assert!(eventually(Duration::from_secs(5), || {
+        !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    }));
+}
+
+#[test]
+fn kill_needs_the_token_and_yields_a_new_pid() {
+    let running = run(&[], Some(TOKEN));
+    let pid = probe_pid(&running);
+
+    let (status, body) = post(&running.url("/api/actors/probe/kill"), None);
+    assert_eq!(status, 401, "{body}");
+    let (status, _) = post(&running.url("/api/actors/probe/kill"), Some("wrong"));
+    assert_eq!(status, 401);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        probe_pid(&running),
+        pid,
+        "nothing changed without the token"
+    );
+
+    let (status, body) = post(&running.url("/api/actors/probe/kill"), Some(TOKEN));
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["pid"].as_u64(), Some(pid));
+    // Within the bound: detection and restart take milliseconds.
+    assert!(
+        eventually(Duration::from_secs(2), || {
+            let probe = get_json(&running.url("/api/actors/probe")).1;
+            probe["restarts"].as_u64() >= Some(1)
+                && probe["state"] == "running"
+                && probe["pid"].as_u64() != Some(pid)
+        }),
+        "{}",
+        get_json(&running.url("/api/actors/probe")).1
+    );
+    let probe = get_json(&running.url("/api/actors/probe")).1;
+    assert!(
+        probe["last_exit"]
+            .as_str()
+            .unwrap()
+            .contains("killed by SIGKILL")
+    );
+
+    let (status, body) = post(&running.url("/api/actors/probe/restart"), Some(TOKEN));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        get_json(&running.url("/api/actors/probe")).1["restarts"].as_u64(),
+        Some(2)
+    );
+
+    let (_, events) = get_json(&running.url("/api/events?since=0"));
+    let events = events.as_array().unwrap();
+    let ids: Vec<u64> = events.iter().map(|e| e["id"].as_u64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids increase: {ids:?}");
+    assert!(events.iter().any(|e| e["kind"] == "killed"));
+    let last = ids[ids.len() - 2];
+    let (_, newer) = get_json(&running.url(&format!("/api/events?since={last}")));
+    assert_eq!(newer.as_array().unwrap().len(), 1);
+    let (status, _) = get_json(&running.url("/api/events?since=-1"));
+    assert_eq!(status, 400);
+
+    let metrics = support::http()
+        .get(&running.url("/metrics"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        metrics.contains("warden_restarts_total{actor=\"probe\"} 2"),
+        "{metrics}"
+    );
+    for family in [
+        "warden_calls_total",
+        "warden_call_latency_seconds",
+        "warden_heartbeat_misses_total",
+    ] {
+        assert!(metrics.contains(family), "{family} missing");
+    }
+    assert!(running.terminate().success());
+}
+
+#[test]
+fn a_non_loopback_admin_address_without_a_token_is_refused() {
+    let output = warden()
+        .args(["run", "--admin", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("refusing to serve the admin API on 0.0.0.0:0 without a token"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn escalation_stops_warden_with_a_non_zero_exit_naming_the_actor() {
+    let config =
+        config_file("[supervisor]\nmax_restarts = 0\n[actors.probe]\nplacement = \"process\"\n");
+    let mut running = run(&["--config", config.path().to_str().unwrap()], Some(TOKEN));
+    let (status, _) = post(&running.url("/api/actors/probe/kill"), Some(TOKEN));
+    assert_eq!(status, 202);
+    let status =
+        support::wait_exit(&mut running.child, Duration::from_secs(10)).expect("warden exits");
+    assert_eq!(status.code(), Some(1));
+    let stderr = running.stderr.lock().unwrap().clone();
+    assert!(
+        stderr.contains("error: the supervisor escalated: probe exceeded the restart intensity"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("last exits: killed through the admin API; killed by SIGKILL"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn children_die_with_the_kernel() {
+    let running = run(&[], Some(TOKEN));
+    let pid = probe_pid(&running);
+    let kernel = nix::unistd::Pid::from_raw(running.child.id() as i32);
+    nix::sys::signal::kill(kernel, nix::sys::signal::Signal::SIGKILL).unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|stat| stat.contains(") Z"))
+                .unwrap_or(true)
+        }),
+        "the probe child outlived a SIGKILLed kernel"
+    );
+}
+
+#[test]
+fn check_config_names_the_bad_key() {
+    let good = config_file("[actors.probe]\nplacement = \"process\"\n");
+    let output = warden()
+        .args(["check-config"])
+        .arg(good.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("ok"));
+
+    for (text, needle) in [
+        (
+            "[actors.probe]\nplacment = \"process\"\n",
+            "actors.probe: unknown field `placment`",
+        ),
+        (
+            "[actors.probe]\nplacement = \"remote\"\n",
+            "actors.probe.placement",
+        ),
+        (
+            "[supervisor]\nwithin_secs = 0\n",
+            "supervisor.within_secs: must be at least 1",
+        ),
+        ("[actors.probe\n", "line 1"),
+    ] {
+        let bad = config_file(text);
+        let output = warden()
+            .args(["check-config"])
+            .arg(bad.path())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{text}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(needle), "{text}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let output = warden()
+        .args(["check-config", "/nonexistent.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent.toml"));
+}
