@@ -104,3 +104,53 @@ fn bad_scenes_are_errors_not_faults() {
     let err = g.render(&s).expect_err("size mismatch");
     assert!(matches!(err, RenderError::SizeMismatch { .. }), "{err}");
 }
+
+mod random_scenes {
+    use std::sync::{Mutex, OnceLock};
+
+    use proptest::prelude::*;
+    use warden_renderer::{
+        Compositor, CpuCompositor, FaultInjection, GpuCompositor, TransitionKind, Viewport,
+    };
+
+    use super::scenes;
+
+    /// One device for all cases (opening one per case would dominate).
+    fn shared() -> Option<&'static Mutex<GpuCompositor>> {
+        static GPU: OnceLock<Option<Mutex<GpuCompositor>>> = OnceLock::new();
+        GPU.get_or_init(|| match GpuCompositor::open_best(FaultInjection::none()) {
+            Ok(g) => Some(Mutex::new(g)),
+            Err(e) => {
+                eprintln!("SKIPPED: no wgpu adapter on this machine: {e}");
+                None
+            }
+        })
+        .as_ref()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn random_scenes_match_within_one(
+            k in 0..TransitionKind::ALL.len(),
+            w in 1u32..90, h in 1u32..60,
+            t in 0.0f64..=1.0,
+            zoom in 1.0f32..4.0, cx in 0.0f32..=1.0, cy in 0.0f32..=1.0,
+            opacity in 0.0f32..=1.0, order in -1i32..3,
+            bars in 0usize..20, boxes in 0usize..6,
+        ) {
+            let Some(gpu) = shared() else { return Ok(()) };
+            let mut s = scenes::transition(TransitionKind::ALL[k], w, h, t);
+            s.slideshow.viewport = Viewport { zoom, center: [cx, cy] };
+            s.slideshow.props.opacity = opacity;
+            s.slideshow.props.order = order;
+            s.bars.bars = scenes::bars(bars);
+            s.boxes.boxes = scenes::boxes(boxes);
+            let g = gpu.lock().expect("not poisoned").render(&s).expect("gpu");
+            let c = CpuCompositor::new().render(&s).expect("cpu");
+            let d = g.max_channel_diff(&c).expect("same size");
+            prop_assert!(d <= 1, "differ by {}", d);
+        }
+    }
+}
