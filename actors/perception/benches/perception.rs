@@ -1,0 +1,2 @@
+//! Benchmarks of the perception hot paths (being written).
+fn main() {}

@@ -1,0 +1,440 @@
+//! SORT with ByteTrack's second pass: a constant-velocity Kalman filter per
+//! track, Hungarian assignment on IoU, `max_age` / `min_hits`, and a second
+//! association of low-score detections with the tracks left over. Merged
+//! blobs of crossing objects are recognised (`groups.rs`) and tracks whose
+//! objects are hidden but whose foreground is still there keep being reported
+//! on their prediction, so identities survive crossings and short occlusions.
+
+mod appearance;
+mod groups;
+mod track;
+
+use serde::{Deserialize, Serialize};
+
+use crate::assign::match_by_iou;
+use crate::detect::{Detection, FrameEvidence};
+use crate::error::PerceptionError;
+use crate::kalman::KalmanConfig;
+use appearance::Template;
+use track::Track;
+pub use track::{TrackReport, TrackState};
+
+/// Parameters of the [`Tracker`]; `docs/PERCEPTION.md` explains each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackerConfig {
+    /// Smallest IoU of a first-pass (high-score) match.
+    pub iou_threshold: f32,
+    /// Smallest IoU of a second-pass (low-score) match.
+    pub low_iou_threshold: f32,
+    /// Detections scoring at least this take part in the first pass and may
+    /// start tracks.
+    pub high_score: f32,
+    /// Detections scoring below this are ignored; between the two they only
+    /// take part in the second pass.
+    pub low_score: f32,
+    /// Frames a track survives without any correction before it is dropped.
+    pub max_age: u32,
+    /// Matches a new track needs before it is confirmed and reported.
+    pub min_hits: u32,
+    /// Frames a confirmed track is still reported on its prediction while
+    /// foreground supports it (see `coast_support`).
+    pub max_coast: u32,
+    /// Fraction of a predicted box that must be foreground for the track to
+    /// coast.
+    pub coast_support: f32,
+    /// Fraction of a predicted box inside a detection for the track to be a
+    /// member of that detection's group (two members make a merged blob).
+    pub group_cover: f32,
+    /// How far (low-resolution pixels) around its prediction a track that
+    /// has no detection of its own searches for its appearance.
+    pub relocate_radius: u32,
+    /// Fraction of a track's template that must agree with the frame for
+    /// the search to place it.
+    pub relocate_min_match: f32,
+    /// Template pixels agree when they differ by at most this many noise
+    /// standard deviations (and at least 4 grey levels).
+    pub template_sigmas: f32,
+    /// The Kalman filter's noise levels.
+    pub kalman: KalmanConfig,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        TrackerConfig {
+            iou_threshold: 0.3,
+            low_iou_threshold: 0.5,
+            high_score: 0.6,
+            low_score: 0.1,
+            max_age: 20,
+            min_hits: 2,
+            max_coast: 15,
+            coast_support: 0.3,
+            group_cover: 0.6,
+            relocate_radius: 4,
+            relocate_min_match: 0.6,
+            template_sigmas: 3.0,
+            kalman: KalmanConfig::default(),
+        }
+    }
+}
+
+impl TrackerConfig {
+    /// Check every parameter; the error names the first one out of range.
+    pub fn validate(&self) -> Result<(), PerceptionError> {
+        let unit = |what, v: f32| {
+            if v.is_finite() && (0.0..=1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(PerceptionError::config(
+                    what,
+                    format!("{v} is outside 0..=1"),
+                ))
+            }
+        };
+        unit("tracker.iou_threshold", self.iou_threshold)?;
+        unit("tracker.low_iou_threshold", self.low_iou_threshold)?;
+        unit("tracker.high_score", self.high_score)?;
+        unit("tracker.low_score", self.low_score)?;
+        unit("tracker.coast_support", self.coast_support)?;
+        unit("tracker.group_cover", self.group_cover)?;
+        unit("tracker.relocate_min_match", self.relocate_min_match)?;
+        if self.relocate_radius > 32 {
+            return Err(PerceptionError::config(
+                "tracker.relocate_radius",
+                format!("{} is more than 32", self.relocate_radius),
+            ));
+        }
+        if !(self.template_sigmas.is_finite() && self.template_sigmas >= 0.0) {
+            return Err(PerceptionError::config(
+                "tracker.template_sigmas",
+                format!("{} is negative", self.template_sigmas),
+            ));
+        }
+        unit(
+            "tracker.kalman.size_velocity_decay",
+            self.kalman.size_velocity_decay,
+        )?;
+        if self.low_score > self.high_score {
+            return Err(PerceptionError::config(
+                "tracker.low_score",
+                "must not exceed tracker.high_score",
+            ));
+        }
+        if self.min_hits == 0 {
+            return Err(PerceptionError::config(
+                "tracker.min_hits",
+                "must be at least 1",
+            ));
+        }
+        if self.max_coast > self.max_age {
+            return Err(PerceptionError::config(
+                "tracker.max_coast",
+                "must not exceed tracker.max_age",
+            ));
+        }
+        let k = &self.kalman;
+        for (what, v) in [
+            ("tracker.kalman.position_noise", k.position_noise),
+            ("tracker.kalman.velocity_noise", k.velocity_noise),
+            ("tracker.kalman.measurement_noise", k.measurement_noise),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(PerceptionError::config(
+                    what,
+                    format!("{v} is not positive"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The multi-object tracker.
+#[derive(Debug)]
+pub struct Tracker {
+    cfg: TrackerConfig,
+    pub(crate) tracks: Vec<Track>,
+    next_id: u64,
+}
+
+impl Tracker {
+    /// A tracker with a validated configuration.
+    pub fn new(cfg: TrackerConfig) -> Result<Self, PerceptionError> {
+        cfg.validate()?;
+        Ok(Tracker {
+            cfg,
+            tracks: Vec::new(),
+            next_id: 1,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TrackerConfig {
+        &self.cfg
+    }
+
+    /// Advance one frame with its `detections`. The detector's `evidence`
+    /// (foreground and image) lets confirmed tracks be placed by their
+    /// appearance inside merged blobs and coast through occlusions; without
+    /// it the tracker is plain SORT + ByteTrack. Returns the confirmed tracks
+    /// reported in this frame, by id; boxes may extend past the frame (they
+    /// estimate the whole object).
+    pub fn update(
+        &mut self,
+        detections: &[Detection],
+        evidence: Option<&FrameEvidence>,
+    ) -> Vec<TrackReport> {
+        let cfg = self.cfg.clone();
+        let was_tracked: Vec<bool> = self
+            .tracks
+            .iter()
+            .map(|t| t.state == TrackState::Tracked)
+            .collect();
+        for t in &mut self.tracks {
+            t.predict();
+        }
+        let dets: Vec<&Detection> = detections
+            .iter()
+            .filter(|d| d.score >= cfg.low_score)
+            .collect();
+        let mut det_used = vec![false; dets.len()];
+        let mut track_used = vec![false; self.tracks.len()];
+
+        // Merged blobs: a detection over two or more live confirmed tracks.
+        let live: Vec<bool> = self
+            .tracks
+            .iter()
+            .map(|t| t.confirmed() && t.time_since_update <= cfg.max_coast)
+            .collect();
+        let mut grouped = vec![false; self.tracks.len()];
+        for (d, det) in dets.iter().enumerate() {
+            let usable: Vec<bool> = live
+                .iter()
+                .zip(&track_used)
+                .map(|(l, u)| *l && !*u)
+                .collect();
+            let members = groups::members(&self.tracks, &usable, &det.bbox, cfg.group_cover);
+            if groups::is_merge(&self.tracks, &members, &det.bbox) {
+                for &m in &members {
+                    track_used[m] = true;
+                    grouped[m] = true;
+                    self.tracks[m].state = TrackState::Occluded;
+                }
+                let placed = self.relocate(&members, evidence);
+                let rest: Vec<usize> = members
+                    .iter()
+                    .copied()
+                    .filter(|m| !placed.contains(m))
+                    .collect();
+                if rest.len() == members.len() {
+                    groups::correct(&mut self.tracks, &rest, &det.bbox);
+                }
+                det_used[d] = true;
+            }
+        }
+
+        // First pass: high-score detections against every track.
+        let high: Vec<usize> = (0..dets.len())
+            .filter(|&d| !det_used[d] && dets[d].score >= cfg.high_score)
+            .collect();
+        let open: Vec<usize> = (0..self.tracks.len()).filter(|&t| !track_used[t]).collect();
+        self.associate(
+            &dets,
+            &high,
+            &open,
+            cfg.iou_threshold,
+            &mut det_used,
+            &mut track_used,
+            evidence,
+        );
+
+        // Second pass (ByteTrack): low-score detections against the tracks
+        // that were tracked in the previous frame and are still unmatched.
+        let low: Vec<usize> = (0..dets.len())
+            .filter(|&d| !det_used[d] && dets[d].score < cfg.high_score)
+            .collect();
+        let open: Vec<usize> = (0..self.tracks.len())
+            .filter(|&t| !track_used[t] && was_tracked.get(t).copied().unwrap_or(false))
+            .collect();
+        self.associate(
+            &dets,
+            &low,
+            &open,
+            cfg.low_iou_threshold,
+            &mut det_used,
+            &mut track_used,
+            evidence,
+        );
+
+        // Appearance of tracks seen alone.
+        if let Some(ev) = evidence {
+            for (t, track) in self.tracks.iter_mut().enumerate() {
+                let alone = track_used[t]
+                    && !grouped[t]
+                    && track.state == TrackState::Tracked
+                    && track.clean_hit;
+                if let Some(template) = alone
+                    .then(|| Template::capture(ev, &track.kf.bbox()))
+                    .flatten()
+                {
+                    track.template = Some(template);
+                }
+            }
+        }
+
+        // Unmatched confirmed tracks: placed by appearance, else coast while
+        // foreground supports them, else lost.
+        let unmatched: Vec<usize> = (0..self.tracks.len())
+            .filter(|&t| !track_used[t] && self.tracks[t].confirmed() && live[t])
+            .collect();
+        let placed = self.relocate(&unmatched, evidence);
+        for (t, track) in self.tracks.iter_mut().enumerate() {
+            if track_used[t] || placed.contains(&t) {
+                continue;
+            }
+            let supported =
+                evidence.is_some_and(|ev| ev.fraction_in(&track.kf.bbox()) >= cfg.coast_support);
+            track.state =
+                if track.confirmed() && track.time_since_update <= cfg.max_coast && supported {
+                    TrackState::Coasting
+                } else {
+                    TrackState::Lost
+                };
+        }
+        self.tracks.retain(|t| {
+            let tentative_missed = !t.confirmed() && t.time_since_update > 0;
+            !(tentative_missed || t.time_since_update > cfg.max_age)
+        });
+        self.drop_duplicates();
+
+        // Births: unmatched high-score detections not inside a live track.
+        for (d, det) in dets.iter().enumerate() {
+            if det_used[d] || det.score < cfg.high_score {
+                continue;
+            }
+            let inside_live = self
+                .tracks
+                .iter()
+                .any(|t| t.state != TrackState::Lost && det.bbox.covered_by(&t.kf.bbox()) >= 0.5);
+            if !inside_live {
+                self.tracks
+                    .push(Track::new(det.bbox, det.score, cfg.kalman));
+            }
+        }
+
+        let mut reports = Vec::new();
+        for t in &mut self.tracks {
+            if !t.confirmed() && t.hits >= cfg.min_hits {
+                t.id = self.next_id;
+                self.next_id += 1;
+            }
+            if t.confirmed() && t.state != TrackState::Lost {
+                reports.push(t.report());
+            }
+        }
+        reports.sort_by_key(|r| r.id);
+        reports
+    }
+
+    /// Two confirmed tracks on one object (same place, same motion): the one
+    /// with fewer hits goes.
+    fn drop_duplicates(&mut self) {
+        let mut gone = vec![false; self.tracks.len()];
+        for i in 0..self.tracks.len() {
+            for j in i + 1..self.tracks.len() {
+                let (a, b) = (&self.tracks[i], &self.tracks[j]);
+                if gone[i] || gone[j] || !a.confirmed() || !b.confirmed() {
+                    continue;
+                }
+                let (ba, bb) = (a.kf.bbox(), b.kf.bbox());
+                let (va, vb) = (a.kf.velocity(), b.kf.velocity());
+                let dv = ((va.0 - vb.0).powi(2) + (va.1 - vb.1).powi(2)).sqrt();
+                let same_place =
+                    ba.iou(&bb) >= 0.5 || ba.covered_by(&bb) >= 0.9 || bb.covered_by(&ba) >= 0.9;
+                if same_place && dv <= 1.0 {
+                    if a.hits >= b.hits {
+                        gone[j] = true;
+                    } else {
+                        gone[i] = true;
+                    }
+                }
+            }
+        }
+        let mut k = 0;
+        self.tracks.retain(|_| {
+            k += 1;
+            !gone[k - 1]
+        });
+    }
+
+    /// Place each of `candidates` by searching for its template near its
+    /// prediction; a placement needs enough agreement and foreground under
+    /// it. Returns the tracks placed (their position is corrected).
+    fn relocate(&mut self, candidates: &[usize], evidence: Option<&FrameEvidence>) -> Vec<usize> {
+        let Some(ev) = evidence else {
+            return Vec::new();
+        };
+        let cfg = &self.cfg;
+        let tolerance = (cfg.template_sigmas * ev.noise_sigma()).max(4.0);
+        let mut placed = Vec::new();
+        for &t in candidates {
+            let track = &mut self.tracks[t];
+            let Some(template) = &track.template else {
+                continue;
+            };
+            let pred = track.kf.bbox();
+            let Some((bbox, score)) =
+                template.locate(ev, &pred, i64::from(cfg.relocate_radius), tolerance)
+            else {
+                continue;
+            };
+            if score >= cfg.relocate_min_match && ev.fraction_in(&bbox) >= cfg.coast_support {
+                // The template's box is the object's last clean size.
+                track.kf.update(bbox);
+                track.time_since_update = 0;
+                if track.state != TrackState::Occluded {
+                    track.state = TrackState::Coasting;
+                }
+                placed.push(t);
+            }
+        }
+        placed
+    }
+
+    /// Hungarian matching of `dets[ds]` with `tracks[ts]` on IoU; correct the
+    /// matched tracks and mark both sides used. A confirmed track matched to
+    /// a detection much larger than itself (merged with an object that has
+    /// no track) is placed by its appearance inside it when it can be.
+    #[allow(clippy::too_many_arguments)]
+    fn associate(
+        &mut self,
+        dets: &[&Detection],
+        ds: &[usize],
+        ts: &[usize],
+        threshold: f32,
+        det_used: &mut [bool],
+        track_used: &mut [bool],
+        evidence: Option<&FrameEvidence>,
+    ) {
+        let preds: Vec<_> = ts.iter().map(|&t| self.tracks[t].kf.bbox()).collect();
+        let pairs = match_by_iou(ds.len(), ts.len(), f64::from(threshold), |r, c| {
+            f64::from(dets[ds[r]].bbox.iou(&preds[c]))
+        });
+        for (r, c) in pairs {
+            let (det, t) = (dets[ds[r]], ts[c]);
+            let swollen = det.bbox.area() > 1.5 * preds[c].area() && !det.border.any();
+            if !(swollen && self.tracks[t].confirmed() && !self.relocate(&[t], evidence).is_empty())
+            {
+                self.tracks[t].hit(det);
+            } else {
+                let track = &mut self.tracks[t];
+                track.hits += 1;
+                track.score = det.score;
+                track.state = TrackState::Tracked;
+                track.clean_hit = false;
+            }
+            det_used[ds[r]] = true;
+            track_used[t] = true;
+        }
+    }
+}
