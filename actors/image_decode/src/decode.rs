@@ -13,7 +13,7 @@ use crate::format::ImageFormat;
 use crate::limits::Limits;
 use crate::orientation::{self, Orientation};
 use crate::rgba::Rgba8Image;
-use crate::{classify, jpeg_markers, webp_riff};
+use crate::{classify, convert, jpeg_markers, webp_riff};
 
 /// A decoded image and what its file said about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub(crate) struct Native {
 impl Native {
     /// Converts to RGBA8 (no copy when it already is) and applies the orientation.
     pub(crate) fn into_decoded(self) -> DecodedImage {
-        let rgba = Rgba8Image::from_image_buffer(self.pixels.into_rgba8());
+        let rgba = convert::to_rgba8(self.pixels);
         DecodedImage {
             format: self.format,
             source_width: self.width,

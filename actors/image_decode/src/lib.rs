@@ -21,6 +21,7 @@
 mod cache;
 mod cache_key;
 mod classify;
+mod convert;
 mod decode;
 mod error;
 mod fit;

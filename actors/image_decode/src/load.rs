@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use image::DynamicImage;
 
+use crate::convert;
 use crate::decode::{DecodedImage, Native, decode_native, read_file};
 use crate::error::{LoadError, ScaleError};
 use crate::fit::ScaleSpec;
 use crate::limits::Limits;
 use crate::resize::{RawImage, resize_raw};
-use crate::rgba::Rgba8Image;
 
 /// How long each stage took.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -128,7 +128,7 @@ fn scale_native(native: Native, spec: &ScaleSpec) -> Result<DecodedImage, ScaleE
         drop(pixels);
         rebuild(channels, stored_w, stored_h, raw)?
     };
-    let rgba = Rgba8Image::from_image_buffer(resized.into_rgba8());
+    let rgba = convert::to_rgba8(resized);
     Ok(DecodedImage {
         format: native.format,
         source_width: native.width,
