@@ -78,7 +78,7 @@ proptest! {
         w in 1u32..64, h in 1u32..48, zoom in 1.0f32..16.0, cx in 0.0f32..=1.0, cy in 0.0f32..=1.0,
     ) {
         // A unique value per pixel tells where each output pixel was read.
-        let data: Vec<u8> = (0..w * h).flat_map(|i| (i as u32).to_le_bytes()).collect();
+        let data: Vec<u8> = (0..w * h).flat_map(|i| i.to_le_bytes()).collect();
         let img = Arc::new(Frame::from_rgba(w, h, data).expect("sized"));
         let mut s = Scene::new(w, h);
         s.slideshow.image = Some(img);
@@ -89,7 +89,7 @@ proptest! {
             let src = u32::from_le_bytes([p[0], p[1], p[2], p[3]]);
             prop_assert!(src < w * h);
             let x = src % w;
-            if i as u32 % w == 0 { last_x = x; }
+            if (i as u32).is_multiple_of(w) { last_x = x; }
             prop_assert!(x >= last_x, "columns read left to right");
             last_x = x;
         }
