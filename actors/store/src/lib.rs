@@ -17,6 +17,7 @@ mod durable;
 mod error;
 mod history;
 mod inspect;
+pub mod protocol;
 mod record;
 mod records;
 mod reduce;

@@ -234,13 +234,19 @@ impl Scene {
     /// The entries of `topic` after `since`, or a baseline when the cursor
     /// fell off the history or is ahead of the store.
     pub fn replay_since(&self, topic: Topic, since: u64) -> Replay {
-        if since > self.version {
-            return Replay::Baseline(self.snapshot(topic));
-        }
-        match self.history[topic.index()].since(since) {
+        match self.deltas_since(topic, since) {
             Some(entries) => Replay::Deltas(entries),
             None => Replay::Baseline(self.snapshot(topic)),
         }
+    }
+
+    /// The entries of `topic` after `since`, or `None` when the cursor fell
+    /// off the history (or is ahead of the store).
+    pub fn deltas_since(&self, topic: Topic, since: u64) -> Option<Vec<Arc<Entry>>> {
+        if since > self.version {
+            return None;
+        }
+        self.history[topic.index()].since(since)
     }
 
     /// Re-apply a logged entry with its own stamp and check that it makes

@@ -15,6 +15,7 @@ use crate::commit::{CommitQueue, CommitStats};
 use crate::durable::Durable;
 use crate::error::StoreError;
 use crate::history::HistoryLimits;
+use crate::protocol::{CatchUp, Changes};
 use crate::record::{Author, Entry};
 use crate::reduce::Rejection;
 use crate::scene::{Replay, Scene, TopicSnapshot};
@@ -215,6 +216,44 @@ impl Store {
     /// fell off the history.
     pub fn replay_since(&self, topic: Topic, since: u64) -> Result<Replay, StoreError> {
         self.read(|scene| scene.replay_since(topic, since))
+    }
+
+    /// Catch a client up on `topics` as of one version: per topic the deltas
+    /// after `since`, or a baseline (always one when `since` is `None`).
+    pub fn catch_up(&self, topics: &[Topic], since: Option<u64>) -> Result<CatchUp, StoreError> {
+        self.read(|scene| CatchUp {
+            version: scene.version(),
+            topics: topics
+                .iter()
+                .map(|t| {
+                    let replay = match since {
+                        Some(since) => scene.replay_since(*t, since),
+                        None => Replay::Baseline(scene.snapshot(*t)),
+                    };
+                    (*t, replay)
+                })
+                .collect(),
+        })
+    }
+
+    /// Every durable change after `since`, all topics in version order; topics
+    /// whose history no longer reaches back are named in `compacted`.
+    pub fn changes_since(&self, since: u64) -> Result<Changes, StoreError> {
+        self.read(|scene| {
+            let mut changes = Changes {
+                version: scene.version(),
+                entries: Vec::new(),
+                compacted: Vec::new(),
+            };
+            for topic in Topic::ALL {
+                match scene.deltas_since(topic, since) {
+                    Some(entries) => changes.entries.extend(entries),
+                    None => changes.compacted.push(topic),
+                }
+            }
+            changes.entries.sort_by_key(|e| e.version);
+            changes
+        })
     }
 
     /// Per topic: the compaction point and how many entries the history holds.

@@ -89,7 +89,7 @@ pub fn verify(dir: &Path, progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyRe
     }
     reader.for_each_entry(0, u64::MAX, |entry| {
         entries += 1;
-        if entries % 10_000 == 0 {
+        if entries.is_multiple_of(10_000) {
             progress(entries, total);
         }
         if stopped {
