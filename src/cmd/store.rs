@@ -45,8 +45,8 @@ enum Command {
         #[arg(long)]
         data: PathBuf,
         /// Concurrent writers.
-        #[arg(long, default_value_t = 64)]
-        writers: usize,
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+        writers: u32,
         /// Updates in total.
         #[arg(long, default_value_t = 50_000)]
         updates: u64,
@@ -70,7 +70,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             updates,
             acks_log,
             json,
-        } => run_bench(data, BenchConfig { writers, updates }, acks_log, json),
+        } => {
+            let writers =
+                usize::try_from(writers).context("--writers does not fit this platform")?;
+            run_bench(data, BenchConfig { writers, updates }, acks_log, json)
+        }
     }
 }
 
