@@ -34,6 +34,12 @@ pub struct DecodedImage {
     pub image: Rgba8Image,
 }
 
+impl AsRef<crate::rgba::Rgba8Image> for DecodedImage {
+    fn as_ref(&self) -> &Rgba8Image {
+        &self.image
+    }
+}
+
 /// What a decoder produced before conversion: its native pixel layout.
 pub(crate) struct Native {
     pub(crate) format: ImageFormat,
@@ -95,10 +101,11 @@ pub(crate) fn decode_native(bytes: &[u8], limits: &Limits) -> Result<Native, Dec
     if format == ImageFormat::Jpeg {
         // zune-jpeg (behind `image`) pads a truncated scan with grey and
         // reports success; the marker walk finds the missing end first.
+        // (WebP: see `webp_riff` for why its chunks are walked.)
         jpeg_markers::check_complete(bytes)?;
     }
     if format == ImageFormat::WebP {
-        webp_riff::check_complete(bytes)?;
+        webp_riff::check(bytes, limits)?;
     }
     match catch_unwind(AssertUnwindSafe(|| decode_unguarded(bytes, format, limits))) {
         Ok(result) => result,

@@ -78,6 +78,14 @@ fn peak_memory_of_refused_bombs_stays_under_64_mib() {
         "png iCCP inflating to 256 MiB",
         bombs::png_iccp_bomb(256 << 20),
     ));
+    let webp = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fuzz_webp_exif_3gb.webp"
+    );
+    bombs.push((
+        "webp EXIF chunk claiming 3.8 GB",
+        std::fs::read(webp).unwrap(),
+    ));
     for (i, (name, bytes)) in bombs.iter().enumerate() {
         let path = dir.path().join(format!("bomb{i}"));
         std::fs::write(&path, bytes).unwrap();

@@ -71,6 +71,24 @@ fn an_inflating_icc_profile_is_bounded_and_the_image_still_decodes() {
 }
 
 #[test]
+fn a_webp_chunk_larger_than_the_file_is_refused_before_allocation() {
+    // Found by the fuzz target: 271 bytes whose EXIF chunk claims 3.8 GB;
+    // image-webp would allocate that much when the orientation is read.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fuzz_webp_exif_3gb.webp"
+    );
+    let bytes = std::fs::read(path).unwrap();
+    let err = decode_bytes(&bytes, &Limits::default()).unwrap_err();
+    assert!(matches!(err, DecodeError::Corrupt { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("chunk EXIF at byte 232 declares 3875536922 bytes"),
+        "{err}"
+    );
+}
+
+#[test]
 fn each_limit_can_be_tightened() {
     let png = samples::encoded(image::ImageFormat::Png, 100, 80);
     let cases = [
