@@ -90,7 +90,7 @@ pub fn run(
     }
     for (topic, seed) in workload::seeds(config.writers) {
         if let Outcome::Reject { reason, .. } =
-            store.seed_snapshot(topic, &seed, store.version() + 1)?
+            store.seed_snapshot(topic, seed, store.version() + 1)?
         {
             return Err(BenchError::Seed { topic, reason });
         }
@@ -120,7 +120,7 @@ pub fn run(
                             let t0 = Instant::now();
                             let outcome = store.apply_delta(
                                 update.topic,
-                                &update.payload,
+                                std::sync::Arc::clone(&update.payload),
                                 expected,
                                 &author,
                             )?;

@@ -123,7 +123,7 @@ mod tests {
             actor_id: Arc::from("a"),
             origin: Arc::from("t"),
             expected_version: 0,
-            payload: Value::Null,
+            payload: Arc::new(Value::Null),
             changes: Vec::new(),
         })
     }

@@ -100,8 +100,9 @@ pub struct Entry {
     pub origin: Arc<str>,
     /// The version the writer said it had seen (the seed's own version for seeds).
     pub expected_version: u64,
-    /// The delta (or, for a seed, the snapshot) as the writer sent it.
-    pub payload: Value,
+    /// The delta (or, for a seed, the snapshot) as the writer sent it;
+    /// shared, so history, log and replay never copy it.
+    pub payload: Arc<Value>,
     /// The records it changed, with their values before and after.
     pub changes: Vec<Change>,
 }

@@ -68,10 +68,11 @@ pub enum Rejection {
 }
 
 impl Rejection {
-    /// An `Invalid` rejection naming `field`.
-    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+    /// An `Invalid` rejection naming `field` (any `Display`: paths such as
+    /// `range[2]` are formatted only here, on the rejecting path).
+    pub fn invalid(field: impl std::fmt::Display, message: impl Into<String>) -> Self {
         Rejection::Invalid {
-            field: field.into(),
+            field: field.to_string(),
             message: message.into(),
         }
     }

@@ -120,7 +120,7 @@ impl Scene {
     pub fn apply_delta(
         &mut self,
         topic: Topic,
-        payload: &Value,
+        payload: impl Into<Arc<Value>>,
         expected_version: u64,
         author: &Author,
         timestamp: u64,
@@ -129,13 +129,13 @@ impl Scene {
             version: self.version + 1,
             timestamp,
         };
-        self.apply_stamped(topic, payload, expected_version, author, stamp)
+        self.apply_stamped(topic, payload.into(), expected_version, author, stamp)
     }
 
     fn apply_stamped(
         &mut self,
         topic: Topic,
-        payload: &Value,
+        payload: Arc<Value>,
         expected_version: u64,
         author: &Author,
         stamp: Stamp,
@@ -147,7 +147,7 @@ impl Scene {
             });
         }
         let prev = &self.records[topic.index()];
-        let writes = reduce::reduce(topic, prev, payload)?;
+        let writes = reduce::reduce(topic, prev, &payload)?;
         if let Some((write, record_version)) = prev.guard(&writes)
             && record_version > expected_version
         {
@@ -175,7 +175,7 @@ impl Scene {
     pub fn seed_snapshot(
         &mut self,
         topic: Topic,
-        payload: &Value,
+        payload: impl Into<Arc<Value>>,
         version: u64,
         timestamp: u64,
     ) -> Result<Arc<Entry>, Rejection> {
@@ -185,7 +185,8 @@ impl Scene {
                 current_version: self.version,
             });
         }
-        let writes = reduce::seed_writes(topic, &self.records[topic.index()], payload)?;
+        let payload = payload.into();
+        let writes = reduce::seed_writes(topic, &self.records[topic.index()], &payload)?;
         let stamp = Stamp { version, timestamp };
         let before = self.version;
         Ok(self.commit(
@@ -207,7 +208,7 @@ impl Scene {
         stamp: Stamp,
         author: &Author,
         expected_version: u64,
-        payload: &Value,
+        payload: Arc<Value>,
         writes: Vec<Write>,
     ) -> Arc<Entry> {
         let changes = self.records[topic.index()].apply(writes, stamp, author);
@@ -219,7 +220,7 @@ impl Scene {
             actor_id: author.actor_id.clone(),
             origin: author.origin.clone(),
             expected_version,
-            payload: payload.clone(),
+            payload,
             changes,
         });
         let history = &mut self.history[topic.index()];
@@ -263,15 +264,18 @@ impl Scene {
                 }
                 self.apply_stamped(
                     entry.topic,
-                    &entry.payload,
+                    Arc::clone(&entry.payload),
                     entry.expected_version,
                     &entry.author(),
                     entry.stamp(),
                 )
             }
-            EntryKind::Seed => {
-                self.seed_snapshot(entry.topic, &entry.payload, version, entry.timestamp)
-            }
+            EntryKind::Seed => self.seed_snapshot(
+                entry.topic,
+                Arc::clone(&entry.payload),
+                version,
+                entry.timestamp,
+            ),
         }
         .map_err(|rejection| ReplayError::Rejected { version, rejection })?;
         if replayed.changes != entry.changes {

@@ -128,7 +128,7 @@ impl Store {
     pub fn apply_delta(
         &self,
         topic: Topic,
-        payload: &Value,
+        payload: impl Into<Arc<Value>>,
         expected_version: u64,
         author: &Author,
     ) -> Result<Outcome, StoreError> {
@@ -144,7 +144,7 @@ impl Store {
     pub fn seed_snapshot(
         &self,
         topic: Topic,
-        payload: &Value,
+        payload: impl Into<Arc<Value>>,
         version: u64,
     ) -> Result<Outcome, StoreError> {
         self.write(|locked, timestamp| {

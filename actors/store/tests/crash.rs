@@ -39,7 +39,7 @@ fn crash_child() -> Result<(), Box<dyn std::error::Error>> {
         let expected = ops::expected(op_seed, store.version());
         writeln!(out, "TRY {i} {expected}")?;
         out.flush()?;
-        match store.apply_delta(topic, &delta, expected, &author)? {
+        match store.apply_delta(topic, delta, expected, &author)? {
             Outcome::Ack { version } => writeln!(out, "ACK {i} {version}")?,
             Outcome::Reject { .. } => writeln!(out, "REJ {i}")?,
         }
@@ -145,7 +145,7 @@ fn follow(
         match outcome {
             Some(result) => {
                 let got = model
-                    .apply_delta(topic, &delta, *expected, &author, 0)
+                    .apply_delta(topic, delta, *expected, &author, 0)
                     .ok()
                     .map(|e| e.version);
                 if got != *result {
@@ -157,7 +157,7 @@ fn follow(
             // The update in flight at the kill: durable or not, but whole.
             None if reopened_version > model.version() => {
                 let got = model
-                    .apply_delta(topic, &delta, *expected, &author, 0)
+                    .apply_delta(topic, delta, *expected, &author, 0)
                     .ok()
                     .map(|e| e.version);
                 if got != Some(reopened_version) {

@@ -21,7 +21,7 @@ fn build(limit: usize, seeds: &[u64]) -> Scene {
     let author = Author::new("builder", "proptest");
     for (i, seed) in seeds.iter().enumerate() {
         let (topic, delta) = ops::op(*seed);
-        let _ = scene.apply_delta(topic, &delta, scene.version(), &author, i as u64);
+        let _ = scene.apply_delta(topic, delta, scene.version(), &author, i as u64);
     }
     scene
 }
@@ -41,7 +41,7 @@ proptest! {
         for (i, (who, seed)) in steps.into_iter().enumerate() {
             let (topic, delta) = ops::op(seed);
             let expected = ops::expected(seed, seen[who]);
-            match scene.apply_delta(topic, &delta, expected, &actors[who], i as u64) {
+            match scene.apply_delta(topic, delta, expected, &actors[who], i as u64) {
                 Ok(entry) => {
                     prop_assert_eq!(entry.version, last + 1);
                     last = entry.version;
@@ -82,7 +82,7 @@ proptest! {
         let mut applied = [0usize; 3];
         for seed in &after {
             let (topic, delta) = ops::op(*seed);
-            if scene.apply_delta(topic, &delta, scene.version(), &author, 0).is_ok() {
+            if scene.apply_delta(topic, delta, scene.version(), &author, 0).is_ok() {
                 applied[Topic::ALL.iter().position(|t| *t == topic).unwrap_or(0)] += 1;
             }
         }
@@ -117,7 +117,7 @@ proptest! {
             let (topic, delta) = ops::op(probe);
             let expected = ops::expected(probe, scene.version());
             let kept = scene.clone();
-            if scene.apply_delta(topic, &delta, expected, &author, 0).is_err() {
+            if scene.apply_delta(topic, delta, expected, &author, 0).is_err() {
                 prop_assert_eq!(scene.version(), kept.version());
                 for t in Topic::ALL {
                     prop_assert_eq!(scene.records(t), kept.records(t));
@@ -149,7 +149,7 @@ fn concurrent_writers_get_unique_gapless_increasing_versions()
                         let seed = w << 32 | i;
                         let (topic, delta) = ops::op(seed);
                         if let Ok(warden_store::Outcome::Ack { version }) =
-                            store.apply_delta(topic, &delta, store.version(), &author)
+                            store.apply_delta(topic, delta, store.version(), &author)
                         {
                             acks.push(version);
                         }
@@ -198,7 +198,7 @@ fn a_snapshot_taken_before_close_catches_up_after_reopen() -> Result<(), Box<dyn
     let store = Store::open(dir.path(), config)?;
     for i in 0..40u64 {
         let (topic, delta) = ops::op(i);
-        store.apply_delta(topic, &delta, store.version(), &author)?;
+        store.apply_delta(topic, delta, store.version(), &author)?;
     }
     let snapshots: Vec<_> = Topic::ALL
         .iter()
@@ -206,7 +206,7 @@ fn a_snapshot_taken_before_close_catches_up_after_reopen() -> Result<(), Box<dyn
         .collect::<Result<_, _>>()?;
     for i in 40..70u64 {
         let (topic, delta) = ops::op(i);
-        store.apply_delta(topic, &delta, store.version(), &author)?;
+        store.apply_delta(topic, delta, store.version(), &author)?;
     }
     let version = store.version();
     store.close()?;

@@ -49,7 +49,7 @@ fn view(i: usize) -> String {
 /// One update and the record it changes.
 pub(crate) struct Update {
     pub(crate) topic: Topic,
-    pub(crate) payload: Value,
+    pub(crate) payload: std::sync::Arc<Value>,
     pub(crate) target: String,
     pub(crate) key: &'static str,
     /// The value the record holds once the update is applied.
@@ -130,7 +130,7 @@ impl Writer {
         };
         Update {
             topic,
-            payload,
+            payload: std::sync::Arc::new(payload),
             target,
             key,
             value,
@@ -150,14 +150,14 @@ mod tests {
     {
         let mut scene = Scene::new(HistoryLimits::default());
         for (n, (topic, seed)) in seeds(2).into_iter().enumerate() {
-            scene.seed_snapshot(topic, &seed, n as u64 + 1, 0)?;
+            scene.seed_snapshot(topic, seed, n as u64 + 1, 0)?;
         }
         let author = Author::new("bench-1", "bench");
         let mut writer = Writer::new(1);
         for _ in 0..60 {
             let update = writer.next_update();
             let entry =
-                scene.apply_delta(update.topic, &update.payload, scene.version(), &author, 0)?;
+                scene.apply_delta(update.topic, update.payload, scene.version(), &author, 0)?;
             assert_eq!(entry.changes.len(), 1);
             assert_eq!(entry.changes[0].target, update.target);
             assert_eq!(entry.changes[0].key, update.key);

@@ -15,28 +15,28 @@ fn batches_round_trip_and_reload_the_same_scene() -> Result<(), Box<dyn std::err
     let mut entries = Vec::new();
     entries.push(scene.apply_delta(
         Topic::Layers,
-        &json!({"op": "add", "id": "a"}),
+        json!({"op": "add", "id": "a"}),
         0,
         &author,
         10,
     )?);
     entries.push(scene.apply_delta(
         Topic::Layers,
-        &json!({"op": "add", "id": "b"}),
+        json!({"op": "add", "id": "b"}),
         1,
         &author,
         11,
     )?);
     entries.push(scene.apply_delta(
         Topic::Layers,
-        &json!({"op": "remove", "id": "a"}),
+        json!({"op": "remove", "id": "a"}),
         2,
         &author,
         12,
     )?);
     entries.push(scene.apply_delta(
         Topic::Camera,
-        &json!({"op": "set", "target": "v", "zoom": 2}),
+        json!({"op": "set", "target": "v", "zoom": 2}),
         3,
         &author,
         13,

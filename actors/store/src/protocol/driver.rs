@@ -11,7 +11,7 @@ use crate::store::Store;
 /// Carry out a store-bound action (`Apply`, `CatchUp`) and return the input
 /// that answers it; `Send` and `Close` are the endpoint's and give `None`.
 /// `Apply` blocks until the update is durable: run it off the socket loop.
-pub fn execute(store: &Store, action: &Action) -> Option<Input> {
+pub fn execute(store: &Store, action: Action) -> Option<Input> {
     match action {
         Action::Apply {
             session,
@@ -20,20 +20,21 @@ pub fn execute(store: &Store, action: &Action) -> Option<Input> {
             payload,
             expected_version,
             author,
-        } => Some(Input::Applied {
-            session: session.clone(),
-            request_id: request_id.clone(),
-            result: store
-                .apply_delta(*topic, payload, *expected_version, author)
-                .map_err(|e| e.to_string()),
-        }),
+        } => {
+            let result = store.apply_delta(topic, payload, expected_version, &author);
+            Some(Input::Applied {
+                session,
+                request_id,
+                result: result.map_err(|e| e.to_string()),
+            })
+        }
         Action::CatchUp {
             session,
             topics,
             since,
         } => Some(Input::CaughtUp {
-            session: session.clone(),
-            result: store.catch_up(topics, *since).map_err(|e| e.to_string()),
+            session,
+            result: store.catch_up(&topics, since).map_err(|e| e.to_string()),
         }),
         Action::Send { .. } | Action::Close { .. } => None,
     }

@@ -39,12 +39,12 @@ impl Harness {
         let mut queue = vec![input];
         while let Some(input) = queue.pop() {
             for action in self.proto.handle(input) {
-                match &action {
+                match action {
                     Action::Send { conn, message } => {
-                        self.inbox.entry(*conn).or_default().push(message.clone())
+                        self.inbox.entry(conn).or_default().push(message)
                     }
-                    Action::Close { conn, reason } => self.closed.push((*conn, reason.clone())),
-                    _ => queue.extend(execute(&self.store, &action)),
+                    Action::Close { conn, reason } => self.closed.push((conn, reason)),
+                    action => queue.extend(execute(&self.store, action)),
                 }
             }
         }
@@ -122,7 +122,7 @@ fn handshake_gives_a_session_token_and_a_fresh_baseline() {
     h.store
         .apply_delta(
             Topic::Layers,
-            &add_layer("bg"),
+            add_layer("bg"),
             0,
             &Author::new("seed", "test"),
         )
@@ -291,7 +291,7 @@ fn resume_replays_what_was_missed_and_an_ack_in_flight() {
     h.store
         .apply_delta(
             Topic::Dims,
-            &json!({"op": "ndim", "target": "main", "ndim": 2}),
+            json!({"op": "ndim", "target": "main", "ndim": 2}),
             1,
             &Author::new("bob", "t"),
         )
@@ -334,7 +334,7 @@ fn a_cursor_that_fell_off_the_history_gets_a_compacted_baseline() {
         h.store
             .apply_delta(
                 Topic::Camera,
-                &json!({"op": "set", "target": "main", "zoom": i + 1}),
+                json!({"op": "set", "target": "main", "zoom": i + 1}),
                 i,
                 &bob,
             )
@@ -433,7 +433,7 @@ fn a_live_session_catches_up_when_its_topic_was_compacted_under_it() {
         h.store
             .apply_delta(
                 Topic::Camera,
-                &json!({"op": "set", "target": "v", "zoom": i + 1}),
+                json!({"op": "set", "target": "v", "zoom": i + 1}),
                 i,
                 &bob,
             )

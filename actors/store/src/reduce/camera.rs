@@ -2,6 +2,8 @@
 //! (> 0), `angles` (3 numbers, degrees) and `perspective` (field of view in
 //! degrees, 0..180; 0 is orthographic). Records: `(camera, VIEW, KEY)`.
 
+use std::fmt::Display;
+
 use serde_json::{Map, Value};
 
 use super::Rejection;
@@ -45,7 +47,7 @@ fn set(obj: &Map<String, Value>) -> Result<Vec<Write>, Rejection> {
 }
 
 /// Validate one camera property and return the value to store.
-fn normalise(key: &str, value: &Value, field: &str) -> Result<Value, Rejection> {
+fn normalise(key: &str, value: &Value, field: impl Display + Copy) -> Result<Value, Rejection> {
     match key {
         "center" => Ok(fields::number_array(&numbers(value, field, &[2, 3])?)),
         "angles" => Ok(fields::number_array(&numbers(value, field, &[3])?)),

@@ -2,10 +2,12 @@
 //! `current_step`, always within its axis' range. Records per view:
 //! `(dims, VIEW, ndim|range|current_step)`.
 
+use std::fmt::Display;
+
 use serde_json::{Map, Value};
 
 use super::Rejection;
-use super::fields::{self, as_u64, numbers, object, only, required};
+use super::fields::{self, At, Dot, as_u64, numbers, object, only, required};
 use crate::records::{TopicRecords, Write};
 
 /// The most axes a view may have.
@@ -46,17 +48,13 @@ fn view(prev: &TopicRecords, target: &str) -> Result<Option<View>, Rejection> {
     let Some(keys) = prev.target(target) else {
         return Ok(None);
     };
-    let path = |key: &str| format!("{target}.{key}");
-    let ranges = keys
-        .get("range")
-        .map(|r| &r.confirmed_value)
-        .ok_or_else(|| Rejection::invalid(path("range"), "missing"))?;
-    let ranges = parse_ranges(ranges, &path("range"))?;
-    let steps = keys
-        .get("current_step")
-        .map(|r| &r.confirmed_value)
-        .ok_or_else(|| Rejection::invalid(path("current_step"), "missing"))?;
-    let steps = parse_steps(steps, &path("current_step"))?;
+    let stored = |key: &'static str| {
+        keys.get(key)
+            .map(|r| &r.confirmed_value)
+            .ok_or_else(|| Rejection::invalid(Dot(target, key), "missing"))
+    };
+    let ranges = parse_ranges(stored("range")?, Dot(target, "range"))?;
+    let steps = parse_steps(stored("current_step")?, Dot(target, "current_step"))?;
     Ok(Some(View { ranges, steps }))
 }
 
@@ -150,7 +148,7 @@ fn current_step(prev: &TopicRecords, obj: &Map<String, Value>) -> Result<Vec<Wri
     )])
 }
 
-fn check_ndim(value: &Value, field: &str) -> Result<usize, Rejection> {
+fn check_ndim(value: &Value, field: impl Display + Copy) -> Result<usize, Rejection> {
     let n = as_u64(value, field)?;
     if !(1..=MAX_NDIM).contains(&n) {
         return Err(Rejection::invalid(
@@ -161,7 +159,7 @@ fn check_ndim(value: &Value, field: &str) -> Result<usize, Rejection> {
     usize::try_from(n).map_err(|_| Rejection::invalid(field, "too large"))
 }
 
-fn check_range(value: &Value, field: &str) -> Result<[f64; 3], Rejection> {
+fn check_range(value: &Value, field: impl Display + Copy) -> Result<[f64; 3], Rejection> {
     let xs = numbers(value, field, &[3])?;
     let range = [xs[0], xs[1], xs[2]];
     let [start, stop, step] = range;
@@ -186,7 +184,7 @@ fn check_range(value: &Value, field: &str) -> Result<[f64; 3], Rejection> {
     Ok(range)
 }
 
-fn parse_ranges(value: &Value, field: &str) -> Result<Vec<[f64; 3]>, Rejection> {
+fn parse_ranges(value: &Value, field: impl Display + Copy) -> Result<Vec<[f64; 3]>, Rejection> {
     let items = value.as_array().ok_or_else(|| {
         Rejection::invalid(
             field,
@@ -196,11 +194,11 @@ fn parse_ranges(value: &Value, field: &str) -> Result<Vec<[f64; 3]>, Rejection> 
     items
         .iter()
         .enumerate()
-        .map(|(i, r)| check_range(r, &format!("{field}[{i}]")))
+        .map(|(i, r)| check_range(r, At(field, i)))
         .collect()
 }
 
-fn parse_steps(value: &Value, field: &str) -> Result<Vec<u64>, Rejection> {
+fn parse_steps(value: &Value, field: impl Display + Copy) -> Result<Vec<u64>, Rejection> {
     let items = value.as_array().ok_or_else(|| {
         Rejection::invalid(
             field,
@@ -210,7 +208,7 @@ fn parse_steps(value: &Value, field: &str) -> Result<Vec<u64>, Rejection> {
     items
         .iter()
         .enumerate()
-        .map(|(i, s)| as_u64(s, &format!("{field}[{i}]")))
+        .map(|(i, s)| as_u64(s, At(field, i)))
         .collect()
 }
 
@@ -234,9 +232,9 @@ pub(super) fn check_whole(targets: &Map<String, Value>) -> Result<(), Rejection>
             keys.get(key)
                 .ok_or_else(|| Rejection::invalid(format!("{target}.{key}"), "missing"))
         };
-        let n = check_ndim(get("ndim")?, &format!("{target}.ndim"))?;
-        let ranges = parse_ranges(get("range")?, &format!("{target}.range"))?;
-        let steps_now = parse_steps(get("current_step")?, &format!("{target}.current_step"))?;
+        let n = check_ndim(get("ndim")?, Dot(target, "ndim"))?;
+        let ranges = parse_ranges(get("range")?, Dot(target, "range"))?;
+        let steps_now = parse_steps(get("current_step")?, Dot(target, "current_step"))?;
         if ranges.len() != n || steps_now.len() != n {
             return Err(Rejection::invalid(
                 format!("{target}.ndim"),

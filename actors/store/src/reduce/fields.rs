@@ -1,4 +1,9 @@
 //! Reading the fields of a JSON delta, with rejections that name the field.
+//! A field's path (`range[2]`, `main.zoom`) is a small `Display` value that
+//! is only formatted when a rejection needs it: the accepting path never
+//! allocates for names.
+
+use std::fmt::{self, Display};
 
 use serde_json::{Map, Value};
 
@@ -6,6 +11,26 @@ use super::Rejection;
 
 /// The longest target (layer id, view name) accepted.
 pub(crate) const MAX_ID_LEN: usize = 128;
+
+/// `field[index]`, formatted only on demand.
+#[derive(Clone, Copy)]
+pub(crate) struct At<F>(pub(crate) F, pub(crate) usize);
+
+impl<F: Display> Display for At<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]", self.0, self.1)
+    }
+}
+
+/// `target.key`, formatted only on demand.
+#[derive(Clone, Copy)]
+pub(crate) struct Dot<'a>(pub(crate) &'a str, pub(crate) &'a str);
+
+impl Display for Dot<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
+    }
+}
 
 /// Describe a JSON value's type for error messages.
 pub(crate) fn kind(value: &Value) -> &'static str {
@@ -22,7 +47,7 @@ pub(crate) fn kind(value: &Value) -> &'static str {
 /// `value` as an object, or a rejection naming `field`.
 pub(crate) fn object<'a>(
     value: &'a Value,
-    field: &str,
+    field: impl Display + Copy,
 ) -> Result<&'a Map<String, Value>, Rejection> {
     value.as_object().ok_or_else(|| {
         Rejection::invalid(field, format!("expected an object, got {}", kind(value)))
@@ -65,21 +90,24 @@ pub(crate) fn required<'a>(
 }
 
 /// `value` as a string.
-pub(crate) fn as_str<'a>(value: &'a Value, field: &str) -> Result<&'a str, Rejection> {
-    value
-        .as_str()
-        .ok_or_else(|| Rejection::invalid(field, format!("expected a string, got {}", kind(value))))
+pub(crate) fn as_str(value: &Value, field: impl Display) -> Result<&str, Rejection> {
+    value.as_str().ok_or_else(|| {
+        Rejection::invalid(
+            field.to_string(),
+            format!("expected a string, got {}", kind(value)),
+        )
+    })
 }
 
 /// `value` as a boolean.
-pub(crate) fn as_bool(value: &Value, field: &str) -> Result<bool, Rejection> {
+pub(crate) fn as_bool(value: &Value, field: impl Display + Copy) -> Result<bool, Rejection> {
     value.as_bool().ok_or_else(|| {
         Rejection::invalid(field, format!("expected a boolean, got {}", kind(value)))
     })
 }
 
 /// `value` as a finite number.
-pub(crate) fn as_f64(value: &Value, field: &str) -> Result<f64, Rejection> {
+pub(crate) fn as_f64(value: &Value, field: impl Display + Copy) -> Result<f64, Rejection> {
     match value.as_f64() {
         Some(x) if x.is_finite() => Ok(x),
         Some(x) => Err(Rejection::invalid(field, format!("{x} is not finite"))),
@@ -91,7 +119,7 @@ pub(crate) fn as_f64(value: &Value, field: &str) -> Result<f64, Rejection> {
 }
 
 /// `value` as a non-negative integer.
-pub(crate) fn as_u64(value: &Value, field: &str) -> Result<u64, Rejection> {
+pub(crate) fn as_u64(value: &Value, field: impl Display + Copy) -> Result<u64, Rejection> {
     value.as_u64().ok_or_else(|| {
         Rejection::invalid(
             field,
@@ -101,7 +129,11 @@ pub(crate) fn as_u64(value: &Value, field: &str) -> Result<u64, Rejection> {
 }
 
 /// `value` as an array of exactly `len` finite numbers (any of `lens`).
-pub(crate) fn numbers(value: &Value, field: &str, lens: &[usize]) -> Result<Vec<f64>, Rejection> {
+pub(crate) fn numbers(
+    value: &Value,
+    field: impl Display + Copy,
+    lens: &[usize],
+) -> Result<Vec<f64>, Rejection> {
     let items = value.as_array().ok_or_else(|| {
         Rejection::invalid(field, format!("expected an array, got {}", kind(value)))
     })?;
@@ -119,12 +151,15 @@ pub(crate) fn numbers(value: &Value, field: &str, lens: &[usize]) -> Result<Vec<
     items
         .iter()
         .enumerate()
-        .map(|(i, v)| as_f64(v, &format!("{field}[{i}]")))
+        .map(|(i, v)| as_f64(v, At(field, i)))
         .collect()
 }
 
 /// A valid target name: 1..=128 bytes of `[A-Za-z0-9._:-]`.
-pub(crate) fn target_name<'a>(name: &'a str, field: &str) -> Result<&'a str, Rejection> {
+pub(crate) fn target_name<'a>(
+    name: &'a str,
+    field: impl Display + Copy,
+) -> Result<&'a str, Rejection> {
     if name.is_empty() {
         return Err(Rejection::invalid(field, "must not be empty"));
     }

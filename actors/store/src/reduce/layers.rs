@@ -4,10 +4,12 @@
 
 use std::collections::HashSet;
 
+use std::fmt::Display;
+
 use serde_json::{Map, Value};
 
 use super::Rejection;
-use super::fields::{self, as_bool, as_f64, as_str, object, only, required};
+use super::fields::{self, At, as_bool, as_f64, as_str, object, only, required};
 use crate::records::{TopicRecords, Write};
 
 /// The target of the scope-wide order record.
@@ -62,7 +64,7 @@ fn existing<'a>(prev: &TopicRecords, obj: &'a Map<String, Value>) -> Result<&'a 
     Ok(id)
 }
 
-fn name(value: &Value, field: &str) -> Result<Value, Rejection> {
+fn name(value: &Value, field: impl Display + Copy) -> Result<Value, Rejection> {
     let name = as_str(value, field)?;
     if name.is_empty() || name.len() > MAX_NAME_LEN {
         return Err(Rejection::invalid(
@@ -73,7 +75,7 @@ fn name(value: &Value, field: &str) -> Result<Value, Rejection> {
     Ok(Value::from(name))
 }
 
-fn opacity(value: &Value, field: &str) -> Result<Value, Rejection> {
+fn opacity(value: &Value, field: impl Display + Copy) -> Result<Value, Rejection> {
     let x = as_f64(value, field)?;
     if !(0.0..=1.0).contains(&x) {
         return Err(Rejection::invalid(field, format!("{x} is outside 0..=1")));
@@ -162,13 +164,19 @@ fn reorder(prev: &TopicRecords, obj: &Map<String, Value>) -> Result<Vec<Write>, 
     let mut seen = HashSet::with_capacity(items.len());
     let mut ids = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let field = format!("order[{i}]");
-        let id = as_str(item, &field)?;
+        let field = At("order", i);
+        let id = as_str(item, field)?;
         if !known.contains(id) {
-            return Err(Rejection::invalid(field, format!("no layer {id:?}")));
+            return Err(Rejection::invalid(
+                field.to_string(),
+                format!("no layer {id:?}"),
+            ));
         }
         if !seen.insert(id) {
-            return Err(Rejection::invalid(field, format!("{id:?} appears twice")));
+            return Err(Rejection::invalid(
+                field.to_string(),
+                format!("{id:?} appears twice"),
+            ));
         }
         ids.push(id);
     }
@@ -223,8 +231,7 @@ pub(super) fn check_value(
                 )
             })?;
             for (i, item) in items.iter().enumerate() {
-                let field = format!("{path}[{i}]");
-                fields::target_name(as_str(item, &field)?, &field)?;
+                fields::target_name(as_str(item, At(path, i))?, At(path, i))?;
             }
             Ok(value.clone())
         }
