@@ -45,10 +45,10 @@ pub(crate) fn kind(value: &Value) -> &'static str {
 }
 
 /// `value` as an object, or a rejection naming `field`.
-pub(crate) fn object<'a>(
-    value: &'a Value,
+pub(crate) fn object(
+    value: &Value,
     field: impl Display + Copy,
-) -> Result<&'a Map<String, Value>, Rejection> {
+) -> Result<&Map<String, Value>, Rejection> {
     value.as_object().ok_or_else(|| {
         Rejection::invalid(field, format!("expected an object, got {}", kind(value)))
     })
@@ -156,10 +156,7 @@ pub(crate) fn numbers(
 }
 
 /// A valid target name: 1..=128 bytes of `[A-Za-z0-9._:-]`.
-pub(crate) fn target_name<'a>(
-    name: &'a str,
-    field: impl Display + Copy,
-) -> Result<&'a str, Rejection> {
+pub(crate) fn target_name(name: &str, field: impl Display + Copy) -> Result<&str, Rejection> {
     if name.is_empty() {
         return Err(Rejection::invalid(field, "must not be empty"));
     }
