@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use fast_image_resize::{
     FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer,
-    images::{Image, ImageRef},
+    images::{CroppedImage, Image, ImageRef},
 };
 
 use crate::error::ScaleError;
@@ -132,16 +132,75 @@ pub(crate) fn resize_raw(
         ImageRef::new(src.width, src.height, src.bytes, pixel_type).map_err(|e| fir_error(&e))?;
     let mut out = Image::new(out_width, out_height, pixel_type);
     let has_alpha = matches!(src.channels, 2 | 4);
-    let mut options = ResizeOptions::new()
+    let options = ResizeOptions::new()
         .resize_alg(filter.algorithm())
         .use_alpha(has_alpha && !all_opaque(src.bytes, src.channels));
-    if fit == Fit::Cover {
-        options = options.fit_into_destination(Some((0.5, 0.5)));
-    }
-    Resizer::new()
-        .resize(&view, &mut out, &options)
-        .map_err(|e| fir_error(&e))?;
+    // fir's kernels are unsafe SIMD code fed with sizes from the input; a
+    // panic in them (one was found by fuzzing, see below) becomes an error.
+    // `out` is dropped on that path, so no half-written image escapes.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        resize_into(&view, &mut out, &options, fit)
+    }))
+    .unwrap_or_else(|panic| {
+        let detail = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(ScaleError::Resize {
+            detail: format!("the resizer panicked: {detail}"),
+        })
+    })?;
     Ok(out.into_vec())
+}
+
+fn resize_into(
+    view: &ImageRef<'_>,
+    out: &mut Image<'_>,
+    options: &ResizeOptions,
+    fit: Fit,
+) -> Result<(), ScaleError> {
+    let fir_error = |e: &dyn std::error::Error| ScaleError::Resize {
+        detail: e.to_string(),
+    };
+    let (out_width, out_height) = (out.width(), out.height());
+    let mut resizer = Resizer::new();
+    if fit == Fit::Cover {
+        // The crop is a view starting at column and row 0, never fir's own
+        // fractional crop: with a crop offset, fir 6.1.0 can trim a zero
+        // weight off the first output pixel's window (Catmull-Rom, Mitchell)
+        // and then underflow computing the window starts (found by fuzzing;
+        // a panic with overflow checks, wrapped indices without).
+        let (left, top, width, height) =
+            cover_crop(view.width(), view.height(), out_width, out_height);
+        let cropped =
+            CroppedImage::new(view, left, top, width, height).map_err(|e| fir_error(&e))?;
+        resizer.resize(&cropped, out, options)
+    } else {
+        resizer.resize(view, out, options)
+    }
+    .map_err(|e| fir_error(&e))
+}
+
+/// The centred region of a `width x height` source with the aspect ratio of
+/// `out_width x out_height`, in whole pixels: `(left, top, width, height)`.
+pub(crate) fn cover_crop(
+    width: u32,
+    height: u32,
+    out_width: u32,
+    out_height: u32,
+) -> (u32, u32, u32, u32) {
+    let (w, h) = (u64::from(width), u64::from(height));
+    let (ow, oh) = (u64::from(out_width.max(1)), u64::from(out_height.max(1)));
+    let clamp = |v: u64, max: u32| u32::try_from(v.clamp(1, u64::from(max))).unwrap_or(max);
+    if w * oh > ow * h {
+        // Wider than the target: keep the height, crop the sides.
+        let crop = clamp((h * ow + oh / 2) / oh, width);
+        ((width - crop) / 2, 0, crop, height)
+    } else {
+        let crop = clamp((w * oh + ow / 2) / ow, height);
+        (0, (height - crop) / 2, width, crop)
+    }
 }
 
 /// True when the alpha channel (the last of `channels`) is 255 everywhere.
@@ -258,18 +317,30 @@ mod tests {
         let img = Rgba8Image::new(w, h, px).unwrap();
         let out = prescale(&img, 50, 50, Fit::Cover, Filter::Bilinear).unwrap();
         assert_eq!(out.dimensions(), (50, 50));
-        // The filter's support reaches one source pixel past the crop at the
-        // edges; everything else is exactly the centre colour.
-        for y in 0..50 {
-            for x in 0..50 {
-                let p = out.pixel(x, y).unwrap();
-                if (1..49).contains(&x) {
-                    assert_eq!(p, [0, 255, 0, 255], "({x},{y})");
-                } else {
-                    assert!(p[1] >= 128 && p[0] < 128 && p[2] < 128, "({x},{y}) {p:?}");
+        // The crop is whole pixels: the red and blue thirds never reach it.
+        assert!(out.pixels().chunks_exact(4).all(|p| p == [0, 255, 0, 255]));
+    }
+
+    #[test]
+    fn cover_never_panics_for_any_size_and_filter() {
+        // fir 6.1.0 underflows with its own fractional crop on these sizes
+        // (Catmull-Rom, Mitchell); the whole-pixel crop view avoids it.
+        for (sw, sh) in [(37, 28), (4, 1), (6, 4), (5, 20), (1, 1), (97, 3)] {
+            let img = Rgba8Image::new(sw, sh, vec![200; (sw * sh * 4) as usize]).unwrap();
+            for (tw, th) in [(32, 31), (3, 2), (5, 16), (1, 7), (64, 40)] {
+                for filter in Filter::ALL {
+                    let out = prescale(&img, tw, th, Fit::Cover, filter).unwrap();
+                    assert_eq!(out.dimensions(), (tw, th));
+                    assert!(
+                        out.pixels().iter().all(|&v| v == 200),
+                        "{sw}x{sh} {tw}x{th} {filter}"
+                    );
                 }
             }
         }
+        assert_eq!(cover_crop(4000, 3000, 1920, 1080), (0, 375, 4000, 2250));
+        assert_eq!(cover_crop(300, 100, 50, 50), (100, 0, 100, 100));
+        assert_eq!(cover_crop(1, 1, 7, 3), (0, 0, 1, 1));
     }
 
     #[test]

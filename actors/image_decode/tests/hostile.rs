@@ -89,6 +89,27 @@ fn a_webp_chunk_larger_than_the_file_is_refused_before_allocation() {
 }
 
 #[test]
+fn cover_with_catmull_rom_on_the_fuzzed_webp_scales() {
+    // Found by the fuzz target: fast_image_resize 6.1.0 underflows on a
+    // fractional crop offset with Catmull-Rom; cover now crops by a view.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fuzz_fir_cover_underflow.webp"
+    );
+    let bytes = std::fs::read(path).unwrap();
+    let spec = ScaleSpec::new(32, 31)
+        .with_fit(Fit::Cover)
+        .with_filter(warden_image::Filter::CatmullRom);
+    match load_bytes(&bytes, &Limits::default(), Some(&spec)) {
+        Ok(loaded) => assert_eq!(loaded.image.image.dimensions(), (32, 31)),
+        Err(err) => assert!(!matches!(
+            err,
+            LoadError::Decode(DecodeError::DecoderPanicked { .. })
+        )),
+    }
+}
+
+#[test]
 fn each_limit_can_be_tightened() {
     let png = samples::encoded(image::ImageFormat::Png, 100, 80);
     let cases = [
