@@ -2,8 +2,6 @@
 //! run the actor with panics caught, encode the reply, and say whether the
 //! instance must end. The in-process host and the child worker both wrap it.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
 use warden_transport::{FailureKind, Payload, decode_value, encode_value};
 
 use crate::actor::{Actor, ActorError};
@@ -76,7 +74,7 @@ impl<A: Actor> Core<A> {
     /// Run `Actor::start`, panics caught.
     pub(crate) fn start(config: &toml::Table, mut ctx: Ctx) -> Result<Self, String> {
         let config = parse_config::<A>(config)?;
-        match catch_unwind(AssertUnwindSafe(|| A::start(config, &mut ctx))) {
+        match crate::panics::guarded(|| A::start(config, &mut ctx)) {
             Ok(Ok(actor)) => Ok(Core { actor, ctx }),
             Ok(Err(err)) => Err(err.to_string()),
             Err(panic) => Err(format!("panicked in start: {}", panic_message(&*panic))),
@@ -95,7 +93,7 @@ impl<A: Actor> Core<A> {
             }
         };
         let _span = self.ctx.span().clone().entered();
-        let result = catch_unwind(AssertUnwindSafe(|| self.actor.handle(msg, &mut self.ctx)));
+        let result = crate::panics::guarded(|| self.actor.handle(msg, &mut self.ctx));
         match result {
             Ok(Ok(reply)) => match encode_value(&reply) {
                 Ok(payload) => Handled {
@@ -147,14 +145,14 @@ impl<A: Actor> Core<A> {
     /// Run `Actor::tick`, panics caught.
     pub(crate) fn tick(&mut self) -> Option<End> {
         let _span = self.ctx.span().clone().entered();
-        catch_unwind(AssertUnwindSafe(|| self.actor.tick(&mut self.ctx)))
+        crate::panics::guarded(|| self.actor.tick(&mut self.ctx))
             .err()
             .map(|panic| End::failure(format!("panicked in tick: {}", panic_message(&*panic))))
     }
 
     /// Run `Actor::stop`, panics caught and logged.
     pub(crate) fn stop(&mut self) {
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.actor.stop(&mut self.ctx))) {
+        if let Err(panic) = crate::panics::guarded(|| self.actor.stop(&mut self.ctx)) {
             tracing::warn!(actor = %self.ctx.name(), panic = %panic_message(&*panic), "panicked in stop");
         }
     }

@@ -16,8 +16,8 @@ pub(crate) enum InstanceEvent {
     StartFailed(String),
     /// The in-process instance ended (panic, fatal error, exit).
     Ended(crate::core::End),
-    /// The child announced it is about to exit, and why.
-    Exiting(String),
+    /// The child announced it is about to exit, why, and with which code.
+    Exiting(String, i32),
     /// The child broke the protocol (malformed frame, bad handle): kill it.
     Fault(String),
     /// The child's channel closed.

@@ -19,6 +19,7 @@ mod events;
 mod instance;
 mod kernel;
 mod metrics;
+pub mod panics;
 pub mod probe;
 mod proxy;
 mod registry;

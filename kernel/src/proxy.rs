@@ -375,7 +375,13 @@ impl Proxy {
         }
         self.ending.killed_for = Some(reason.clone());
         match &self.instance {
-            Some(Instance::Process(child)) => child.kill(),
+            Some(Instance::Process(child)) => {
+                // Once SIGKILL is sent the child runs no more actor code: the
+                // replacement need not wait while the OS tears down its memory
+                // (milliseconds for a large pool); the watcher still reaps it.
+                child.kill();
+                self.finish(format!("{reason}; killed by SIGKILL"), false, ctx);
+            }
             Some(Instance::InProc(instance)) => {
                 if abandon {
                     instance.abandon();
@@ -394,8 +400,23 @@ impl Proxy {
     fn finish(&mut self, reason: String, normal: bool, ctx: &mut Context<Self>) {
         let generation = self.generation;
         self.clear_timers(ctx);
-        if let Some(Instance::InProc(instance)) = &self.instance {
-            instance.cancel.cancel();
+        match &self.instance {
+            Some(Instance::InProc(instance)) => instance.cancel.cancel(),
+            Some(Instance::Process(child)) => {
+                // A child that said it exits, or was killed, must be reaped
+                // soon; one that lingers is killed.
+                let (reaped, pid) = (child.reaped(), child.pid);
+                ctx.run_later(Duration::from_secs(2), move |_, _| {
+                    if !reaped.load(std::sync::atomic::Ordering::Acquire) {
+                        tracing::warn!(pid, "a finished child did not exit; killing it");
+                        let _ = nix::sys::signal::kill(
+                            nix::unistd::Pid::from_raw(pid as i32),
+                            nix::sys::signal::Signal::SIGKILL,
+                        );
+                    }
+                });
+            }
+            None => {}
         }
         self.instance = None;
         self.starting = false;
@@ -633,6 +654,9 @@ impl Handler<Tagged> for Proxy {
 
     fn handle(&mut self, msg: Tagged, ctx: &mut Self::Context) {
         if msg.generation != self.generation || self.instance.is_none() {
+            if let InstanceEvent::Exited { status, .. } = &msg.event {
+                tracing::debug!(actor = %self.spec.name, generation = msg.generation, %status, "reaped a finished child");
+            }
             return;
         }
         match msg.event {
@@ -651,7 +675,14 @@ impl Handler<Tagged> for Proxy {
                 }
             }
             InstanceEvent::Ended(end) => self.finish(end.reason, end.code == 0, ctx),
-            InstanceEvent::Exiting(reason) => self.ending.said = Some(reason),
+            InstanceEvent::Exiting(reason, code) => {
+                // It runs no more actor code: replace it now (see kill_for).
+                self.finish(
+                    format!("{reason} (exited with code {code})"),
+                    code == 0,
+                    ctx,
+                );
+            }
             InstanceEvent::Fault(reason) => {
                 self.event("killed", format!("protocol fault: {reason}"));
                 self.kill_for(format!("protocol fault: {reason}"), true, ctx);

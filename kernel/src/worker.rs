@@ -330,7 +330,7 @@ impl<A: Actor> Worker<A> {
                 Some(0)
             }
             Body::Inject(InjectedFault::Panic) => {
-                let reason = match std::panic::catch_unwind(|| -> () {
+                let reason = match crate::panics::guarded(|| -> () {
                     std::panic::panic_any("injected panic (kernel diagnostics)")
                 }) {
                     Err(panic) => panic_message(&*panic),
@@ -359,6 +359,7 @@ impl<A: Actor> Worker<A> {
     fn exit(&self, end: End) -> i32 {
         let _ = self.link.send_control(Body::Exiting {
             reason: end.reason.clone(),
+            code: end.code,
         });
         if end.code != 0 {
             tracing::warn!(reason = %end.reason, code = end.code, "actor instance ends");
@@ -370,6 +371,7 @@ impl<A: Actor> Worker<A> {
         tracing::error!(%reason, "protocol error on the kernel link");
         let _ = self.link.send_control(Body::Exiting {
             reason: format!("protocol error: {reason}"),
+            code: EXIT_PROTOCOL,
         });
         EXIT_PROTOCOL
     }

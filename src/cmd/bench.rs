@@ -1,12 +1,468 @@
-//! `warden bench` — placeholder while the owning issue lands; replaced, not extended.
+//! `warden bench ipc` — the kernel's paths measured beside their physical
+//! baselines, in one process and one run so that the ratios are fair on a
+//! noisy machine: call round trips (in-process vs bare actix across
+//! arbiters, out-of-process vs a raw Unix socket), large-buffer handoff vs
+//! `memcpy`, and SIGKILL-to-answered restart vs the bare spawn+handshake.
+//! The hidden `uds-echo` and `floor` modes are the baselines' child sides.
 
+use std::io::{Read as _, Write as _};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use anyhow::Context as _;
+use serde::Serialize;
+use warden_kernel::probe::{Probe, ProbeMsg, ProbeReply};
+use warden_kernel::{ActorRef, Kernel, KernelConfig, KernelOptions, SharedFrame, State};
+use warden_transport::bootstrap::{self, ChildCommand, Wire};
 
 /// Arguments of `warden bench`.
 #[derive(clap::Args)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    #[command(subcommand)]
+    which: Which,
+}
 
-/// Run the subcommand.
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`warden bench` is being built in this session")
+#[derive(clap::Subcommand)]
+enum Which {
+    /// IPC and supervision paths against their baselines.
+    Ipc {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Round trips per latency measurement.
+        #[arg(long, default_value_t = 5000)]
+        calls: usize,
+        /// Restarts to time.
+        #[arg(long, default_value_t = 15)]
+        restarts: usize,
+    },
+    /// Baseline child: echo length-prefixed frames on a Unix socket.
+    #[command(hide = true)]
+    UdsEcho {
+        /// Socket path to connect to.
+        path: PathBuf,
+    },
+    /// Baseline child: handshake, answer one message, wait.
+    #[command(hide = true)]
+    Floor {
+        /// The parent's one-shot server.
+        #[arg(long)]
+        bootstrap: String,
+        /// The parent's pid.
+        #[arg(long)]
+        parent_pid: u32,
+    },
+}
+
+const CONFIG: &str = r#"
+[supervisor]
+heartbeat_ms = 200
+max_restarts = 1000
+within_secs = 10
+
+[actors.local]
+kind = "probe"
+placement = "inprocess"
+
+[actors.remote]
+kind = "probe"
+placement = "process"
+shm_slots = 2
+shm_slot_bytes = 36_000_000
+"#;
+
+#[derive(Serialize)]
+struct Results {
+    process_call_p50_us: f64,
+    process_call_p99_us: f64,
+    uds_rtt_p50_us: f64,
+    uds_rtt_p99_us: f64,
+    inprocess_call_p50_us: f64,
+    inprocess_call_p99_us: f64,
+    actix_rtt_p50_us: f64,
+    handoff_8mib_ms: f64,
+    handoff_33mib_ms: f64,
+    memcpy_8mib_ms: f64,
+    memcpy_33mib_ms: f64,
+    restart_p50_ms: f64,
+    restart_max_ms: f64,
+    external_kill_restart_p50_ms: f64,
+    spawn_floor_ms: f64,
+    ratios: Ratios,
+    targets_met: bool,
+}
+
+#[derive(Serialize)]
+struct Ratios {
+    process_call_vs_uds: f64,
+    inprocess_call_vs_actix: f64,
+    handoff_8mib_vs_memcpy: f64,
+    restart_vs_spawn_floor: f64,
+}
+
+fn quantile(samples: &mut [Duration], q: f64) -> f64 {
+    samples.sort();
+    let index = ((samples.len().saturating_sub(1)) as f64 * q).round() as usize;
+    samples.get(index).map_or(0.0, |d| d.as_secs_f64() * 1e6)
+}
+
+/// Run the chosen benchmark.
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.which {
+        Which::Ipc {
+            json,
+            calls,
+            restarts,
+        } => ipc(json, calls.max(100), restarts.max(3)),
+        Which::UdsEcho { path } => uds_echo(&path),
+        Which::Floor {
+            bootstrap,
+            parent_pid,
+        } => floor(&bootstrap, parent_pid),
+    }
+}
+
+fn uds_echo(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let mut stream = UnixStream::connect(path)
+        .with_context(|| format!("cannot connect to {}", path.display()))?;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let mut len = [0u8; 4];
+        if stream.read_exact(&mut len).is_err() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        let n = u32::from_le_bytes(len) as usize;
+        anyhow::ensure!(n <= buf.len(), "frame of {n} bytes is too large");
+        stream.read_exact(&mut buf[..n])?;
+        stream.write_all(&len)?;
+        stream.write_all(&buf[..n])?;
+    }
+}
+
+fn floor(name: &str, parent_pid: u32) -> anyhow::Result<ExitCode> {
+    bootstrap::die_with_parent(parent_pid)?;
+    let parent = bootstrap::connect(name)?;
+    let first = parent
+        .from_parent
+        .recv()
+        .map_err(|err| anyhow::anyhow!("{err:?}"))?;
+    parent
+        .to_parent
+        .send(first)
+        .map_err(|err| anyhow::anyhow!("{err:?}"))?;
+    // Stay until the parent hangs up.
+    while parent.from_parent.recv().is_ok() {}
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Raw Unix-socket round trips with a child of this binary: the floor for
+/// any blocking cross-process design.
+fn uds_rtt(calls: usize) -> anyhow::Result<Vec<Duration>> {
+    let dir = tempdir()?;
+    let path = dir.join("uds.sock");
+    let listener = UnixListener::bind(&path)?;
+    let mut child = std::process::Command::new("/proc/self/exe")
+        .args(["bench", "uds-echo"])
+        .arg(&path)
+        .spawn()?;
+    let (mut stream, _) = listener.accept()?;
+    let message = [7u8; 16];
+    let mut back = [0u8; 20];
+    let mut samples = Vec::with_capacity(calls);
+    for i in 0..calls + calls / 10 {
+        let started = Instant::now();
+        stream.write_all(&(message.len() as u32).to_le_bytes())?;
+        stream.write_all(&message)?;
+        stream.read_exact(&mut back)?;
+        if i >= calls / 10 {
+            samples.push(started.elapsed());
+        }
+    }
+    drop(stream);
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(samples)
+}
+
+fn tempdir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("warden-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Spawn this binary, complete the handshake, get one reply: the restart floor.
+fn spawn_floor(samples: usize) -> anyhow::Result<Vec<Duration>> {
+    let command = ChildCommand {
+        program: "/proc/self/exe".into(),
+        args: vec!["bench".into(), "floor".into()],
+        env: Vec::new(),
+    };
+    let mut times = Vec::with_capacity(samples);
+    for _ in 0..samples + 1 {
+        let started = Instant::now();
+        let mut connected = bootstrap::spawn(&command, Duration::from_secs(10))?;
+        connected
+            .to_child
+            .send(Wire::Frame(serde_bytes::ByteBuf::from(vec![1u8; 16])))
+            .map_err(|err| anyhow::anyhow!("{err:?}"))?;
+        connected
+            .from_child
+            .recv()
+            .map_err(|err| anyhow::anyhow!("{err:?}"))?;
+        times.push(started.elapsed());
+        drop(connected.to_child);
+        let _ = connected.child.kill();
+        let _ = connected.child.wait();
+    }
+    times.remove(0); // the first spawn pays for page cache misses
+    Ok(times)
+}
+
+#[derive(Message)]
+#[rtype(result = "u64")]
+struct Ping(u64);
+
+struct Echo;
+impl Actor for Echo {
+    type Context = Context<Self>;
+}
+impl Handler<Ping> for Echo {
+    type Result = u64;
+    fn handle(&mut self, msg: Ping, _: &mut Context<Self>) -> u64 {
+        msg.0
+    }
+}
+
+async fn actix_rtt(calls: usize) -> Vec<Duration> {
+    let arbiter = Arbiter::new();
+    let addr = Echo::start_in_arbiter(&arbiter.handle(), |_| Echo);
+    let mut samples = Vec::with_capacity(calls);
+    for i in 0..(calls + calls / 10) as u64 {
+        let started = Instant::now();
+        let _ = addr.send(Ping(i)).await;
+        if i as usize >= calls / 10 {
+            samples.push(started.elapsed());
+        }
+    }
+    arbiter.stop();
+    samples
+}
+
+async fn call_rtt(probe: &ActorRef<Probe>, calls: usize) -> anyhow::Result<Vec<Duration>> {
+    let mut samples = Vec::with_capacity(calls);
+    for i in 0..calls + calls / 10 {
+        let started = Instant::now();
+        probe.call(ProbeMsg::Echo(String::from("x"))).await?;
+        if i >= calls / 10 {
+            samples.push(started.elapsed());
+        }
+    }
+    Ok(samples)
+}
+
+async fn handoff(probe: &ActorRef<Probe>, len: usize, rounds: usize) -> anyhow::Result<(f64, f64)> {
+    let source: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+    let frame = SharedFrame::from_vec(source.clone());
+    let mut handoffs = Vec::new();
+    for _ in 0..rounds + 1 {
+        let started = Instant::now();
+        let reply = probe
+            .call(ProbeMsg::EchoFrame {
+                frame: frame.clone(),
+                checksum: false,
+            })
+            .await?;
+        let ProbeReply::Frame { frame: back, .. } = reply else {
+            anyhow::bail!("unexpected reply to EchoFrame");
+        };
+        anyhow::ensure!(
+            back.len() == len && back[len - 1] == source[len - 1],
+            "frame came back damaged"
+        );
+        handoffs.push(started.elapsed());
+    }
+    handoffs.remove(0);
+    let mut target = vec![0u8; len];
+    let mut copies = Vec::new();
+    for _ in 0..rounds + 1 {
+        let started = Instant::now();
+        target.copy_from_slice(&source);
+        std::hint::black_box(&target);
+        copies.push(started.elapsed());
+    }
+    copies.remove(0);
+    Ok((
+        quantile(&mut handoffs, 0.5) / 1000.0,
+        quantile(&mut copies, 0.5) / 1000.0,
+    ))
+}
+
+/// SIGKILL the child and time until a call is answered by its replacement.
+/// `external`: the signal comes from outside (as from the OOM killer), so
+/// the kernel learns of the death only once the OS has torn the process
+/// down; otherwise the kernel sends it (admin kill, hang), as in production.
+async fn restarts(
+    kernel: &Kernel,
+    probe: &ActorRef<Probe>,
+    count: usize,
+    external: bool,
+) -> anyhow::Result<Vec<Duration>> {
+    let mut times = Vec::with_capacity(count);
+    for _ in 0..count {
+        // Let the instance run past the backoff reset, so every restart is immediate.
+        actix_rt::time::sleep(Duration::from_millis(600)).await;
+        let status = kernel.status("remote")?;
+        anyhow::ensure!(
+            status.state == State::Running,
+            "remote is {:?}",
+            status.state
+        );
+        let pid = nix::unistd::Pid::from_raw(status.pid as i32);
+        let started = Instant::now();
+        if external {
+            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL)?;
+        } else {
+            kernel.kill("remote", "bench: kill")?;
+        }
+        loop {
+            if let ProbeReply::Echo { generation, .. } =
+                probe.call(ProbeMsg::Echo("after".into())).await?
+                && generation > status.generation
+            {
+                break;
+            }
+        }
+        times.push(started.elapsed());
+    }
+    Ok(times)
+}
+
+fn ipc(json: bool, calls: usize, restart_count: usize) -> anyhow::Result<ExitCode> {
+    super::logging::quiet_backtraces();
+    let registry = super::setup::registry();
+    let config = KernelConfig::from_toml(CONFIG, &registry)?;
+    let mut uds = uds_rtt(calls)?;
+    let mut floor = spawn_floor(restart_count)?;
+    let results = actix_rt::System::new().block_on(async move {
+        let kernel = Kernel::boot(config, &registry, KernelOptions::default()).await?;
+        let local = kernel.actor::<Probe>("local")?;
+        let remote = kernel.actor::<Probe>("remote")?;
+        let mut actix = actix_rtt(calls).await;
+        let mut inprocess = call_rtt(&local, calls).await?;
+        let mut process = call_rtt(&remote, calls).await?;
+        let (handoff_8, memcpy_8) = handoff(&remote, 8 << 20, 30).await?;
+        let (handoff_33, memcpy_33) = handoff(&remote, 33 << 20, 10).await?;
+        let mut restart = restarts(&kernel, &remote, restart_count, false).await?;
+        let mut external = restarts(&kernel, &remote, restart_count, true).await?;
+        kernel.shutdown().await;
+        let process_p50 = quantile(&mut process, 0.5);
+        let uds_p50 = quantile(&mut uds, 0.5);
+        let inprocess_p50 = quantile(&mut inprocess, 0.5);
+        let actix_p50 = quantile(&mut actix, 0.5);
+        let restart_p50 = quantile(&mut restart, 0.5) / 1000.0;
+        let floor_p50 = quantile(&mut floor, 0.5) / 1000.0;
+        let ratios = Ratios {
+            process_call_vs_uds: process_p50 / uds_p50,
+            inprocess_call_vs_actix: inprocess_p50 / actix_p50,
+            handoff_8mib_vs_memcpy: handoff_8 / memcpy_8,
+            restart_vs_spawn_floor: restart_p50 / floor_p50,
+        };
+        let process_p99 = quantile(&mut process, 0.99);
+        let targets_met = ratios.process_call_vs_uds <= 1.3
+            && process_p99 <= 150.0
+            && ratios.inprocess_call_vs_actix <= 1.3
+            && ratios.handoff_8mib_vs_memcpy <= 4.0
+            && ratios.restart_vs_spawn_floor <= 3.0
+            && restart_p50 <= 10.0;
+        anyhow::Ok(Results {
+            process_call_p50_us: process_p50,
+            process_call_p99_us: process_p99,
+            uds_rtt_p50_us: uds_p50,
+            uds_rtt_p99_us: quantile(&mut uds, 0.99),
+            inprocess_call_p50_us: inprocess_p50,
+            inprocess_call_p99_us: quantile(&mut inprocess, 0.99),
+            actix_rtt_p50_us: actix_p50,
+            handoff_8mib_ms: handoff_8,
+            handoff_33mib_ms: handoff_33,
+            memcpy_8mib_ms: memcpy_8,
+            memcpy_33mib_ms: memcpy_33,
+            restart_p50_ms: restart_p50,
+            restart_max_ms: quantile(&mut restart, 1.0) / 1000.0,
+            external_kill_restart_p50_ms: quantile(&mut external, 0.5) / 1000.0,
+            spawn_floor_ms: floor_p50,
+            ratios,
+            targets_met,
+        })
+    })?;
+    if json {
+        println!("{}", serde_json::to_string(&results)?);
+    } else {
+        print_table(&results);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_table(r: &Results) {
+    let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+    println!(
+        "{:<34} {:>12}  {:>12}  {:>7}  target",
+        "path", "measured", "baseline", "ratio"
+    );
+    println!(
+        "{:<34} {:>9.1} µs  {:>9.1} µs  {:>7.2}  ≤ 1.3× raw UDS ({}); p99 {:.1} µs ≤ 150 µs ({})",
+        "out-of-process call p50",
+        r.process_call_p50_us,
+        r.uds_rtt_p50_us,
+        r.ratios.process_call_vs_uds,
+        verdict(r.ratios.process_call_vs_uds <= 1.3),
+        r.process_call_p99_us,
+        verdict(r.process_call_p99_us <= 150.0)
+    );
+    println!(
+        "{:<34} {:>9.1} µs  {:>9.1} µs  {:>7.2}  ≤ 1.3× bare actix across arbiters ({})",
+        "in-process call p50",
+        r.inprocess_call_p50_us,
+        r.actix_rtt_p50_us,
+        r.ratios.inprocess_call_vs_actix,
+        verdict(r.ratios.inprocess_call_vs_actix <= 1.3)
+    );
+    println!(
+        "{:<34} {:>9.3} ms  {:>9.3} ms  {:>7.2}  ≤ 4× memcpy ({})",
+        "8 MiB handoff to a child and back",
+        r.handoff_8mib_ms,
+        r.memcpy_8mib_ms,
+        r.ratios.handoff_8mib_vs_memcpy,
+        verdict(r.ratios.handoff_8mib_vs_memcpy <= 4.0)
+    );
+    println!(
+        "{:<34} {:>9.3} ms  {:>9.3} ms  {:>7.2}",
+        "33 MiB handoff to a child and back",
+        r.handoff_33mib_ms,
+        r.memcpy_33mib_ms,
+        r.handoff_33mib_ms / r.memcpy_33mib_ms
+    );
+    println!(
+        "{:<34} {:>9.2} ms  {:>9.2} ms  {:>7.2}  ≤ 3× spawn+handshake ({}), ≤ 10 ms ({}); max {:.2} ms",
+        "kernel SIGKILL → answered call p50",
+        r.restart_p50_ms,
+        r.spawn_floor_ms,
+        r.ratios.restart_vs_spawn_floor,
+        verdict(r.ratios.restart_vs_spawn_floor <= 3.0),
+        verdict(r.restart_p50_ms <= 10.0),
+        r.restart_max_ms
+    );
+    println!(
+        "{:<34} {:>9.2} ms  {:>9.2} ms  {:>7.2}  (includes the OS tearing down the dead child's pool mappings)",
+        "external SIGKILL → answered p50",
+        r.external_kill_restart_p50_ms,
+        r.spawn_floor_ms,
+        r.external_kill_restart_p50_ms / r.spawn_floor_ms
+    );
+    println!(
+        "targets {}",
+        if r.targets_met { "met" } else { "NOT all met" }
+    );
 }

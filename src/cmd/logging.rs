@@ -4,8 +4,17 @@
 //! panicked. Backtraces only when `RUST_BACKTRACE` asks for them.
 
 use std::backtrace::{Backtrace, BacktraceStatus};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing_subscriber::EnvFilter;
+
+static BACKTRACES: AtomicBool = AtomicBool::new(true);
+
+/// Stop capturing backtraces in this process (drills and benchmarks panic
+/// on purpose; symbolising a backtrace costs hundreds of milliseconds).
+pub(crate) fn quiet_backtraces() {
+    BACKTRACES.store(false, Ordering::Relaxed);
+}
 
 /// Install the global subscriber and panic hook. Only the binary does this.
 pub(crate) fn install(json: bool) {
@@ -30,11 +39,20 @@ pub(crate) fn install(json: bool) {
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        let backtrace = Backtrace::capture();
-        if backtrace.status() == BacktraceStatus::Captured {
-            tracing::error!(%location, %backtrace, "panic: {message}");
+        let whose = if warden_kernel::panics::record() {
+            "kernel"
         } else {
-            tracing::error!(%location, "panic: {message}");
+            "actor"
+        };
+        let backtrace = if BACKTRACES.load(Ordering::Relaxed) {
+            Backtrace::capture()
+        } else {
+            Backtrace::disabled()
+        };
+        if backtrace.status() == BacktraceStatus::Captured {
+            tracing::error!(%location, %backtrace, "{whose} panic: {message}");
+        } else {
+            tracing::error!(%location, "{whose} panic: {message}");
         }
     }));
 }

@@ -120,10 +120,13 @@ pub enum Body {
         /// Why.
         reason: String,
     },
-    /// The child is about to exit on its own (a panic, a fatal error).
+    /// The child is about to exit on its own (a panic, a fatal error, an
+    /// exit the actor asked for) and will run no more actor code.
     Exiting {
         /// Why.
         reason: String,
+        /// The exit code it is about to exit with.
+        code: i32,
     },
     /// The kernel asks the child to stop its actor and exit cleanly.
     Shutdown,

@@ -291,7 +291,7 @@ fn encoded_len_bound(body: &Body) -> usize {
                 crate::envelope::Outcome::Ok(p) => payload(p),
                 crate::envelope::Outcome::Err { reason, .. } => reason.len() + 20,
             },
-            Body::StartFailed { reason } | Body::Exiting { reason } => reason.len() + 10,
+            Body::StartFailed { reason } | Body::Exiting { reason, .. } => reason.len() + 20,
             _ => 32,
         }
 }

@@ -272,20 +272,34 @@ impl SlotPool {
         let spawned = std::thread::Builder::new()
             .name("warden-prefault".into())
             .spawn(move || {
-                // SAFETY: madvise only asks the kernel to map the pages of our
-                // own mapping; it reads and writes no bytes.
-                let rc = unsafe {
-                    libc::madvise(
-                        pool.region.base.as_ptr().cast(),
-                        pool.region.len,
-                        libc::MADV_POPULATE_WRITE,
-                    )
+                // In 2 MiB steps: each call holds the mm lock only briefly,
+                // so the actor's own allocations never queue behind it.
+                // Only this side's half: the child writes there. The kernel's
+                // half is only read here and faults in (cheaply) when read;
+                // every page mapped is also a page to unmap when the child dies.
+                const STEP: usize = 2 << 20;
+                let base = pool.region.base.as_ptr();
+                let half = pool.spec.slot_bytes * pool.spec.slots as usize;
+                let (mut offset, end) = match pool.side {
+                    Side::Kernel => (0, half),
+                    Side::Child => (half, 2 * half),
                 };
-                if rc != 0 {
-                    tracing::debug!(
-                        error = %std::io::Error::last_os_error(),
-                        "MADV_POPULATE_WRITE unavailable; slots fault in on first use"
-                    );
+                while offset < end {
+                    let len = STEP.min(end - offset);
+                    // SAFETY: madvise only asks the kernel to map pages of our
+                    // own mapping (`offset + len <= region.len`); it reads and
+                    // writes no bytes.
+                    let rc = unsafe {
+                        libc::madvise(base.add(offset).cast(), len, libc::MADV_POPULATE_WRITE)
+                    };
+                    if rc != 0 {
+                        tracing::debug!(
+                            error = %std::io::Error::last_os_error(),
+                            "MADV_POPULATE_WRITE unavailable; slots fault in on first use"
+                        );
+                        return;
+                    }
+                    offset += len;
                 }
             });
         if let Err(err) = spawned {

@@ -222,7 +222,7 @@ impl<A: Concern> Handler<ToHost> for InProcHost<A> {
             }
             ToHost::Beat(n) => route.beat(n),
             ToHost::Inject(InjectedFault::Panic) => {
-                let reason = match std::panic::catch_unwind(|| -> () {
+                let reason = match crate::panics::guarded(|| -> () {
                     std::panic::panic_any("injected panic (kernel diagnostics)")
                 }) {
                     Err(panic) => crate::core::panic_message(&*panic),

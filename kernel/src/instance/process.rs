@@ -100,6 +100,11 @@ pub(crate) struct ProcessInstance {
 }
 
 impl ProcessInstance {
+    /// Whether the watcher has reaped the child.
+    pub(crate) fn reaped(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.exited)
+    }
+
     /// SIGKILL the child unless it has already been reaped.
     pub(crate) fn kill(&self) {
         if !self.exited.load(Ordering::Acquire) {
@@ -320,7 +325,7 @@ impl Reader {
             },
             Body::Ready => self.report(InstanceEvent::Ready),
             Body::StartFailed { reason } => self.report(InstanceEvent::StartFailed(reason)),
-            Body::Exiting { reason } => self.report(InstanceEvent::Exiting(reason)),
+            Body::Exiting { reason, code } => self.report(InstanceEvent::Exiting(reason, code)),
             Body::Credit => {}
             other => return Err(format!("unexpected {} from the child", other.kind())),
         }

@@ -1,0 +1,106 @@
+//! `warden drill` and `warden bench ipc` run as users run them.
+#![allow(clippy::unwrap_used)]
+
+#[path = "support/process.rs"]
+mod support;
+
+#[test]
+fn a_drill_round_loses_nothing_and_recovers_every_fault() {
+    let output = support::warden()
+        .args(["drill", "--rounds", "1", "--json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "drill failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["lost"], 0);
+    assert_eq!(report["kernel_crashes"], 0);
+    assert_eq!(report["ok"], true);
+    let actors = report["actors"].as_object().unwrap();
+    assert_eq!(actors.len(), 2);
+    for (name, actor) in actors {
+        assert_eq!(actor["faults"], 3, "{name}");
+        assert_eq!(actor["restarts"], 3, "{name}");
+        assert!(
+            actor["calls_answered"].as_u64().unwrap() > 100,
+            "{name} was under load"
+        );
+        assert_eq!(actor["calls_sent"], actor["calls_answered"], "{name}");
+        assert!(actor["recovery_ms_p50"].as_f64().unwrap() > 0.0);
+        assert!(
+            actor["recovery_ms_max"].as_f64().unwrap()
+                >= actor["recovery_ms_p50"].as_f64().unwrap()
+        );
+    }
+}
+
+#[test]
+fn a_drill_of_a_system_that_cannot_recover_fails() {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(
+        &mut file,
+        b"[supervisor]\nmax_restarts = 1\nwithin_secs = 60\nheartbeat_ms = 100\n[actors.probe]\nplacement = \"process\"\n",
+    )
+    .unwrap();
+    let output = support::warden()
+        .args(["drill", "--rounds", "1", "--json", "--config"])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert!(
+        !output.status.success(),
+        "a drill past the intensity must fail"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&output.stdout).trim()).unwrap();
+    assert_eq!(report["ok"], false);
+    assert!(
+        report["escalated"]
+            .as_str()
+            .unwrap()
+            .contains("probe exceeded the restart intensity")
+    );
+}
+
+#[test]
+fn bench_ipc_reports_every_figure() {
+    let output = support::warden()
+        .args([
+            "bench",
+            "ipc",
+            "--json",
+            "--calls",
+            "300",
+            "--restarts",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&output.stdout).trim()).unwrap();
+    for key in [
+        "process_call_p50_us",
+        "process_call_p99_us",
+        "uds_rtt_p50_us",
+        "inprocess_call_p50_us",
+        "actix_rtt_p50_us",
+        "handoff_8mib_ms",
+        "memcpy_8mib_ms",
+        "restart_p50_ms",
+        "spawn_floor_ms",
+    ] {
+        let value = report[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} missing"));
+        assert!(value > 0.0 && value.is_finite(), "{key} = {value}");
+    }
+}
