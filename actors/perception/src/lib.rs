@@ -16,6 +16,7 @@ pub mod scenario;
 pub mod source;
 pub mod timeline;
 pub mod tracker;
+pub mod wire;
 
 pub use detect::{Detection, Detector, DetectorConfig, FrameEvidence};
 pub use error::PerceptionError;
@@ -31,3 +32,4 @@ pub use source::synthetic::Layout;
 pub use source::{Frame, FrameSource, ImageDirSource, SyntheticCamera, SyntheticConfig, TruthBox};
 pub use timeline::{Timeline, TimelineConfig, TimelinePoint};
 pub use tracker::{TrackReport, TrackState, Tracker, TrackerConfig};
+pub use wire::{DetectionFrame, FrameKind, TimelinesFrame, TracksFrame, WireError};

@@ -7,11 +7,11 @@
 
 mod appearance;
 mod groups;
+mod passes;
 mod track;
 
 use serde::{Deserialize, Serialize};
 
-use crate::assign::match_by_iou;
 use crate::detect::{Detection, FrameEvidence};
 use crate::error::PerceptionError;
 use crate::kalman::KalmanConfig;
@@ -248,6 +248,9 @@ impl Tracker {
             evidence,
         );
 
+        // Splits: a track that followed a merged blob now coming apart.
+        self.split(&dets, &high, &mut det_used, &mut track_used);
+
         // Second pass (ByteTrack): low-score detections against the tracks
         // that were tracked in the previous frame and are still unmatched.
         let low: Vec<usize> = (0..dets.len())
@@ -334,107 +337,5 @@ impl Tracker {
         }
         reports.sort_by_key(|r| r.id);
         reports
-    }
-
-    /// Two confirmed tracks on one object (same place, same motion): the one
-    /// with fewer hits goes.
-    fn drop_duplicates(&mut self) {
-        let mut gone = vec![false; self.tracks.len()];
-        for i in 0..self.tracks.len() {
-            for j in i + 1..self.tracks.len() {
-                let (a, b) = (&self.tracks[i], &self.tracks[j]);
-                if gone[i] || gone[j] || !a.confirmed() || !b.confirmed() {
-                    continue;
-                }
-                let (ba, bb) = (a.kf.bbox(), b.kf.bbox());
-                let (va, vb) = (a.kf.velocity(), b.kf.velocity());
-                let dv = ((va.0 - vb.0).powi(2) + (va.1 - vb.1).powi(2)).sqrt();
-                let same_place =
-                    ba.iou(&bb) >= 0.5 || ba.covered_by(&bb) >= 0.9 || bb.covered_by(&ba) >= 0.9;
-                if same_place && dv <= 1.0 {
-                    if a.hits >= b.hits {
-                        gone[j] = true;
-                    } else {
-                        gone[i] = true;
-                    }
-                }
-            }
-        }
-        let mut k = 0;
-        self.tracks.retain(|_| {
-            k += 1;
-            !gone[k - 1]
-        });
-    }
-
-    /// Place each of `candidates` by searching for its template near its
-    /// prediction; a placement needs enough agreement and foreground under
-    /// it. Returns the tracks placed (their position is corrected).
-    fn relocate(&mut self, candidates: &[usize], evidence: Option<&FrameEvidence>) -> Vec<usize> {
-        let Some(ev) = evidence else {
-            return Vec::new();
-        };
-        let cfg = &self.cfg;
-        let tolerance = (cfg.template_sigmas * ev.noise_sigma()).max(4.0);
-        let mut placed = Vec::new();
-        for &t in candidates {
-            let track = &mut self.tracks[t];
-            let Some(template) = &track.template else {
-                continue;
-            };
-            let pred = track.kf.bbox();
-            let Some((bbox, score)) =
-                template.locate(ev, &pred, i64::from(cfg.relocate_radius), tolerance)
-            else {
-                continue;
-            };
-            if score >= cfg.relocate_min_match && ev.fraction_in(&bbox) >= cfg.coast_support {
-                // The template's box is the object's last clean size.
-                track.kf.update(bbox);
-                track.time_since_update = 0;
-                if track.state != TrackState::Occluded {
-                    track.state = TrackState::Coasting;
-                }
-                placed.push(t);
-            }
-        }
-        placed
-    }
-
-    /// Hungarian matching of `dets[ds]` with `tracks[ts]` on IoU; correct the
-    /// matched tracks and mark both sides used. A confirmed track matched to
-    /// a detection much larger than itself (merged with an object that has
-    /// no track) is placed by its appearance inside it when it can be.
-    #[allow(clippy::too_many_arguments)]
-    fn associate(
-        &mut self,
-        dets: &[&Detection],
-        ds: &[usize],
-        ts: &[usize],
-        threshold: f32,
-        det_used: &mut [bool],
-        track_used: &mut [bool],
-        evidence: Option<&FrameEvidence>,
-    ) {
-        let preds: Vec<_> = ts.iter().map(|&t| self.tracks[t].kf.bbox()).collect();
-        let pairs = match_by_iou(ds.len(), ts.len(), f64::from(threshold), |r, c| {
-            f64::from(dets[ds[r]].bbox.iou(&preds[c]))
-        });
-        for (r, c) in pairs {
-            let (det, t) = (dets[ds[r]], ts[c]);
-            let swollen = det.bbox.area() > 1.5 * preds[c].area() && !det.border.any();
-            if !(swollen && self.tracks[t].confirmed() && !self.relocate(&[t], evidence).is_empty())
-            {
-                self.tracks[t].hit(det);
-            } else {
-                let track = &mut self.tracks[t];
-                track.hits += 1;
-                track.score = det.score;
-                track.state = TrackState::Tracked;
-                track.clean_hit = false;
-            }
-            det_used[ds[r]] = true;
-            track_used[t] = true;
-        }
     }
 }

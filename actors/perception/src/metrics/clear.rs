@@ -1,8 +1,12 @@
-//! CLEAR MOT matching, frame by frame, as py-motmetrics and the MOTChallenge
-//! devkit do it: a ground-truth object matched in the previous frame keeps
-//! its hypothesis while they still overlap enough; the rest are paired by the
-//! Hungarian method (most pairs, then most overlap); an object matched to a
+//! CLEAR MOT matching, frame by frame, exactly as py-motmetrics does it: a
+//! ground-truth object keeps the hypothesis of its last match while both are
+//! present and still overlap enough; the rest are paired by the Hungarian
+//! method (most pairs, then least total `1 − IoU`); an object matched to a
 //! different hypothesis than at its last match is an ID switch.
+//!
+//! (The MOTChallenge devkit and TrackEval keep only matches of the frame just
+//! before; the two differ only when an object is re-found after a gap by the
+//! same hypothesis and another one also fits.)
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -28,29 +32,26 @@ pub(crate) fn clear_mot(
     frames.sort_unstable();
     frames.dedup();
     let mut out = Clear::default();
-    // Matches of the previous frame, and the last match ever, per object.
-    let mut previous: HashMap<u64, u64> = HashMap::new();
+    // The last match of each object.
     let mut last: HashMap<u64, u64> = HashMap::new();
     for f in frames {
         let g = gt.get(&f).unwrap_or(&empty);
         let h = hyp.get(&f).unwrap_or(&empty);
         let mut g_used = vec![false; g.len()];
         let mut h_used = vec![false; h.len()];
-        let mut now: HashMap<u64, u64> = HashMap::new();
-        let mut record =
-            |gi: usize, hi: usize, out: &mut Clear, now: &mut HashMap<u64, u64>, iou: f64| {
+        let record =
+            |gi: usize, hi: usize, out: &mut Clear, last: &mut HashMap<u64, u64>, iou: f64| {
                 let (oid, hid) = (g[gi].0, h[hi].0);
                 if last.get(&oid).is_some_and(|&prev| prev != hid) {
                     out.switches += 1;
                 }
                 last.insert(oid, hid);
-                now.insert(oid, hid);
                 out.matches += 1;
                 out.iou_sum += iou;
             };
-        // 1. Keep last frame's matches that are still valid.
+        // 1. Keep last matches that are still valid.
         for (gi, (oid, gb)) in g.iter().enumerate() {
-            let Some(&hid) = previous.get(oid) else {
+            let Some(&hid) = last.get(oid) else {
                 continue;
             };
             let Some(hi) = h
@@ -64,7 +65,7 @@ pub(crate) fn clear_mot(
             if iou >= threshold {
                 g_used[gi] = true;
                 h_used[hi] = true;
-                record(gi, hi, &mut out, &mut now, iou);
+                record(gi, hi, &mut out, &mut last, iou);
             }
         }
         // 2. Hungarian on the rest.
@@ -75,9 +76,8 @@ pub(crate) fn clear_mot(
         });
         for (r, c) in pairs {
             let iou = iou64(&g[gs[r]].1, &h[hs[c]].1);
-            record(gs[r], hs[c], &mut out, &mut now, iou);
+            record(gs[r], hs[c], &mut out, &mut last, iou);
         }
-        previous = now;
     }
     out
 }

@@ -64,6 +64,11 @@ impl ImageDirSource {
         })
     }
 
+    /// Play only the first `n` frames.
+    pub fn truncate(&mut self, n: usize) {
+        self.files.truncate(n);
+    }
+
     /// The frame files in playing order.
     pub fn files(&self) -> &[PathBuf] {
         &self.files

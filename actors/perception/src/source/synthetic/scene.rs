@@ -80,8 +80,15 @@ impl Scene {
         };
         for slot in 0..cfg.objects {
             if !cfg.start_inside {
-                let spread = (cfg.arrival_s * cfg.fps).max(1.0) as u32;
-                scene.slots.push(Slot::Waiting(rng.random_range(0..spread)));
+                let spread = (cfg.arrival_s * cfg.fps).max(1.0);
+                let wait = if cfg.layout == Layout::Crossing {
+                    // In turn, so that objects sharing an edge arrive apart.
+                    let step = spread / cfg.objects.max(1) as f32;
+                    (slot as f32 * step + rng.random_range(0.0..step.max(1.0))) as u32
+                } else {
+                    rng.random_range(0..spread as u32)
+                };
+                scene.slots.push(Slot::Waiting(wait));
                 continue;
             }
             let mut obj = scene.spawn(cfg, slot, rng);
@@ -166,7 +173,15 @@ impl Scene {
                 }
             }
             Layout::Free | Layout::Crossing => {
-                let (ex, ey) = self.entry_point(w, h, rng);
+                // Crossing: the k-th arrival of slot s comes through edge
+                // (s + k) mod 4, so objects meet from every side instead of
+                // travelling in convoys; free paths pick any edge.
+                let edge = if cfg.layout == Layout::Crossing {
+                    ((slot as u64 + self.next_id / cfg.objects.max(1) as u64) % 4) as u8
+                } else {
+                    rng.random_range(0..4u8)
+                };
+                let (ex, ey) = self.entry_point(edge, w, h, rng);
                 let (lo, hi) = if cfg.layout == Layout::Crossing {
                     (0.35, 0.65)
                 } else {
@@ -233,9 +248,9 @@ impl Scene {
         (w.max(4.0).round(), h.max(4.0).round())
     }
 
-    /// A centre just outside a random edge.
-    fn entry_point(&self, w: f32, h: f32, rng: &mut ChaCha8Rng) -> (f32, f32) {
-        match rng.random_range(0..4u8) {
+    /// A centre just outside `edge` (0 left, 1 right, 2 top, 3 bottom).
+    fn entry_point(&self, edge: u8, w: f32, h: f32, rng: &mut ChaCha8Rng) -> (f32, f32) {
+        match edge {
             0 => (-w / 2.0, rng.random_range(0.1..0.9) * self.height),
             1 => (
                 self.width + w / 2.0,
