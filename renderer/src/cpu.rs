@@ -97,6 +97,67 @@ impl CpuCompositor {
     }
 }
 
+impl CpuCompositor {
+    /// The common case, fused: the slideshow covers the canvas at opacity 1
+    /// through an identity viewport, so each band of rows is drawn from the
+    /// images and then has the overlays above it blended in while it is still
+    /// in cache. Layers below the slideshow are hidden by it.
+    fn draw_fused(
+        &mut self,
+        scene: &Scene,
+        image: &Frame,
+        out: &mut Frame,
+    ) -> Result<(), RenderError> {
+        let (w, h) = (scene.width, scene.height);
+        let order = scene.layer_order();
+        self.quads.clear();
+        for kind in order
+            .iter()
+            .skip_while(|k| **k != LayerKind::Slideshow)
+            .skip(1)
+        {
+            layer_quads(scene, *kind, &mut self.quads);
+        }
+        let tables = match &scene.slideshow.transition {
+            Some(t) => match &t.tables {
+                Some(tb) => Some(Arc::clone(tb)),
+                None => self.tables.get(t.spec.kind, w, h, t.spec.seed)?,
+            },
+            None => None,
+        };
+        let transition = scene.slideshow.transition.as_ref().map(|t| {
+            (
+                t.spec.kind,
+                compose::Inputs {
+                    from: t.from.data(),
+                    to: image.data(),
+                    width: w,
+                    height: h,
+                    background: scene.background,
+                    progress: t.progress_q16(),
+                    tables: tables.as_deref(),
+                },
+            )
+        });
+        if let Some((kind, inputs)) = &transition {
+            compose::prepare(*kind, inputs, &mut self.work);
+        }
+        let n = out.stride();
+        let mut y0 = 0;
+        while y0 < h {
+            let y1 = (y0 + blend::BAND_ROWS).min(h);
+            let band = &mut out.data_mut()[y0 as usize * n..y1 as usize * n];
+            match &transition {
+                Some((kind, inputs)) => compose::rows(*kind, inputs, &self.work, y0, y1, band),
+                None => band.copy_from_slice(&image.data()[y0 as usize * n..y1 as usize * n]),
+            }
+            blend::quads_in(out, &self.quads, y0, y1, &mut self.gradient);
+            y0 = y1;
+        }
+        Ok(())
+    }
+}
+
 impl Compositor for CpuCompositor {
     fn render_into(&mut self, scene: &Scene, out: &mut Frame) -> Result<(), RenderError> {
         scene.validate()?;
@@ -108,8 +169,14 @@ impl Compositor for CpuCompositor {
             LayerKind::Bars => scene.bars.props.shown() && !scene.bars.bars.is_empty(),
             LayerKind::Boxes => scene.boxes.props.shown() && !scene.boxes.boxes.is_empty(),
         }) == Some(&LayerKind::Slideshow)
-            && ss.props.alpha() == 255
-            && ss.image.is_some();
+            && ss.props.alpha() == 255;
+        if let Some(image) = &ss.image
+            && covered
+            && ViewportMap::new(&ss.viewport, scene.width, scene.height).is_identity()
+        {
+            return self.draw_fused(scene, image, out);
+        }
+        let covered = covered && ss.image.is_some();
         if !covered {
             blend::fill(out.data_mut(), scene.background);
         }

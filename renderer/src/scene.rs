@@ -286,13 +286,14 @@ impl Scene {
         if !(s.gap.is_finite() && (0.0..1.0).contains(&s.gap)) {
             return Err(invalid("bars.style.gap", s.gap, "0..1"));
         }
-        rect("bars.style.area", &s.area)?;
+        rect(|| "bars.style.area".to_owned(), &s.area)?;
+        // Field names are formatted only on failure: this runs every frame.
         for (i, b) in self.bars.bars.iter().enumerate() {
-            finite(&format!("bars[{i}].magnitude"), b.magnitude)?;
-            finite(&format!("bars[{i}].peak"), b.peak)?;
+            finite(|| format!("bars[{i}].magnitude"), b.magnitude)?;
+            finite(|| format!("bars[{i}].peak"), b.peak)?;
         }
         for (i, b) in self.boxes.boxes.iter().enumerate() {
-            rect(&format!("boxes[{i}].rect"), &b.rect)?;
+            rect(|| format!("boxes[{i}].rect"), &b.rect)?;
         }
         Ok(())
     }
@@ -327,21 +328,21 @@ fn unit(field: &str, v: f32) -> Result<(), RenderError> {
     }
 }
 
-fn finite(field: &str, v: f32) -> Result<(), RenderError> {
+fn finite(field: impl Fn() -> String, v: f32) -> Result<(), RenderError> {
     if v.is_finite() {
         Ok(())
     } else {
-        Err(invalid(field, v, "a finite number"))
+        Err(invalid(&field(), v, "a finite number"))
     }
 }
 
-fn rect(field: &str, r: &NormRect) -> Result<(), RenderError> {
+fn rect(field: impl Fn() -> String, r: &NormRect) -> Result<(), RenderError> {
     for (part, v) in [("x", r.x), ("y", r.y), ("w", r.w), ("h", r.h)] {
-        finite(&format!("{field}.{part}"), v)?;
+        finite(|| format!("{}.{part}", field()), v)?;
     }
     if r.w < 0.0 || r.h < 0.0 {
         return Err(invalid(
-            field,
+            &field(),
             format!("{r:?}"),
             "non-negative width and height",
         ));

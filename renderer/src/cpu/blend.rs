@@ -4,7 +4,7 @@
 
 use super::compose::column_map;
 use crate::fixed::{ViewportMap, gradient};
-use crate::frame::Rgba;
+use crate::frame::{Frame, Rgba};
 use crate::overlay::Quad;
 
 /// Fills the whole canvas with one colour.
@@ -81,13 +81,40 @@ impl GradientRows {
     }
 }
 
+/// Rows per band: a band of a 1080p canvas (~120 KB out, twice that in)
+/// stays in L2 while the slideshow and then every quad crossing it are drawn.
+pub(super) const BAND_ROWS: u32 = 16;
+
 /// Blends each quad over the canvas: colour channels
 /// `round((c·a + d·(255 − a)) / 255)`, alpha `round((255·a + d·(255 − a)) / 255)`.
-pub(super) fn quads(out: &mut crate::frame::Frame, quads: &[Quad], rows: &mut GradientRows) {
+/// The canvas is walked in horizontal bands, the quads in list order within
+/// each band, so every pixel still sees its quads in list order while the
+/// memory being blended stays in cache (a bar walks 300+ rows otherwise,
+/// each a cache miss).
+pub(super) fn quads(out: &mut Frame, quads: &[Quad], rows: &mut GradientRows) {
+    let Some(top) = quads.iter().map(|q| q.y0).min() else {
+        return;
+    };
+    let bottom = quads
+        .iter()
+        .map(|q| q.y1)
+        .max()
+        .unwrap_or(0)
+        .min(out.height());
+    let mut band = top;
+    while band < bottom {
+        let end = (band + BAND_ROWS).min(bottom);
+        quads_in(out, quads, band, end, rows);
+        band = end;
+    }
+}
+
+/// Blends the rows `y0..y1` of every quad, in list order.
+pub(super) fn quads_in(out: &mut Frame, quads: &[Quad], y0: u32, y1: u32, rows: &mut GradientRows) {
     let stride = out.stride();
     let data = out.data_mut();
     for q in quads {
-        for y in q.y0..q.y1 {
+        for y in q.y0.max(y0)..q.y1.min(y1) {
             let c = rows.colour(q, y);
             let start = y as usize * stride;
             let row = &mut data[start + q.x0 as usize * 4..start + q.x1 as usize * 4];

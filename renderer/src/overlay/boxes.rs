@@ -54,8 +54,21 @@ pub(super) fn quads(layer: &Boxes, sink: &mut QuadSink<'_>) {
 
 /// A tag with the track id: above the box, or just inside it at the top edge.
 fn label(sink: &mut QuadSink<'_>, id: u32, x0: i64, y0: i64, s: i64, colour: Rgba) {
-    let digits: Vec<u8> = id.to_string().bytes().map(|c| c - b'0').collect();
-    let n = digits.len() as i64;
+    // Decimal digits, most significant first, without allocating.
+    let mut buf = [0u8; 10];
+    let mut len = 0;
+    let mut v = id;
+    loop {
+        buf[len] = (v % 10) as u8;
+        len += 1;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    buf[..len].reverse();
+    let digits = &buf[..len];
+    let n = len as i64;
     let (gw, gh) = (i64::from(GLYPH_W), i64::from(GLYPH_H));
     let tag_w = n * gw * s + (n - 1) * s + 2 * s;
     let tag_h = gh * s + 2 * s;
