@@ -23,9 +23,9 @@ use crate::overlay::{Quad, layer_quads};
 use crate::scene::{LayerKind, Scene};
 use crate::tables::{TableCache, TransitionTables};
 use context::GpuContext;
-use pipelines::{Pipelines, QUAD_BYTES, slideshow_entry};
+use pipelines::{Pipelines, slideshow_entry};
 use readback::Target;
-use resources::{Dummies, ImageCache, TableTextures};
+use resources::{Dummies, ImageCache, QuadBuffer, TableTextures};
 
 /// Shader code of "no transition": the slideshow shows its image.
 const NO_TRANSITION: u32 = u32::MAX;
@@ -55,9 +55,8 @@ pub struct GpuCompositor {
     tables: TableCache,
     dummies: Dummies,
     params: wgpu::Buffer,
-    instances: Option<wgpu::Buffer>,
+    instances: QuadBuffer,
     quads: Vec<Quad>,
-    packed: Vec<u32>,
 }
 
 impl std::fmt::Debug for GpuCompositor {
@@ -100,9 +99,8 @@ impl GpuCompositor {
             tables: TableCache::default(),
             dummies,
             params,
-            instances: None,
+            instances: QuadBuffer::default(),
             quads: Vec::new(),
-            packed: Vec::new(),
         })
     }
 
@@ -210,7 +208,7 @@ impl GpuCompositor {
             layer_quads(scene, *kind, &mut self.quads);
             ranges[i] = (start, self.quads.len() as u32);
         }
-        self.upload_quads(&device, &queue);
+        self.instances.upload(&device, &queue, &self.quads);
 
         let dissolve_view;
         let starts_view;
@@ -326,7 +324,7 @@ impl GpuCompositor {
                 } else if end > start {
                     let (Some(pipeline), Some(inst)) = (
                         self.pipelines.get(ShaderModuleName::Overlay, "fs"),
-                        self.instances.as_ref(),
+                        self.instances.buffer(),
                     ) else {
                         continue;
                     };
@@ -359,41 +357,6 @@ impl GpuCompositor {
         }
         Ok(())
     }
-
-    /// Packs the quads as instances, growing the buffer in powers of two.
-    fn upload_quads(&mut self, device: &wgpu::Device, queue: &wgpu::Queue) {
-        if self.quads.is_empty() {
-            return;
-        }
-        self.packed.clear();
-        for q in &self.quads {
-            self.packed.extend_from_slice(&[
-                q.x0,
-                q.y0,
-                q.x1,
-                q.y1,
-                u32::from_le_bytes(q.bottom),
-                u32::from_le_bytes(q.top),
-                q.g0,
-                q.g1,
-            ]);
-        }
-        let need = self.quads.len() as u64 * QUAD_BYTES;
-        if self.instances.as_ref().is_none_or(|b| b.size() < need) {
-            if let Some(old) = self.instances.take() {
-                old.destroy();
-            }
-            self.instances = Some(device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("quads"),
-                size: need.next_power_of_two().max(4096),
-                usage: wgpu::BufferUsages::VERTEX | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            }));
-        }
-        if let Some(buf) = &self.instances {
-            queue.write_buffer(buf, 0, bytemuck::cast_slice(&self.packed));
-        }
-    }
 }
 
 impl Compositor for GpuCompositor {
@@ -416,72 +379,4 @@ impl Compositor for GpuCompositor {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use super::*;
-    use crate::cpu::CpuCompositor;
-    use crate::scene::{Bar, DetectionBox, NormRect};
-    use crate::transition::{ActiveTransition, Easing, TransitionKind, TransitionSpec};
-
-    fn image(w: u32, h: u32, salt: u32) -> Arc<Frame> {
-        let data = (0..w * h * 4)
-            .map(|i| ((i * 7 + salt * 13) % 256) as u8)
-            .collect();
-        Arc::new(Frame::from_rgba(w, h, data).expect("sized"))
-    }
-
-    /// The GL backend (llvmpipe here) is the fallback when Vulkan is absent:
-    /// the same shaders must compile and agree there too.
-    #[test]
-    fn gl_backend_matches_cpu_when_present() {
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
-            backends: wgpu::Backends::GL,
-            flags: wgpu::InstanceFlags::empty(),
-            ..wgpu::InstanceDescriptor::new_without_display_handle()
-        });
-        let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::GL));
-        let Some(adapter) = adapters.first() else {
-            eprintln!("SKIPPED: no GL adapter on this machine");
-            return;
-        };
-        let mut g = GpuCompositor::open(adapter, FaultInjection::none()).expect("GL device");
-        let mut c = CpuCompositor::new();
-        let (w, h) = (45, 31);
-        for kind in TransitionKind::ALL {
-            let mut s = Scene::new(w, h);
-            s.slideshow.image = Some(image(w, h, 1));
-            s.slideshow.transition = Some(ActiveTransition::new(
-                image(w, h, 2),
-                TransitionSpec {
-                    kind,
-                    duration: Duration::from_millis(100),
-                    easing: Easing::Linear,
-                    seed: 3,
-                },
-                0.6,
-            ));
-            s.bars.bars = vec![
-                Bar {
-                    magnitude: 0.7,
-                    peak: 0.9,
-                };
-                5
-            ];
-            s.boxes.boxes = vec![DetectionBox {
-                rect: NormRect {
-                    x: 0.2,
-                    y: 0.3,
-                    w: 0.5,
-                    h: 0.4,
-                },
-                track_id: 42,
-            }];
-            let gf = g.render(&s).expect("gl");
-            let cf = c.render(&s).expect("cpu");
-            let d = gf.max_channel_diff(&cf).expect("same size");
-            assert!(d <= 1, "{kind} on {}: differ by {d}", g.adapter());
-        }
-    }
-}
+mod gl_tests;

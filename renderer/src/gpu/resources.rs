@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
+use super::pipelines::QUAD_BYTES;
 use crate::frame::Frame;
+use crate::overlay::Quad;
 use crate::tables::TransitionTables;
 
 /// A texture and its default view.
@@ -196,5 +198,55 @@ impl Dummies {
                 &[0; 4],
             ),
         }
+    }
+}
+
+/// The overlay quads as a vertex buffer of instances (8 × u32 each), grown
+/// in powers of two and reused.
+#[derive(Default)]
+pub(crate) struct QuadBuffer {
+    buffer: Option<wgpu::Buffer>,
+    packed: Vec<u32>,
+}
+
+impl QuadBuffer {
+    /// Uploads `quads` (nothing when empty).
+    pub(crate) fn upload(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, quads: &[Quad]) {
+        if quads.is_empty() {
+            return;
+        }
+        self.packed.clear();
+        for q in quads {
+            self.packed.extend_from_slice(&[
+                q.x0,
+                q.y0,
+                q.x1,
+                q.y1,
+                u32::from_le_bytes(q.bottom),
+                u32::from_le_bytes(q.top),
+                q.g0,
+                q.g1,
+            ]);
+        }
+        let need = quads.len() as u64 * QUAD_BYTES;
+        if self.buffer.as_ref().is_none_or(|b| b.size() < need) {
+            if let Some(old) = self.buffer.take() {
+                old.destroy();
+            }
+            self.buffer = Some(device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("quads"),
+                size: need.next_power_of_two().max(4096),
+                usage: wgpu::BufferUsages::VERTEX | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }));
+        }
+        if let Some(buf) = &self.buffer {
+            queue.write_buffer(buf, 0, bytemuck::cast_slice(&self.packed));
+        }
+    }
+
+    /// The buffer, once something was uploaded.
+    pub(crate) fn buffer(&self) -> Option<&wgpu::Buffer> {
+        self.buffer.as_ref()
     }
 }
