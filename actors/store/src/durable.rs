@@ -34,7 +34,7 @@ pub const FILE_NAME: &str = "store.redb";
 /// The format this build writes and reads.
 pub(crate) const FORMAT: u64 = 1;
 /// Entries between two checkpoints of the records table.
-pub(crate) const CHECKPOINT_ENTRIES: u64 = 4096;
+pub(crate) const CHECKPOINT_ENTRIES: u64 = 16_384;
 
 const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 const LOG: TableDefinition<'_, (u8, u64), &[u8]> = TableDefinition::new("log");
