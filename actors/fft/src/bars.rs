@@ -7,9 +7,11 @@
 enum BarSource {
     /// Maximum power over bins `start..end` (the bar spans at least one bin).
     Max { start: usize, end: usize },
-    /// Linear interpolation between bins `bin` and `bin + 1` at `frac` (the
-    /// bar is narrower than a bin, so it reads the spectrum at its centre).
-    Interpolate { bin: usize, frac: f32 },
+    /// The bar is narrower than a bin, so it reads the spectrum at its centre,
+    /// `bin + offset` (offset in −0.5..0.5): the parabola through the dB
+    /// values of bins `bin − 1, bin, bin + 1`. For a windowed sine this puts
+    /// the peak at the sine's frequency, not at the nearest bin.
+    Interpolate { bin: usize, offset: f32 },
 }
 
 /// Precomputed mapping from FFT bins to log-spaced bars.
@@ -54,10 +56,10 @@ impl BarLayout {
                     BarSource::Max { start, end }
                 } else {
                     let pos = (lo * hi).sqrt() / bin_hz;
-                    let bin = (pos.floor() as usize).min(last_bin - 1);
+                    let bin = (pos.round() as usize).clamp(1, last_bin - 1);
                     BarSource::Interpolate {
                         bin,
-                        frac: (pos - bin as f64).clamp(0.0, 1.0) as f32,
+                        offset: (pos - bin as f64).clamp(-0.5, 0.5) as f32,
                     }
                 }
             })
@@ -102,17 +104,28 @@ impl BarLayout {
                 BarSource::Max { start, end } => {
                     power[start..end].iter().copied().fold(0.0, f32::max)
                 }
-                BarSource::Interpolate { bin, frac } => {
-                    power[bin] + (power[bin + 1] - power[bin]) * frac
+                BarSource::Interpolate { bin, offset } => {
+                    let (a, b, c) = (
+                        self.db(power[bin - 1]),
+                        self.db(power[bin]),
+                        self.db(power[bin + 1]),
+                    );
+                    let db = b + offset * 0.5 * (c - a) + offset * offset * 0.5 * (a - 2.0 * b + c);
+                    *slot = self.height_of_db(db.min(a.max(b).max(c) + 3.0));
+                    continue;
                 }
             };
-            *slot = self.height(p);
+            *slot = self.height_of_db(self.db(p));
         }
     }
 
-    /// The bar height for a power value: dB re full scale, mapped and clamped to 0..1.
-    fn height(&self, power: f32) -> f32 {
-        let db = 10.0 * (power * self.inv_ref_power + 1e-12).log10();
+    /// A power value in dB re full scale (−120 dB for silence).
+    fn db(&self, power: f32) -> f32 {
+        10.0 * (power * self.inv_ref_power + 1e-12).log10()
+    }
+
+    /// The bar height for a level in dB: mapped and clamped to 0..1.
+    fn height_of_db(&self, db: f32) -> f32 {
         ((db - self.db_floor) * self.inv_db_range).clamp(0.0, 1.0)
     }
 }

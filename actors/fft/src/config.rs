@@ -176,3 +176,152 @@ impl AnalyzerConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(config: &AnalyzerConfig) -> &'static str {
+        match config.validate() {
+            Err(FftError::InvalidConfig { field, .. }) => field,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_valid_for_common_rates() {
+        for rate in [8_000, 22_050, 44_100, 48_000, 96_000, 192_000] {
+            AnalyzerConfig::new(rate).validate().unwrap();
+        }
+        assert!((AnalyzerConfig::new(48_000).frame_rate() - 93.75).abs() < 1e-12);
+        assert_eq!(
+            AnalyzerConfig::new(22_050).effective_max_hz(),
+            22_050.0 / 2.0 * 0.999
+        );
+    }
+
+    #[test]
+    fn each_bad_value_names_its_field() {
+        let ok = AnalyzerConfig::new(48_000);
+        let cases = [
+            (
+                AnalyzerConfig {
+                    sample_rate: 10,
+                    ..ok.clone()
+                },
+                "sample_rate",
+            ),
+            (
+                AnalyzerConfig {
+                    frame_len: 1000,
+                    ..ok.clone()
+                },
+                "frame",
+            ),
+            (
+                AnalyzerConfig {
+                    frame_len: 128,
+                    ..ok.clone()
+                },
+                "frame",
+            ),
+            (
+                AnalyzerConfig {
+                    hop: 0,
+                    ..ok.clone()
+                },
+                "hop",
+            ),
+            (
+                AnalyzerConfig {
+                    hop: 4096,
+                    ..ok.clone()
+                },
+                "hop",
+            ),
+            (
+                AnalyzerConfig {
+                    frame_len: 8192,
+                    hop: 8192,
+                    ..ok.clone()
+                },
+                "hop",
+            ),
+            (
+                AnalyzerConfig {
+                    bars: 0,
+                    ..ok.clone()
+                },
+                "bars",
+            ),
+            (
+                AnalyzerConfig {
+                    min_hz: -1.0,
+                    ..ok.clone()
+                },
+                "min_hz",
+            ),
+            (
+                AnalyzerConfig {
+                    max_hz: 10.0,
+                    ..ok.clone()
+                },
+                "max_hz",
+            ),
+            (
+                AnalyzerConfig {
+                    db_floor: 0.0,
+                    ..ok.clone()
+                },
+                "db_floor",
+            ),
+            (
+                AnalyzerConfig {
+                    decay_s: f32::NAN,
+                    ..ok.clone()
+                },
+                "decay_s",
+            ),
+            (
+                AnalyzerConfig {
+                    peak_fall_per_s: 0.0,
+                    ..ok.clone()
+                },
+                "peak_fall_per_s",
+            ),
+            (
+                AnalyzerConfig {
+                    onset_delta: 1.5,
+                    ..ok.clone()
+                },
+                "onset_delta",
+            ),
+            (
+                AnalyzerConfig {
+                    max_bpm: 70.0,
+                    ..ok.clone()
+                },
+                "max_bpm",
+            ),
+        ];
+        for (config, field) in cases {
+            assert_eq!(field_of(&config), field, "{config:?}");
+        }
+        let message = AnalyzerConfig { bars: 0, ..ok }
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert_eq!(message, "invalid bars = 0: must be 1..=1024");
+    }
+
+    #[test]
+    fn parses_from_toml_like_maps_and_rejects_unknown_keys() {
+        let config: AnalyzerConfig =
+            serde_json::from_str(r#"{"sample_rate": 44100, "bars": 32}"#).unwrap();
+        assert_eq!(
+            (config.sample_rate, config.bars, config.frame_len),
+            (44_100, 32, 2048)
+        );
+        assert!(serde_json::from_str::<AnalyzerConfig>(r#"{"barz": 32}"#).is_err());
+    }
+}

@@ -17,7 +17,7 @@ pub enum FftError {
         reason: &'static str,
     },
     /// The file could not be opened, read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("cannot access {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,

@@ -233,18 +233,24 @@ impl<R: Read> WavSource<R> {
     }
 }
 
+/// Whether `hound` hit the end of the input: it reports that as a custom
+/// `Other` error with this message rather than `UnexpectedEof`.
+fn is_short_read(e: &std::io::Error) -> bool {
+    e.kind() == ErrorKind::UnexpectedEof
+        || (e.kind() == ErrorKind::Other
+            && e.get_ref()
+                .is_some_and(|inner| inner.to_string() == "Failed to read enough bytes."))
+}
+
 /// Map a header-parsing error to the crate's error.
 fn header_error(path: &Path, e: hound::Error) -> FftError {
     let path = path.to_path_buf();
     match e {
-        hound::Error::IoError(e) if e.kind() == ErrorKind::UnexpectedEof => {
-            FftError::MalformedWav {
-                path,
-                reason:
-                    "the file ends before the data chunk (RIFF/fmt header incomplete or missing)"
-                        .into(),
-            }
-        }
+        hound::Error::IoError(e) if is_short_read(&e) => FftError::MalformedWav {
+            path,
+            reason: "the file ends before the data chunk (RIFF/fmt header incomplete or missing)"
+                .into(),
+        },
         hound::Error::IoError(source) => FftError::Io { path, source },
         hound::Error::Unsupported => FftError::UnsupportedWav {
             path,
@@ -254,6 +260,19 @@ fn header_error(path: &Path, e: hound::Error) -> FftError {
         hound::Error::TooWide => FftError::UnsupportedWav {
             path,
             reason: "more than 32 bits per sample".into(),
+        },
+        // hound calls a well-formed 64-bit float file a format error.
+        hound::Error::FormatError(reason) if reason.contains("is not 32") => {
+            FftError::UnsupportedWav {
+                path,
+                reason:
+                    "float samples wider than 32 bits; readable are integer PCM and 32-bit float"
+                        .into(),
+            }
+        }
+        hound::Error::FormatError(reason) => FftError::MalformedWav {
+            path,
+            reason: reason.into(),
         },
         other => FftError::MalformedWav {
             path,
@@ -266,13 +285,11 @@ fn header_error(path: &Path, e: hound::Error) -> FftError {
 fn data_error(path: &Path, e: hound::Error, expected: u64, found: u64) -> FftError {
     let path = path.to_path_buf();
     match e {
-        hound::Error::IoError(e) if e.kind() == ErrorKind::UnexpectedEof => {
-            FftError::TruncatedWav {
-                path,
-                expected,
-                found,
-            }
-        }
+        hound::Error::IoError(e) if is_short_read(&e) => FftError::TruncatedWav {
+            path,
+            expected,
+            found,
+        },
         hound::Error::IoError(source) => FftError::Io { path, source },
         other => FftError::MalformedWav {
             path,
