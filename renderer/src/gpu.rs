@@ -335,7 +335,7 @@ impl GpuCompositor {
             }
         }
         target.copy_out(&mut encoder);
-        queue.submit([encoder.finish()]);
+        let done = queue.submit([encoder.finish()]);
         let [validation, oom, internal] = scopes;
         let errors = [
             (FaultKind::Internal, pollster::block_on(internal.pop())),
@@ -350,7 +350,7 @@ impl GpuCompositor {
         }
         out.reshape(w, h);
         target
-            .read(&device, out.data_mut())
+            .read(&device, done, out.data_mut())
             .map_err(|f| self.fault(f.kind, f.detail))?;
         if let Some(why) = self.ctx.lost() {
             return Err(GpuFault::new(FaultKind::DeviceLost, why).into());

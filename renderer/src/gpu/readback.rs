@@ -7,6 +7,9 @@ use std::sync::mpsc;
 use super::faults::{FaultKind, GpuFault};
 use super::pipelines::TARGET_FORMAT;
 
+/// How long a frame may take on the GPU before it counts as hung.
+pub(crate) const READBACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Row pitch of the readback buffer for `width` RGBA8 pixels.
 pub(crate) fn padded_row(width: u32) -> u32 {
     let align = wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
@@ -79,17 +82,28 @@ impl Target {
         );
     }
 
-    /// Waits for the submitted copy and strips the padding into `out`
-    /// (`width × height × 4` bytes).
-    pub(crate) fn read(&self, device: &wgpu::Device, out: &mut [u8]) -> Result<(), GpuFault> {
+    /// Waits (at most [`READBACK_TIMEOUT`]) for submission `done` and strips
+    /// the padding into `out` (`width × height × 4` bytes). A GPU that does
+    /// not finish in time is a fault, not a hang.
+    pub(crate) fn read(
+        &self,
+        device: &wgpu::Device,
+        done: wgpu::SubmissionIndex,
+        out: &mut [u8],
+    ) -> Result<(), GpuFault> {
         let (tx, rx) = mpsc::channel();
         self.buffer.map_async(wgpu::MapMode::Read, .., move |r| {
             // The receiver outlives this poll; a failed send only means it is gone.
             let _ = tx.send(r);
         });
         device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| GpuFault::new(FaultKind::Internal, format!("poll: {e}")))?;
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(done),
+                timeout: Some(READBACK_TIMEOUT),
+            })
+            .map_err(|e| {
+                GpuFault::new(FaultKind::Internal, format!("waiting for the frame: {e}"))
+            })?;
         match rx.try_recv() {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
