@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::durable::{CHECKPOINT_ENTRIES, Dirty, Durable};
+use crate::durable::{Dirty, Durable};
 use crate::error::StoreError;
 use crate::record::Entry;
 
@@ -141,11 +141,10 @@ impl CommitQueue {
         self.work.notify_all();
     }
 
-    /// The committer thread's loop; `checkpoint` is the version the records
-    /// table is at. Checkpoints every `CHECKPOINT_ENTRIES` entries and on stop.
-    pub(crate) fn run(&self, durable: &Durable, checkpoint: u64) {
+    /// The committer thread's loop; `dirty` holds what the records table
+    /// lacks so far. Checkpoints every `every` entries and on stop.
+    pub(crate) fn run(&self, durable: &Durable, mut dirty: Dirty, every: u64) {
         let mut batch = Vec::new();
-        let mut dirty = Dirty::new(checkpoint);
         loop {
             let stopping = {
                 let mut state = self.lock();
@@ -162,7 +161,7 @@ impl CommitQueue {
                 return;
             }
             dirty.note(&batch);
-            let due = dirty.entries() >= CHECKPOINT_ENTRIES || (stopping && dirty.entries() > 0);
+            let due = dirty.entries() >= every || (stopping && dirty.entries() > 0);
             let result = durable.write_batch(&batch, due.then_some(&mut dirty));
             let mut state = self.lock();
             match result {

@@ -7,7 +7,7 @@
 //!
 //! An update is durable once its log row is: one row per update, in one
 //! transaction per batch, so an update is never half there. The records
-//! table is a checkpoint — rewritten every `CHECKPOINT_ENTRIES` entries and
+//! table is a checkpoint — rewritten every `StoreConfig::checkpoint_every` entries and
 //! on close — so that a batch dirties only the log's few tail pages; opening
 //! reads the checkpoint and redoes the logged changes after it.
 
@@ -33,8 +33,6 @@ pub(crate) use read::LogReader;
 pub const FILE_NAME: &str = "store.redb";
 /// The format this build writes and reads.
 pub(crate) const FORMAT: u64 = 1;
-/// Entries between two checkpoints of the records table.
-pub(crate) const CHECKPOINT_ENTRIES: u64 = 16_384;
 
 const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 const LOG: TableDefinition<'_, (u8, u64), &[u8]> = TableDefinition::new("log");
@@ -130,8 +128,10 @@ impl Durable {
 
     /// Rebuild the scene: the checkpointed records, the logged changes after
     /// the checkpoint redone on them, and per topic the tail of its log as
-    /// history. Returns the scene and the checkpoint version.
-    pub(crate) fn load(&self, limits: HistoryLimits) -> Result<(Scene, u64), StoreError> {
+    /// history. Returns the scene and the records changed since the
+    /// checkpoint — which the next checkpoint must write, or they would be
+    /// lost from the records table once the checkpoint moves past them.
+    pub(crate) fn load(&self, limits: HistoryLimits) -> Result<(Scene, Dirty), StoreError> {
         let reader = self.reader()?;
         let checkpoint = reader.checkpoint()?;
         let version = reader.last_version()?;
@@ -143,19 +143,21 @@ impl Durable {
             });
         }
         let mut records = reader.records()?;
+        let mut dirty = Dirty::new(checkpoint);
         reader.for_each_entry(checkpoint + 1, u64::MAX, |entry| {
             records[entry.topic.index()].apply_changes(
                 &entry.changes,
                 entry.stamp(),
                 &entry.author(),
             );
+            dirty.note_one(&entry);
             Ok(())
         })?;
         let mut tails: [(u64, Vec<Arc<Entry>>); 3] = Default::default();
         for topic in Topic::ALL {
             tails[topic.index()] = reader.tail(topic, limits.for_index(topic.index()))?;
         }
-        Ok((Scene::restore(limits, version, records, tails), checkpoint))
+        Ok((Scene::restore(limits, version, records, tails), dirty))
     }
 
     /// Write `entries` (in version order) in one transaction and return once

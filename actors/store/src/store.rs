@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::audit::{self, AuditEntry, AuditQuery};
 use crate::commit::{CommitQueue, CommitStats};
-use crate::durable::Durable;
+use crate::durable::{Dirty, Durable};
 use crate::error::StoreError;
 use crate::history::HistoryLimits;
 use crate::protocol::{CatchUp, Changes};
@@ -22,10 +22,22 @@ use crate::scene::{Replay, Scene, TopicSnapshot};
 use crate::topic::Topic;
 
 /// How a store is set up.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoreConfig {
     /// How many entries each topic's history keeps for `replay_since`.
     pub history: HistoryLimits,
+    /// Entries between two checkpoints of the records table (at least 1):
+    /// the most a reopen has to redo from the log.
+    pub checkpoint_every: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            history: HistoryLimits::default(),
+            checkpoint_every: 16_384,
+        }
+    }
 }
 
 /// The answer to an update.
@@ -69,28 +81,30 @@ pub struct Store {
 impl Store {
     /// A store that lives in memory only: acks are immediate, nothing survives.
     pub fn in_memory(config: StoreConfig) -> Store {
-        Self::start(Scene::new(config.history), None)
+        Self::start(Scene::new(config.history), None, config)
     }
 
     /// Open (or create) the durable store in `dir`: every acknowledged update
     /// is there, and no half-applied one.
     pub fn open(dir: &Path, config: StoreConfig) -> Result<Store, StoreError> {
         let durable = Durable::create(dir)?;
-        let (scene, checkpoint) = durable.load(config.history)?;
-        Ok(Self::start(scene, Some((durable, checkpoint))))
+        let (scene, dirty) = durable.load(config.history)?;
+        Ok(Self::start(scene, Some((durable, dirty)), config))
     }
 
     /// Open the existing store in `dir` (never creating one).
     pub fn open_existing(dir: &Path, config: StoreConfig) -> Result<Store, StoreError> {
         let durable = Durable::open_existing(dir)?;
-        let (scene, checkpoint) = durable.load(config.history)?;
-        Ok(Self::start(scene, Some((durable, checkpoint))))
+        let (scene, dirty) = durable.load(config.history)?;
+        Ok(Self::start(scene, Some((durable, dirty)), config))
     }
 
-    fn start(scene: Scene, durable: Option<(Durable, u64)>) -> Store {
-        let checkpoint = durable.as_ref().map_or(0, |(_, c)| *c);
-        let durable = durable.map(|(d, _)| d);
-        let has_file = durable.is_some();
+    fn start(scene: Scene, durable: Option<(Durable, Dirty)>, config: StoreConfig) -> Store {
+        let every = config.checkpoint_every.max(1);
+        let (durable, dirty) = match durable {
+            Some((d, dirty)) => (Some(d), Some(dirty)),
+            None => (None, None),
+        };
         let inner = Arc::new(Inner {
             queue: CommitQueue::new(scene.version()),
             locked: Mutex::new(Locked {
@@ -100,13 +114,13 @@ impl Store {
             }),
             durable,
         });
-        let committer = has_file.then(|| {
+        let committer = dirty.map(|dirty| {
             let inner = Arc::clone(&inner);
             std::thread::Builder::new()
                 .name("warden-store-commit".into())
                 .spawn(move || {
                     if let Some(durable) = &inner.durable {
-                        inner.queue.run(durable, checkpoint);
+                        inner.queue.run(durable, dirty, every);
                     }
                 })
                 .expect("invariant: the OS can start the committer thread")

@@ -28,7 +28,12 @@ fn crash_child() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     };
     let seed: u64 = seed.parse()?;
-    let store = Store::open(Path::new(&dir), StoreConfig::default())?;
+    // Checkpoint often, so kills land before, during and after checkpoints.
+    let config = StoreConfig {
+        checkpoint_every: 7,
+        ..StoreConfig::default()
+    };
+    let store = Store::open(Path::new(&dir), config)?;
     let author = Author::new("crash-child", "crash");
     let mut out = std::io::stdout().lock();
     writeln!(out, "READY {}", store.version())?;

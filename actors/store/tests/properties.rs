@@ -191,8 +191,10 @@ fn concurrent_writers_get_unique_gapless_increasing_versions()
 fn a_snapshot_taken_before_close_catches_up_after_reopen() -> Result<(), Box<dyn std::error::Error>>
 {
     let dir = tempfile::tempdir()?;
+    // Checkpoints at every 16 entries, so the reopen reads one and redoes after it.
     let config = StoreConfig {
         history: HistoryLimits::uniform(64),
+        checkpoint_every: 16,
     };
     let author = Author::new("writer", "reopen");
     let store = Store::open(dir.path(), config)?;

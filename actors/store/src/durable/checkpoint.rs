@@ -28,6 +28,13 @@ impl Dirty {
     /// Note the changes of `entries` (in version order).
     pub(crate) fn note(&mut self, entries: &[std::sync::Arc<Entry>]) {
         for entry in entries {
+            self.note_one(entry);
+        }
+    }
+
+    /// Note the changes of one entry (the next in version order).
+    pub(crate) fn note_one(&mut self, entry: &Entry) {
+        {
             for change in &entry.changes {
                 let record = change.new.as_ref().map(|value| Record {
                     confirmed_value: value.clone(),

@@ -26,6 +26,7 @@ impl Harness {
     fn new(history: usize) -> Self {
         let store = Store::in_memory(StoreConfig {
             history: HistoryLimits::uniform(history),
+            ..StoreConfig::default()
         });
         let watcher = Watcher::new(&store);
         Self {
