@@ -37,5 +37,6 @@ pub use frame::BarsFrame;
 pub use generator::{DrumPattern, Generated, GeneratorConfig, generate};
 pub use offline::{Summary, analyze_samples, analyze_source};
 pub use onset::{OnsetDetector, OnsetStep};
-pub use tempo::TempoEstimate;
+/// The complex type of [`Analyzer::spectrum`] (from `realfft`'s `num_complex`).
+pub use realfft::num_complex::Complex;
 pub use wav::{WavEncoding, WavInfo, WavSource, encode_wav, write_wav};

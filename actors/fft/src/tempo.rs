@@ -37,13 +37,13 @@ const GRID_STEP: f64 = 0.002;
 
 /// A tempo and beat phase read from the recent onset history.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct TempoEstimate {
+pub(crate) struct TempoEstimate {
     /// Beats per minute.
-    pub bpm: f64,
+    pub(crate) bpm: f64,
     /// Beat period in analysis frames.
-    pub period_frames: f64,
+    pub(crate) period_frames: f64,
     /// Frame index (fractional) of the most recent beat the history supports.
-    pub last_beat_frame: f64,
+    pub(crate) last_beat_frame: f64,
 }
 
 /// What one frame's novelty did to the tempo estimate.
