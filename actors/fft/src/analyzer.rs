@@ -17,6 +17,10 @@ use crate::onset::OnsetDetector;
 use crate::tempo::{TempoEstimator, TempoUpdate};
 use crate::{AnalyzerConfig, FftError, window};
 
+/// Input samples are clamped to ±this (60 dB above full scale), so the
+/// power spectrum stays finite in `f32` whatever a float WAV holds.
+const SAMPLE_LIMIT: f32 = 1_000.0;
+
 /// Everything per-window; separate from the framer so both can be borrowed.
 struct Core {
     config: AnalyzerConfig,
@@ -212,6 +216,13 @@ impl Core {
     /// `samples.len() == frame_len` is guaranteed by the caller.
     fn analyze_framed(&mut self, samples: &[f32]) {
         for ((dst, &x), &w) in self.input.iter_mut().zip(samples).zip(&self.window) {
+            // Garbage in a float file (NaN, ±inf, absurd levels) must not
+            // poison the filters: NaN reads as 0, the rest is clamped.
+            let x = if x.is_nan() {
+                0.0
+            } else {
+                x.clamp(-SAMPLE_LIMIT, SAMPLE_LIMIT)
+            };
             *dst = x * w;
         }
         self.fft
@@ -248,5 +259,107 @@ impl Core {
         f.beat = beat.is_some();
         f.beat_t = beat.map(|frame| frame * seconds_per_frame);
         self.frames_done += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Samples that are mostly audio-like but include the garbage a float
+    /// file can hold.
+    fn sample() -> impl Strategy<Value = f32> {
+        prop_oneof![
+            8 => -1.0f32..1.0,
+            1 => Just(0.0f32),
+            1 => prop_oneof![Just(f32::NAN), Just(f32::INFINITY), Just(f32::NEG_INFINITY), Just(1e30), Just(-3.5)],
+        ]
+    }
+
+    #[test]
+    fn garbage_samples_do_not_poison_a_long_stream() {
+        // Garbage bursts in the first 3 s, then clean drums: the state recovers.
+        let mut mono = crate::generate(&crate::GeneratorConfig {
+            seconds: 14.0,
+            channels: 1,
+            ..Default::default()
+        })
+        .expect("valid generator config")
+        .samples;
+        for (i, bad) in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e30, f32::NAN]
+            .into_iter()
+            .enumerate()
+        {
+            let at = 40_000 + i * 20_011;
+            mono[at..at + 64].fill(bad);
+        }
+        let mut analyzer = Analyzer::new(AnalyzerConfig::new(48_000)).expect("valid config");
+        let mut beats = 0;
+        analyzer
+            .push::<()>(&mono, |view| {
+                let f = view.frame;
+                assert!(
+                    f.bars
+                        .iter()
+                        .chain(&f.peaks)
+                        .all(|v| (0.0..=1.0).contains(v)),
+                    "frame {}",
+                    f.seq
+                );
+                assert!(f.bpm.is_none_or(f32::is_finite) && f.beat_t.is_none_or(f64::is_finite));
+                beats += usize::from(f.beat);
+                Ok(())
+            })
+            .expect("no error from the callback");
+        let bpm = analyzer
+            .core
+            .frame
+            .bpm
+            .expect("a tempo after 11 clean seconds of drums");
+        assert!((bpm - 120.0).abs() < 2.4, "{bpm}");
+        assert!(beats >= 18, "{beats} beats");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Any valid configuration and any input: no panic, and every output
+        /// stays in range (bars and peaks in 0..1, peaks at least the bars,
+        /// times and tempo finite).
+        #[test]
+        fn outputs_stay_in_range(
+            log_frame in 8u32..=12,
+            hop_div in prop_oneof![Just(1usize), Just(2), Just(4), Just(8)],
+            bars in 1usize..=128,
+            rate in prop_oneof![Just(8_000u32), Just(22_050), Just(44_100), Just(48_000), Just(96_000)],
+            samples in proptest::collection::vec(sample(), 0..6_000),
+            chunk in 1usize..3_000,
+        ) {
+            let frame_len = 1usize << log_frame;
+            let config = AnalyzerConfig { frame_len, hop: frame_len / hop_div, bars, ..AnalyzerConfig::new(rate) };
+            let Ok(mut analyzer) = Analyzer::new(config) else {
+                // Refused configurations are typed errors (a hop too coarse for beats).
+                return Ok(());
+            };
+            let mut check = |view: FrameView<'_>| -> Result<(), TestCaseError> {
+                let f = view.frame;
+                prop_assert_eq!(f.bars.len(), bars);
+                for (b, p) in f.bars.iter().zip(&f.peaks) {
+                    prop_assert!((0.0..=1.0).contains(b) && (0.0..=1.0).contains(p) && p >= b, "{b} {p}");
+                }
+                prop_assert!(f.t.is_finite());
+                prop_assert!(f.bpm.is_none_or(f32::is_finite));
+                prop_assert!(f.beat_t.is_none_or(|t| t.is_finite() && t <= f.t));
+                prop_assert!(view.spectrum().iter().all(|c| c.re.is_finite() && c.im.is_finite()));
+                Ok(())
+            };
+            for part in samples.chunks(chunk) {
+                analyzer.push(part, &mut check)?;
+            }
+            analyzer.finish(&mut check)?;
+            prop_assert_eq!(analyzer.frames_done(), (samples.len() / (frame_len / hop_div)) as u64 + 1);
+        }
     }
 }

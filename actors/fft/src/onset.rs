@@ -16,9 +16,9 @@ const GAMMA: f32 = 1e5;
 /// not read as a string of onsets.
 const REFERENCE_S: f64 = 0.03;
 /// Seconds of flux whose median the threshold adapts to.
-const SPREAD_S: f64 = 0.5;
+const MEDIAN_S: f64 = 0.5;
 /// The threshold is at least this many times the median flux of the last
-/// `SPREAD_S` seconds above the local mean: stationary noise, whose flux is
+/// `MEDIAN_S` seconds above the local mean: stationary noise, whose flux is
 /// never near zero, crosses it rarely; percussive audio, whose median flux
 /// is near zero, is not affected.
 const MEDIAN_FACTOR: f32 = 3.0;
@@ -26,8 +26,8 @@ const MEDIAN_FACTOR: f32 = 3.0;
 const BANDS_PER_OCTAVE: f64 = 3.0;
 /// Lowest onset band edge in hertz.
 const ONSET_MIN_HZ: f64 = 30.0;
-/// Absolute floor of the threshold scale, so silence and steady noise never
-/// produce onsets.
+/// Absolute floor of the threshold scale, so near-silence (where the recent
+/// maximum is tiny) never produces onsets.
 const SCALE_FLOOR: f32 = 0.05;
 
 /// What one frame contributes to onset detection.
@@ -60,7 +60,7 @@ pub struct OnsetDetector {
     scale: f32,
     scale_decay: f32,
     since_onset: usize,
-    /// The last `SPREAD_S` seconds of flux, and scratch to take their median.
+    /// The last `MEDIAN_S` seconds of flux, and scratch to take their median.
     long: Ring,
     sorted: Vec<f32>,
     median: f32,
@@ -112,8 +112,8 @@ impl OnsetDetector {
             // the running maximum halves every 4 seconds
             scale_decay: 0.5f64.powf(1.0 / (4.0 * frame_rate)) as f32,
             since_onset: usize::MAX / 2,
-            long: Ring::new(frames(SPREAD_S).max(3)),
-            sorted: vec![0.0; frames(SPREAD_S).max(3)],
+            long: Ring::new(frames(MEDIAN_S).max(3)),
+            sorted: vec![0.0; frames(MEDIAN_S).max(3)],
             median: 0.0,
             since_median: 0,
             // The median moves slowly: refresh it every 50 ms.
