@@ -209,7 +209,8 @@ fn the_background_prefetcher_serves_later_gets_from_the_cache() {
     let cache = Arc::new(ImageCache::new(64 << 20, Limits::default()));
     let prefetcher = Prefetcher::spawn(Arc::clone(&cache)).unwrap();
     let spec = ScaleSpec::new(64, 64);
-    // A first list, at once replaced by the one that matters.
+    // A first list, at once replaced by the one that matters: the queue is
+    // replaced, not appended to, so at most the four new requests are pending.
     prefetcher.request(vec![
         PrefetchRequest::new(dir.path().join("never.png"), None);
         50
@@ -221,14 +222,15 @@ fn the_background_prefetcher_serves_later_gets_from_the_cache() {
             .collect(),
     );
     assert!(
+        prefetcher.pending() <= 4,
+        "{} pending",
+        prefetcher.pending()
+    );
+    assert!(
         prefetcher.wait_idle(Duration::from_secs(30)),
         "prefetch did not finish"
     );
     assert_eq!(prefetcher.pending(), 0);
-    assert!(
-        prefetcher.failures() <= 1,
-        "at most the one started before the replacement"
-    );
     for p in &paths {
         cache.get(p, Some(&spec)).unwrap();
     }
