@@ -121,6 +121,8 @@ pub enum Input {
     CaughtUp {
         /// The session.
         session: String,
+        /// The request's `seq` (only the latest request's answer counts).
+        seq: u64,
         /// What it found, or the store error's message.
         result: Result<CatchUp, String>,
     },
@@ -162,6 +164,8 @@ pub enum Action {
     CatchUp {
         /// The session.
         session: String,
+        /// Numbers the session's catch-ups; echo it in `Input::CaughtUp`.
+        seq: u64,
         /// Its topics.
         topics: Vec<Topic>,
         /// The cursor to replay from, or `None` for a fresh baseline.

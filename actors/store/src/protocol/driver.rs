@@ -30,10 +30,12 @@ pub fn execute(store: &Store, action: Action) -> Option<Input> {
         }
         Action::CatchUp {
             session,
+            seq,
             topics,
             since,
         } => Some(Input::CaughtUp {
             session,
+            seq,
             result: store.catch_up(&topics, since).map_err(|e| e.to_string()),
         }),
         Action::Send { .. } | Action::Close { .. } => None,

@@ -92,14 +92,22 @@ impl Protocol {
             } => self.applied(&session, request_id, result),
             Input::CaughtUp {
                 session,
-                result: Ok(catch_up),
-            } => self.caught_up(&session, catch_up),
-            Input::CaughtUp {
-                session,
-                result: Err(message),
+                seq,
+                result,
             } => {
-                if let Some(conn) = self.sessions.get(&session).and_then(|s| s.conn) {
-                    self.fail(conn, "store_failed", message);
+                let current = self
+                    .sessions
+                    .get(&session)
+                    .is_some_and(|s| s.catch_ups == seq);
+                match result {
+                    // An answer to a catch-up that a later one replaced.
+                    _ if !current => {}
+                    Ok(catch_up) => self.caught_up(&session, catch_up),
+                    Err(message) => {
+                        if let Some(conn) = self.sessions.get(&session).and_then(|s| s.conn) {
+                            self.fail(conn, "store_failed", message);
+                        }
+                    }
                 }
             }
             Input::Committed(changes) => self.committed(changes),
@@ -256,6 +264,7 @@ impl Protocol {
                     conn: None,
                     parked_since: 0,
                     phase: Phase::Live,
+                    catch_ups: 0,
                     cursor: 0,
                     in_flight: Default::default(),
                     held_acks: Vec::new(),
@@ -273,6 +282,8 @@ impl Protocol {
         session.conn = Some(conn);
         session.topics = topics.clone();
         session.phase = Phase::catching_up(since.is_none());
+        session.catch_ups += 1;
+        let seq = session.catch_ups;
         if let Some(c) = self.conns.get_mut(&conn) {
             c.session = Some(id.clone());
         }
@@ -287,6 +298,7 @@ impl Protocol {
         self.send(conn, welcome);
         self.out.push(Action::CatchUp {
             session: id,
+            seq,
             topics,
             since,
         });

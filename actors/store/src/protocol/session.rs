@@ -53,6 +53,8 @@ pub(crate) struct Session {
     /// When it was parked (ms), for the resume TTL.
     pub(crate) parked_since: u64,
     pub(crate) phase: Phase,
+    /// How many catch-ups were asked for: answers to older ones are stale.
+    pub(crate) catch_ups: u64,
     pub(crate) cursor: u64,
     pub(crate) in_flight: HashSet<String>,
     /// Acks waiting for the cursor to reach their version (0: send when live).

@@ -73,12 +73,14 @@ impl Protocol {
         if again {
             // Entries are missing from the buffer: catch up once more from here.
             session.phase = Phase::catching_up(false);
-            let (topics, cursor) = (session.topics.clone(), session.cursor);
+            session.catch_ups += 1;
+            let (seq, topics, cursor) = (session.catch_ups, session.topics.clone(), session.cursor);
             for m in messages {
                 self.send(conn, m);
             }
             self.out.push(Action::CatchUp {
                 session: id.to_owned(),
+                seq,
                 topics,
                 since: Some(cursor),
             });
@@ -125,9 +127,12 @@ impl Protocol {
                 }
                 Phase::Live if lost => {
                     session.phase = Phase::catching_up(false);
-                    let (topics, cursor) = (session.topics.clone(), session.cursor);
+                    session.catch_ups += 1;
+                    let (seq, topics, cursor) =
+                        (session.catch_ups, session.topics.clone(), session.cursor);
                     self.out.push(Action::CatchUp {
                         session: id.clone(),
+                        seq,
                         topics,
                         since: Some(cursor),
                     });

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{Harness, versions, welcome};
-use crate::protocol::{BaselineReason, Input, ProtocolConfig, ServerMessage, Watcher};
+use crate::protocol::{Action, BaselineReason, Input, ProtocolConfig, ServerMessage, Watcher};
 use crate::record::Author;
 use crate::topic::Topic;
 
@@ -132,4 +132,75 @@ fn a_live_session_catches_up_when_its_topic_was_compacted_under_it() {
             ..
         }]
     ));
+}
+
+/// Resuming twice in quick succession, the first catch-up's answer arriving
+/// while the second is still pending: it must be ignored, or the new
+/// connection would replay from the old cursor and notifies go backwards.
+#[test]
+fn a_stale_catch_up_answer_is_ignored() {
+    let mut h = Harness::new(16);
+    h.connect(1, json!({"type": "session.hello", "actor_id": "alice"}));
+    let (_, token, _) = welcome(&h.take(1));
+    let bob = Author::new("bob", "t");
+    for i in 0..3 {
+        h.store
+            .apply_delta(
+                Topic::Camera,
+                json!({"op": "set", "target": "v", "zoom": i + 1}),
+                i,
+                &bob,
+            )
+            .ok();
+    }
+    h.pump();
+    h.take(1);
+    h.feed(Input::Disconnected {
+        conn: 1,
+        now_ms: h.now,
+    });
+    // Two resumes, neither catch-up answered yet: from cursor 0, then from 3.
+    let mut pending = Vec::new();
+    let mut token = token;
+    for (conn, cursor) in [(2, 0), (3, 3)] {
+        h.proto.handle(Input::Connected {
+            conn,
+            now_ms: h.now,
+        });
+        let hello = json!({"type": "session.hello", "actor_id": "alice", "resume": {"token": token, "cursor": cursor}});
+        for action in h.proto.handle(Input::Frame {
+            conn,
+            text: hello.to_string(),
+            now_ms: h.now,
+        }) {
+            match action {
+                Action::Send {
+                    message: ServerMessage::Welcome { resume_token, .. },
+                    ..
+                } => token = resume_token,
+                Action::CatchUp { .. } => pending.push(action),
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(pending.len(), 2);
+    // The answers arrive oldest first.
+    for action in pending {
+        h.feed(crate::protocol::execute(&h.store, action).unwrap_or_else(|| panic!("an answer")));
+    }
+    assert_eq!(
+        versions(&h.take(3)),
+        Vec::<u64>::new(),
+        "nothing after cursor 3, and no replay from 0"
+    );
+    h.store
+        .apply_delta(
+            Topic::Camera,
+            json!({"op": "set", "target": "v", "zoom": 9}),
+            3,
+            &bob,
+        )
+        .ok();
+    h.pump();
+    assert_eq!(versions(&h.take(3)), vec![4]);
 }
