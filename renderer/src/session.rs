@@ -215,6 +215,14 @@ mod tests {
     }
 
     #[test]
+    fn a_session_can_move_to_the_compositor_thread() {
+        fn send<T: Send + 'static>() {}
+        send::<Renderer>();
+        send::<CpuCompositor>();
+        send::<GpuCompositor>();
+    }
+
+    #[test]
     fn forced_cpu_starts_in_software_without_probing() {
         let r = Renderer::open(RendererOptions {
             backend: BackendRequest::Cpu,
