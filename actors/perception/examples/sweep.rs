@@ -1,26 +1,55 @@
-//! Development sweep: every built-in scenario over several seeds, with the
-//! scores and per-frame time. `cargo run --release -p warden-perception
-//! --example sweep -- [SEEDS] [FRAMES]`.
+//! Quality sweep: the built-in scenarios over many seeds (and, optionally,
+//! another object count), each sequence scored against its exact ground
+//! truth, with a summary per scenario against the issue's targets. This is
+//! the command behind the multi-seed table of `docs/BENCHMARKS.md`:
+//!
+//! ```sh
+//! cargo run --release -p warden-perception --example sweep -- \
+//!     [--seeds N] [--first SEED] [--frames N] [--scenario NAME] [--objects N]
+//! ```
 
 use warden_perception::{PipelineConfig, Scenario, SyntheticCamera, evaluate, run_sequence};
 
+/// The issue's targets per scenario: (MOTA, IDF1).
+fn target(sc: Scenario) -> (f64, f64) {
+    match sc {
+        Scenario::Easy | Scenario::Crossing => (0.95, 0.90),
+        Scenario::Crowded | Scenario::Noisy => (0.85, 0.75),
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (mut seeds, mut first, mut frames, mut only, mut objects) =
+        (10u64, 1u64, 300usize, None, None);
     let mut args = std::env::args().skip(1);
-    let seeds: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(3);
-    let frames: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(300);
-    let only: Option<String> = args.next();
-    for sc in Scenario::ALL {
-        if only.as_deref().is_some_and(|o| o != sc.name()) {
-            continue;
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--seeds" => seeds = value.parse()?,
+            "--first" => first = value.parse()?,
+            "--frames" => frames = value.parse()?,
+            "--scenario" => only = Some(value.parse::<Scenario>()?),
+            "--objects" => objects = Some(value.parse::<usize>()?),
+            other => return Err(format!("unknown flag {other}").into()),
         }
-        for seed in 1..=seeds {
+    }
+    for sc in Scenario::ALL
+        .into_iter()
+        .filter(|sc| only.is_none_or(|o| o == *sc))
+    {
+        let (mut motas, mut idf1s, mut ms) = (Vec::new(), Vec::new(), Vec::new());
+        for seed in first..first + seeds {
             let mut cfg = sc.config(seed);
             cfg.frames = frames;
+            if let Some(n) = objects {
+                cfg.objects = n;
+            }
+            let n_objects = cfg.objects;
             let mut cam = SyntheticCamera::new(cfg)?;
             let rep = run_sequence(&mut cam, &PipelineConfig::default(), |_| {})?;
             let m = evaluate(rep.truth.as_deref().unwrap_or(&[]), &rep.tracks, 0.5);
             println!(
-                "{:9} seed {seed:2}: MOTA {:.3} IDF1 {:.3} P {:.3} R {:.3} FP {:4} FN {:4} IDSW {:3} gt_ids {:3} hyp_ids {:3} | {:.2} ms/frame",
+                "{:9} {n_objects:3} objects seed {seed:3}: MOTA {:.3} IDF1 {:.3} P {:.3} R {:.3} FP {:4} FN {:4} IDSW {:3} | {:.2} ms/frame",
                 sc.name(),
                 m.mota,
                 m.idf1,
@@ -29,11 +58,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 m.false_positives,
                 m.misses,
                 m.id_switches,
-                m.gt_ids,
-                m.hyp_ids,
                 rep.timing.median_ms
             );
+            motas.push(m.mota);
+            idf1s.push(m.idf1);
+            ms.push(rep.timing.median_ms);
         }
+        let (t_mota, t_idf1) = target(sc);
+        let met = motas
+            .iter()
+            .zip(&idf1s)
+            .filter(|(a, b)| **a >= t_mota && **b >= t_idf1)
+            .count();
+        let stats = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            (v[0], v[v.len() / 2], v[v.len() - 1])
+        };
+        let ((a0, a1, a2), (b0, b1, b2), (_, m1, _)) =
+            (stats(&mut motas), stats(&mut idf1s), stats(&mut ms));
+        println!(
+            "{:9} summary over {seeds} seeds: MOTA min {a0:.3} median {a1:.3} max {a2:.3}; IDF1 min {b0:.3} median {b1:.3} max {b2:.3}; \
+             {met}/{seeds} meet MOTA >= {t_mota} and IDF1 >= {t_idf1}; median {m1:.2} ms/frame",
+            sc.name()
+        );
     }
     Ok(())
 }

@@ -65,9 +65,9 @@ impl Default for TrackerConfig {
             low_iou_threshold: 0.5,
             high_score: 0.6,
             low_score: 0.1,
-            max_age: 20,
+            max_age: 40,
             min_hits: 2,
-            max_coast: 15,
+            max_coast: 30,
             coast_support: 0.3,
             group_cover: 0.6,
             relocate_radius: 4,
@@ -310,16 +310,17 @@ impl Tracker {
         });
         self.drop_duplicates();
 
-        // Births: unmatched high-score detections not inside a live track.
+        // Births: unmatched high-score detections not inside a reported
+        // track.
         for (d, det) in dets.iter().enumerate() {
             if det_used[d] || det.score < cfg.high_score {
                 continue;
             }
-            let inside_live = self
+            let inside_reported = self
                 .tracks
                 .iter()
                 .any(|t| t.state != TrackState::Lost && det.bbox.covered_by(&t.kf.bbox()) >= 0.5);
-            if !inside_live {
+            if !inside_reported {
                 self.tracks
                     .push(Track::new(det.bbox, det.score, cfg.kalman));
             }

@@ -133,11 +133,42 @@ impl Scene {
                         Slot::Waiting(rng.random_range(0..=max_wait))
                     }
                 }
-                Slot::Waiting(0) => Slot::Live(self.spawn(cfg, slot, rng)),
+                Slot::Waiting(0) => {
+                    // Objects do not appear inside one another: an arrival
+                    // waits until its way in is clear.
+                    let candidate = self.spawn(cfg, slot, rng);
+                    if self.entry_is_clear(&candidate) {
+                        Slot::Live(candidate)
+                    } else {
+                        self.next_id -= 1;
+                        Slot::Waiting(0)
+                    }
+                }
                 Slot::Waiting(n) => Slot::Waiting(*n - 1),
             };
             self.slots[slot] = next;
         }
+    }
+
+    /// Whether the stretch `obj` covers while it comes in (two of its
+    /// lengths along its path) is free of other objects, with a margin of
+    /// half its size.
+    fn entry_is_clear(&self, obj: &SceneObject) -> bool {
+        let start = obj.bbox();
+        let reach = 2.0 * obj.w.max(obj.h);
+        let end = BBox::from_center(
+            obj.cx + reach * obj.heading.cos(),
+            obj.cy + reach * obj.heading.sin(),
+            obj.w,
+            obj.h,
+        );
+        let margin = 0.5 * obj.w.max(obj.h);
+        let x0 = start.x.min(end.x) - margin;
+        let y0 = start.y.min(end.y) - margin;
+        let x1 = start.right().max(end.right()) + margin;
+        let y1 = start.bottom().max(end.bottom()) + margin;
+        let lane = BBox::new(x0, y0, x1 - x0, y1 - y0);
+        self.objects().all(|o| o.bbox().intersection(&lane) <= 0.0)
     }
 
     /// One frame of motion; false when the object has left the frame for good.
