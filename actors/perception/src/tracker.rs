@@ -340,3 +340,130 @@ impl Tracker {
         reports
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::{BBox, Border};
+
+    fn det(x: f32, y: f32, w: f32, h: f32) -> Detection {
+        Detection {
+            bbox: BBox::new(x, y, w, h),
+            score: 1.0,
+            area: w * h,
+            border: Border::default(),
+        }
+    }
+
+    /// The id of the report whose box overlaps `b` most.
+    fn id_at(reports: &[TrackReport], b: &BBox) -> Option<u64> {
+        reports
+            .iter()
+            .filter(|r| r.bbox.iou(b) > 0.3)
+            .max_by(|x, y| x.bbox.iou(b).total_cmp(&y.bbox.iou(b)))
+            .map(|r| r.id)
+    }
+
+    #[test]
+    fn ids_survive_a_crossing_where_the_detector_sees_one_blob() {
+        let mut tracker = Tracker::new(TrackerConfig::default()).expect("valid");
+        // A moves right from x=0, B moves left from x=200, both 20×20 at
+        // 4 px per frame, 4 px apart vertically: they meet around frame 22.
+        let a = |t: f32| BBox::new(4.0 * t, 100.0, 20.0, 20.0);
+        let b = |t: f32| BBox::new(200.0 - 4.0 * t, 104.0, 20.0, 20.0);
+        let (mut id_a, mut id_b) = (None, None);
+        for f in 0..50 {
+            let t = f as f32;
+            let (ba, bb) = (a(t), b(t));
+            let dets = if ba.intersection(&bb) > 0.0 || (bb.x - ba.right()).abs() < 2.0 {
+                let (x0, y0) = (ba.x.min(bb.x), ba.y.min(bb.y));
+                vec![det(
+                    x0,
+                    y0,
+                    ba.right().max(bb.right()) - x0,
+                    ba.bottom().max(bb.bottom()) - y0,
+                )]
+            } else {
+                vec![det(ba.x, ba.y, 20.0, 20.0), det(bb.x, bb.y, 20.0, 20.0)]
+            };
+            let reports = tracker.update(&dets, None);
+            if f == 10 {
+                (id_a, id_b) = (id_at(&reports, &ba), id_at(&reports, &bb));
+            }
+            if f == 49 {
+                assert!(id_a.is_some() && id_a != id_b);
+                assert_eq!(id_at(&reports, &ba), id_a, "A kept its id: {reports:?}");
+                assert_eq!(id_at(&reports, &bb), id_b, "B kept its id: {reports:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_id_survives_a_short_gap_in_detections() {
+        let mut tracker = Tracker::new(TrackerConfig::default()).expect("valid");
+        let at = |t: f32| BBox::new(10.0 + 3.0 * t, 50.0, 24.0, 16.0);
+        let mut first = None;
+        for f in 0..30 {
+            let t = f as f32;
+            let seen = !(12..17).contains(&f);
+            let dets = if seen {
+                vec![det(at(t).x, 50.0, 24.0, 16.0)]
+            } else {
+                vec![]
+            };
+            let reports = tracker.update(&dets, None);
+            if f == 5 {
+                first = id_at(&reports, &at(t));
+            }
+            if f == 29 {
+                assert_eq!(id_at(&reports, &at(t)), first);
+                assert_eq!(reports.len(), 1);
+            }
+        }
+        assert!(first.is_some());
+    }
+
+    #[test]
+    fn a_new_track_is_reported_after_min_hits_and_dropped_after_max_age() {
+        let cfg = TrackerConfig {
+            min_hits: 3,
+            max_age: 4,
+            max_coast: 2,
+            ..TrackerConfig::default()
+        };
+        let mut tracker = Tracker::new(cfg).expect("valid");
+        let d = [det(10.0, 10.0, 20.0, 20.0)];
+        assert!(tracker.update(&d, None).is_empty());
+        assert!(tracker.update(&d, None).is_empty());
+        assert_eq!(tracker.update(&d, None).len(), 1);
+        for _ in 0..5 {
+            assert!(tracker.update(&[], None).is_empty());
+        }
+        assert!(tracker.tracks.is_empty());
+    }
+
+    #[test]
+    fn configuration_errors_name_the_parameter() {
+        let bad = TrackerConfig {
+            low_score: 0.9,
+            high_score: 0.5,
+            ..TrackerConfig::default()
+        };
+        assert!(
+            Tracker::new(bad)
+                .expect_err("low > high")
+                .to_string()
+                .contains("tracker.low_score")
+        );
+        let bad = TrackerConfig {
+            min_hits: 0,
+            ..TrackerConfig::default()
+        };
+        assert!(
+            Tracker::new(bad)
+                .expect_err("zero")
+                .to_string()
+                .contains("tracker.min_hits")
+        );
+    }
+}

@@ -50,6 +50,11 @@ impl Template {
         })
     }
 
+    /// Area of the box the template was cut from, full-resolution px².
+    pub(crate) fn area(&self) -> f32 {
+        self.size.0 * self.size.1
+    }
+
     /// Search within `radius` low-res pixels of `predicted`'s corner for the
     /// placement where most samples agree with the frame within
     /// `tolerance`; returns the placed box (the template's size) and the

@@ -144,7 +144,13 @@ impl Tracker {
         });
         for (r, c) in pairs {
             let (det, t) = (dets[ds[r]], ts[c]);
-            let swollen = det.bbox.area() > 1.5 * preds[c].area() && !det.border.any();
+            // Larger than the object seen alone (or than the prediction,
+            // before there is a template): merged with something untracked.
+            let clean = self.tracks[t]
+                .template
+                .as_ref()
+                .map_or(preds[c].area(), |tpl| tpl.area());
+            let swollen = det.bbox.area() > 1.4 * clean && !det.border.any();
             if !(swollen && self.tracks[t].confirmed() && !self.relocate(&[t], evidence).is_empty())
             {
                 self.tracks[t].hit(det);
