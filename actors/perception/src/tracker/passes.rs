@@ -8,6 +8,10 @@ use crate::assign::match_by_iou;
 use crate::detect::{Detection, FrameEvidence};
 use crate::kalman::BoxKalman;
 
+/// Frames a detection may stay too large for a track's template before the
+/// template is judged partial and dropped.
+const SWOLLEN_LIMIT: u32 = 5;
+
 impl Tracker {
     /// A confirmed, unmatched track whose box holds two or more unmatched
     /// high-score detections was following a merged blob that comes apart:
@@ -145,21 +149,24 @@ impl Tracker {
         for (r, c) in pairs {
             let (det, t) = (dets[ds[r]], ts[c]);
             // Larger than the object seen alone (or than the prediction,
-            // before there is a template): merged with something untracked.
-            let clean = self.tracks[t]
+            // before there is a template): merged with something untracked,
+            // so the track is placed by its appearance inside. A detection
+            // that stays this large for SWOLLEN_LIMIT frames is the object
+            // itself and the template was partial: it goes.
+            let track = &self.tracks[t];
+            let clean = track
                 .template
                 .as_ref()
                 .map_or(preds[c].area(), |tpl| tpl.area());
-            let swollen = det.bbox.area() > 1.4 * clean && !det.border.any();
-            if !(swollen && self.tracks[t].confirmed() && !self.relocate(&[t], evidence).is_empty())
-            {
-                self.tracks[t].hit(det);
+            let swollen =
+                det.bbox.area() > 1.4 * clean && !det.border.any() && track.swollen < SWOLLEN_LIMIT;
+            if swollen && track.confirmed() && !self.relocate(&[t], evidence).is_empty() {
+                self.tracks[t].hit_unclean(det.score);
             } else {
-                let track = &mut self.tracks[t];
-                track.hits += 1;
-                track.score = det.score;
-                track.state = TrackState::Tracked;
-                track.clean_hit = false;
+                if self.tracks[t].swollen >= SWOLLEN_LIMIT {
+                    self.tracks[t].template = None;
+                }
+                self.tracks[t].hit(det);
             }
             det_used[ds[r]] = true;
             track_used[t] = true;

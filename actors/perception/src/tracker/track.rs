@@ -79,10 +79,23 @@ pub(crate) struct Track {
     pub(crate) state: TrackState,
     /// Appearance, cut while the object was seen alone.
     pub(crate) template: Option<Template>,
-    /// The last detection matched was whole: not cut by the border, not
-    /// much larger or smaller than the prediction (a merge or a fragment).
+    /// The last detection matched was whole and steady: not cut by the
+    /// border, not much larger or smaller than the prediction (a merge or a
+    /// fragment), and of the same size (within 25 %) over the last
+    /// [`STEADY_HITS`] + 1 detections — so a template cut now shows the
+    /// whole object, not a growing fragment.
     pub(crate) clean_hit: bool,
+    /// Box area of the last detection matched.
+    last_area: f32,
+    /// Consecutive hits whose size changed by less than 25 %.
+    steady: u32,
+    /// Consecutive detections too large for the template (see
+    /// [`Track::hit_unclean`]).
+    pub(crate) swollen: u32,
 }
+
+/// Hits of a steady size before the track's appearance is taken.
+const STEADY_HITS: u32 = 1;
 
 impl Track {
     pub(crate) fn new(bbox: BBox, score: f32, kalman: KalmanConfig) -> Self {
@@ -96,6 +109,9 @@ impl Track {
             state: TrackState::Tracked,
             template: None,
             clean_hit: false,
+            last_area: bbox.area(),
+            steady: 0,
+            swollen: 0,
         }
     }
 
@@ -116,8 +132,16 @@ impl Track {
     /// slides out), unless the detection is larger than the prediction (an
     /// object entering grows into view).
     pub(crate) fn hit(&mut self, det: &Detection) {
-        let ratio = det.bbox.area() / self.kf.bbox().area().max(1.0);
-        self.clean_hit = !det.border.any() && (0.7..=1.4).contains(&ratio);
+        let area = det.bbox.area();
+        let change = area / self.last_area.max(1.0);
+        self.steady = if !det.border.any() && (0.8..=1.25).contains(&change) {
+            self.steady + 1
+        } else {
+            0
+        };
+        self.last_area = area;
+        let ratio = area / self.kf.bbox().area().max(1.0);
+        self.clean_hit = self.steady >= STEADY_HITS && (0.7..=1.4).contains(&ratio);
         if det.border.any() {
             let p = self.kf.bbox();
             let d = det.bbox;
@@ -139,6 +163,19 @@ impl Track {
         self.time_since_update = 0;
         self.score = det.score;
         self.state = TrackState::Tracked;
+        self.swollen = 0;
+    }
+
+    /// A detection was matched but not used to correct the box (a merge;
+    /// the track was placed by its template): count it, and restart the
+    /// steadiness count.
+    pub(crate) fn hit_unclean(&mut self, score: f32) {
+        self.hits += 1;
+        self.score = score;
+        self.state = TrackState::Tracked;
+        self.clean_hit = false;
+        self.steady = 0;
+        self.swollen += 1;
     }
 
     pub(crate) fn report(&self) -> TrackReport {
