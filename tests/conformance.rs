@@ -128,7 +128,8 @@ async fn a_panic_fails_the_call_and_restarts_the_actor(placement: Placement) {
     let status = kernel.status("p").unwrap();
     assert_eq!(status.restarts, 1);
     assert_eq!(status.state, State::Running);
-    assert!(status.last_exit.unwrap().contains("panicked: boom"));
+    let last_exit = status.last_exit.unwrap();
+    assert!(last_exit.contains("panicked: boom"), "{last_exit}");
     kernel.shutdown().await;
 }
 

@@ -43,7 +43,7 @@ fn a_drill_of_a_system_that_cannot_recover_fails() {
     let mut file = tempfile::NamedTempFile::new().unwrap();
     std::io::Write::write_all(
         &mut file,
-        b"[supervisor]\nmax_restarts = 1\nwithin_secs = 60\nheartbeat_ms = 100\n[actors.probe]\nplacement = \"process\"\n",
+        b"[supervisor]\nmax_restarts = 0\nwithin_secs = 1\nheartbeat_ms = 100\n[actors.probe]\nplacement = \"process\"\n",
     )
     .unwrap();
     let output = support::warden()

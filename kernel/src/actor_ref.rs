@@ -85,17 +85,11 @@ impl<A: Actor> ActorRef<A> {
             actor: self.name().to_string(),
             reason: err.to_string(),
         })?;
-        let (id, reply) = self.route.call(payload, idempotent)?;
-        let payload = match tokio::time::timeout(timeout, reply).await {
-            Ok(Ok(result)) => result?,
-            Ok(Err(_)) => return Err(CallError::Stopped(self.name().to_string())),
-            Err(_) => {
-                self.route.abandon(id);
-                return Err(CallError::Timeout {
-                    actor: self.name().to_string(),
-                    ms: timeout.as_millis() as u64,
-                });
-            }
+        // The route answers `Timeout` itself once the deadline passes.
+        let reply = self.route.call(payload, idempotent, timeout)?;
+        let payload = match reply.await {
+            Ok(result) => result?,
+            Err(_) => return Err(CallError::Stopped(self.name().to_string())),
         };
         decode_value(payload).map_err(|err| CallError::Failed {
             actor: self.name().to_string(),
@@ -110,10 +104,9 @@ impl<A: Actor> ActorRef<A> {
         let deadline = Instant::now() + self.timeout;
         let mut msg = Some(msg);
         loop {
-            let room = self.route.room.notified();
             match self.try_tell_inner(&mut msg) {
                 Err(TellError::Full(_)) if Instant::now() < deadline => {
-                    let _ = tokio::time::timeout_at(deadline.into(), room).await;
+                    self.route.wait_for_room(deadline).await;
                 }
                 other => return other,
             }

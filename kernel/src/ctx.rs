@@ -39,6 +39,7 @@ pub enum PublishError {
 /// The actor's handle on the kernel.
 pub struct Ctx {
     name: Arc<str>,
+    pid: u32,
     generation: u64,
     started: Instant,
     outlet: Arc<dyn Outlet>,
@@ -67,6 +68,7 @@ impl Ctx {
     ) -> Self {
         Ctx {
             name,
+            pid: std::process::id(),
             generation,
             started: Instant::now(),
             outlet,
@@ -88,7 +90,7 @@ impl Ctx {
 
     /// The process id of the process running the actor.
     pub fn pid(&self) -> u32 {
-        std::process::id()
+        self.pid
     }
 
     /// The clock.

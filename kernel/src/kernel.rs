@@ -169,6 +169,23 @@ impl Kernel {
             }
             Supervisor::new(sup_config, children, sup_shared, escalation_tx)
         });
+        // One sweeper for every call deadline, instead of a timer per call.
+        let routes: Vec<std::sync::Weak<Route>> =
+            cells.values().map(|c| Arc::downgrade(&c.route)).collect();
+        actix_rt::spawn(async move {
+            loop {
+                actix_rt::time::sleep(crate::route::DEADLINE_SWEEP).await;
+                let now = Instant::now();
+                let mut alive = false;
+                for route in routes.iter().filter_map(std::sync::Weak::upgrade) {
+                    alive = true;
+                    route.expire(now);
+                }
+                if !alive {
+                    return;
+                }
+            }
+        });
         supervisor
             .send(Boot)
             .await

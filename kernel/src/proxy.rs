@@ -99,8 +99,11 @@ struct Ending {
     said: Option<String>,
     /// A graceful stop was requested.
     stopping: bool,
-    /// The channel closed (the exit status follows).
+    /// The channel closed and the reader drained it (the exit status follows).
     disconnected: bool,
+    /// The exit status, when it arrived before the reader finished draining
+    /// the channel (the watcher and the reader race).
+    exited: Option<(String, Option<i32>)>,
 }
 
 pub(crate) struct Proxy {
@@ -689,6 +692,10 @@ impl Handler<Tagged> for Proxy {
             }
             InstanceEvent::Disconnected => {
                 self.ending.disconnected = true;
+                if let Some((status, code)) = self.ending.exited.take() {
+                    self.on_exited(status, code, ctx);
+                    return;
+                }
                 let generation = self.generation;
                 // The exit status normally follows within a millisecond; a
                 // child that closed its channel but lingers is killed.
@@ -700,7 +707,27 @@ impl Handler<Tagged> for Proxy {
                     }),
                 );
             }
-            InstanceEvent::Exited { status, code } => self.on_exited(status, code, ctx),
+            InstanceEvent::Exited { status, code } => {
+                if self.ending.disconnected {
+                    self.on_exited(status, code, ctx);
+                } else {
+                    // Let the reader deliver what the child sent before it
+                    // exited (its last reply, why it is exiting); the channel
+                    // closes right after, and then the story is complete.
+                    self.ending.exited = Some((status, code));
+                    let generation = self.generation;
+                    self.timers.push(ctx.run_later(
+                        Duration::from_millis(200),
+                        move |proxy, ctx| {
+                            if proxy.generation == generation
+                                && let Some((status, code)) = proxy.ending.exited.take()
+                            {
+                                proxy.on_exited(status, code, ctx);
+                            }
+                        },
+                    ));
+                }
+            }
         }
     }
 }

@@ -8,9 +8,11 @@
 //! kernel has been told why; the kernel restarts it.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use ipc_channel::ipc::IpcReceiver;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ipc_channel::ipc::IpcBytesReceiver;
 use warden_transport::bootstrap::{self, Wire};
 use warden_transport::{
     Body, DEFAULT_WINDOW, Envelope, FailureKind, InjectedFault, Link, Outcome, Payload, SlotPool,
@@ -122,18 +124,18 @@ pub(crate) fn run<A: Actor>(args: &WorkerArgs) -> i32 {
             return EXIT_PROTOCOL;
         }
     };
-    let (pool_region, init) =
-        match bootstrap::recv_deadline(&parent.from_parent, Duration::from_secs(30)) {
-            Ok(Wire::Setup { pool, init }) => (pool, init),
-            Ok(_) => {
-                tracing::error!("worker expected its setup from the kernel");
-                return EXIT_PROTOCOL;
-            }
-            Err(err) => {
-                tracing::error!(%err, "worker got no setup from the kernel");
-                return EXIT_PROTOCOL;
-            }
-        };
+    let (pool_region, init) = match bootstrap::recv_deadline(&parent.setup, Duration::from_secs(30))
+    {
+        Ok(Wire::Setup { pool, init }) => (pool, init),
+        Ok(_) => {
+            tracing::error!("worker expected its setup from the kernel");
+            return EXIT_PROTOCOL;
+        }
+        Err(err) => {
+            tracing::error!(%err, "worker got no setup from the kernel");
+            return EXIT_PROTOCOL;
+        }
+    };
     let init: WorkerInit = match bincode::decode_from_slice(&init, bincode::config::standard()) {
         Ok((init, _)) => init,
         Err(err) => {
@@ -213,7 +215,11 @@ pub(crate) fn run<A: Actor>(args: &WorkerArgs) -> i32 {
         pool,
         tick: init.tick_ms.map(Duration::from_millis),
         tells_done: 0,
+        ticker: None,
     };
+    if let Some(period) = worker.tick {
+        worker.ticker = Some(start_ticker(parent.wake.clone(), period));
+    }
     worker.serve(&parent.from_parent)
 }
 
@@ -224,49 +230,64 @@ struct Worker<A: Actor> {
     tick: Option<Duration>,
     /// Tells handled and not yet reported to the kernel.
     tells_done: u32,
+    /// Set while a tick waits in the queue (so at most one ever does).
+    ticker: Option<Arc<AtomicBool>>,
+}
+
+/// A thread that puts an empty message — a tick — into the child's own
+/// queue every `period`, so that ticks are handled in order with messages by
+/// one blocking receive. At most one tick waits at a time: a busy or hung
+/// actor never fills its queue with ticks.
+fn start_ticker(wake: ipc_channel::ipc::IpcBytesSender, period: Duration) -> Arc<AtomicBool> {
+    let pending = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&pending);
+    let started = std::thread::Builder::new()
+        .name("warden-tick".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(period);
+                if !flag.swap(true, Ordering::AcqRel) && wake.send(&[]).is_err() {
+                    return;
+                }
+            }
+        });
+    if let Err(err) = started {
+        tracing::error!(%err, "cannot start the tick thread; the actor will not tick");
+    }
+    pending
 }
 
 impl<A: Actor> Worker<A> {
-    fn serve(&mut self, rx: &IpcReceiver<Wire>) -> i32 {
-        let mut next_tick = self.tick.map(|period| Instant::now() + period);
+    fn serve(&mut self, rx: &IpcBytesReceiver) -> i32 {
         loop {
-            // Report handled tells once the queue is empty, in one message.
-            let ready = match rx.try_recv() {
-                Ok(wire) => Some(Ok(wire)),
-                Err(ipc_channel::TryRecvError::Empty) => {
-                    self.report_tells();
-                    None
-                }
-                Err(ipc_channel::TryRecvError::IpcError(err)) => Some(Err(err)),
-            };
-            let received = match (ready, next_tick) {
-                (Some(received), _) => received,
-                (None, _) => match next_tick {
-                    Some(at) => {
-                        let now = Instant::now();
-                        if now >= at {
-                            if let Some(end) = self.core.tick() {
-                                return self.exit(end);
-                            }
-                            let period = self.tick.unwrap_or(Duration::from_secs(1));
-                            next_tick = Some((at + period).max(now));
-                            continue;
-                        }
-                        match rx.try_recv_timeout(at - now) {
-                            Ok(wire) => Ok(wire),
-                            Err(ipc_channel::TryRecvError::Empty) => continue,
-                            Err(ipc_channel::TryRecvError::IpcError(err)) => Err(err),
-                        }
+            // Report handled tells once the queue is empty, in one message
+            // (and spend no syscall on it when there is nothing to report).
+            let ready = if self.tells_done == 0 {
+                None
+            } else {
+                match rx.try_recv() {
+                    Ok(bytes) => Some(Ok(bytes)),
+                    Err(ipc_channel::TryRecvError::Empty) => {
+                        self.report_tells();
+                        None
                     }
-                    None => rx.recv(),
-                },
+                    Err(ipc_channel::TryRecvError::IpcError(err)) => Some(Err(err)),
+                }
             };
-            let bytes = match received {
-                Ok(Wire::Frame(bytes)) => bytes,
-                Ok(_) => return self.protocol("handshake message after start"),
+            let bytes = match ready.unwrap_or_else(|| rx.recv()) {
+                Ok(bytes) => bytes,
                 // The kernel is gone; PR_SET_PDEATHSIG would end us anyway.
                 Err(_) => return 0,
             };
+            if bytes.is_empty() {
+                if let Some(pending) = &self.ticker {
+                    pending.store(false, Ordering::Release);
+                }
+                if let Some(end) = self.core.tick() {
+                    return self.exit(end);
+                }
+                continue;
+            }
             let envelope = match decode_envelope(&bytes) {
                 Ok(envelope) => envelope,
                 Err(err) => {

@@ -38,6 +38,9 @@ enum Which {
         /// Restarts to time.
         #[arg(long, default_value_t = 15)]
         restarts: usize,
+        /// Profiling aid: only time out-of-process calls, for this many seconds.
+        #[arg(long, hide = true)]
+        profile_process_calls: Option<u64>,
     },
     /// Baseline child: echo length-prefixed frames on a Unix socket.
     #[command(hide = true)]
@@ -72,6 +75,15 @@ kind = "probe"
 placement = "process"
 shm_slots = 2
 shm_slot_bytes = 36_000_000
+
+# Restarts are timed on the probe as `warden run` ships it (2 × 8 MiB slots
+# per direction): a dying child's pool pages are unmapped by the OS on the
+# other core while its successor starts, a cost that grows with the pool.
+[actors.restarted]
+kind = "probe"
+placement = "process"
+shm_slots = 2
+shm_slot_bytes = 8_388_608
 "#;
 
 #[derive(Serialize)]
@@ -113,9 +125,14 @@ fn quantile(samples: &mut [Duration], q: f64) -> f64 {
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.which {
         Which::Ipc {
+            profile_process_calls: Some(seconds),
+            ..
+        } => profile_process_calls(seconds),
+        Which::Ipc {
             json,
             calls,
             restarts,
+            profile_process_calls: None,
         } => ipc(json, calls.max(100), restarts.max(3)),
         Which::UdsEcho { path } => uds_echo(&path),
         Which::Floor {
@@ -151,40 +168,55 @@ fn floor(name: &str, parent_pid: u32) -> anyhow::Result<ExitCode> {
         .map_err(|err| anyhow::anyhow!("{err:?}"))?;
     parent
         .to_parent
-        .send(first)
+        .send(Wire::Frame(serde_bytes::ByteBuf::from(first)))
         .map_err(|err| anyhow::anyhow!("{err:?}"))?;
     // Stay until the parent hangs up.
     while parent.from_parent.recv().is_ok() {}
     Ok(ExitCode::SUCCESS)
 }
 
-/// Raw Unix-socket round trips with a child of this binary: the floor for
-/// any blocking cross-process design.
-fn uds_rtt(calls: usize) -> anyhow::Result<Vec<Duration>> {
-    let dir = tempdir()?;
-    let path = dir.join("uds.sock");
-    let listener = UnixListener::bind(&path)?;
-    let mut child = std::process::Command::new("/proc/self/exe")
-        .args(["bench", "uds-echo"])
-        .arg(&path)
-        .spawn()?;
-    let (mut stream, _) = listener.accept()?;
-    let message = [7u8; 16];
-    let mut back = [0u8; 20];
-    let mut samples = Vec::with_capacity(calls);
-    for i in 0..calls + calls / 10 {
-        let started = Instant::now();
-        stream.write_all(&(message.len() as u32).to_le_bytes())?;
-        stream.write_all(&message)?;
-        stream.read_exact(&mut back)?;
-        if i >= calls / 10 {
+/// A child of this binary echoing on a raw Unix socket: the floor for any
+/// blocking cross-process design.
+struct UdsPeer {
+    child: std::process::Child,
+    stream: UnixStream,
+    dir: PathBuf,
+}
+
+impl UdsPeer {
+    fn start() -> anyhow::Result<Self> {
+        let dir = tempdir()?;
+        let path = dir.join("uds.sock");
+        let listener = UnixListener::bind(&path)?;
+        let child = std::process::Command::new("/proc/self/exe")
+            .args(["bench", "uds-echo"])
+            .arg(&path)
+            .spawn()?;
+        let (stream, _) = listener.accept()?;
+        Ok(UdsPeer { child, stream, dir })
+    }
+
+    fn measure(&mut self, calls: usize, samples: &mut Vec<Duration>) -> anyhow::Result<()> {
+        let message = [7u8; 16];
+        let mut back = [0u8; 20];
+        for _ in 0..calls {
+            let started = Instant::now();
+            self.stream
+                .write_all(&(message.len() as u32).to_le_bytes())?;
+            self.stream.write_all(&message)?;
+            self.stream.read_exact(&mut back)?;
             samples.push(started.elapsed());
         }
+        Ok(())
     }
-    drop(stream);
-    let _ = child.wait();
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(samples)
+}
+
+impl Drop for UdsPeer {
+    fn drop(&mut self) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 fn tempdir() -> anyhow::Result<PathBuf> {
@@ -194,31 +226,27 @@ fn tempdir() -> anyhow::Result<PathBuf> {
 }
 
 /// Spawn this binary, complete the handshake, get one reply: the restart floor.
-fn spawn_floor(samples: usize) -> anyhow::Result<Vec<Duration>> {
+fn spawn_floor() -> anyhow::Result<Duration> {
     let command = ChildCommand {
         program: "/proc/self/exe".into(),
         args: vec!["bench".into(), "floor".into()],
         env: Vec::new(),
     };
-    let mut times = Vec::with_capacity(samples);
-    for _ in 0..samples + 1 {
-        let started = Instant::now();
-        let mut connected = bootstrap::spawn(&command, Duration::from_secs(10))?;
-        connected
-            .to_child
-            .send(Wire::Frame(serde_bytes::ByteBuf::from(vec![1u8; 16])))
-            .map_err(|err| anyhow::anyhow!("{err:?}"))?;
-        connected
-            .from_child
-            .recv()
-            .map_err(|err| anyhow::anyhow!("{err:?}"))?;
-        times.push(started.elapsed());
-        drop(connected.to_child);
-        let _ = connected.child.kill();
-        let _ = connected.child.wait();
-    }
-    times.remove(0); // the first spawn pays for page cache misses
-    Ok(times)
+    let started = Instant::now();
+    let mut connected = bootstrap::spawn(&command, Duration::from_secs(10))?;
+    connected
+        .to_child
+        .send(&[1u8; 16])
+        .map_err(|err| anyhow::anyhow!("{err:?}"))?;
+    connected
+        .from_child
+        .recv()
+        .map_err(|err| anyhow::anyhow!("{err:?}"))?;
+    let took = started.elapsed();
+    drop(connected.to_child);
+    let _ = connected.child.kill();
+    let _ = connected.child.wait();
+    Ok(took)
 }
 
 #[derive(Message)]
@@ -236,31 +264,25 @@ impl Handler<Ping> for Echo {
     }
 }
 
-async fn actix_rtt(calls: usize) -> Vec<Duration> {
-    let arbiter = Arbiter::new();
-    let addr = Echo::start_in_arbiter(&arbiter.handle(), |_| Echo);
-    let mut samples = Vec::with_capacity(calls);
-    for i in 0..(calls + calls / 10) as u64 {
+async fn actix_rtt(addr: &Addr<Echo>, calls: usize, samples: &mut Vec<Duration>) {
+    for i in 0..calls as u64 {
         let started = Instant::now();
         let _ = addr.send(Ping(i)).await;
-        if i as usize >= calls / 10 {
-            samples.push(started.elapsed());
-        }
+        samples.push(started.elapsed());
     }
-    arbiter.stop();
-    samples
 }
 
-async fn call_rtt(probe: &ActorRef<Probe>, calls: usize) -> anyhow::Result<Vec<Duration>> {
-    let mut samples = Vec::with_capacity(calls);
-    for i in 0..calls + calls / 10 {
+async fn call_rtt(
+    probe: &ActorRef<Probe>,
+    calls: usize,
+    samples: &mut Vec<Duration>,
+) -> anyhow::Result<()> {
+    for _ in 0..calls {
         let started = Instant::now();
         probe.call(ProbeMsg::Echo(String::from("x"))).await?;
-        if i >= calls / 10 {
-            samples.push(started.elapsed());
-        }
+        samples.push(started.elapsed());
     }
-    Ok(samples)
+    Ok(())
 }
 
 async fn handoff(probe: &ActorRef<Probe>, len: usize, rounds: usize) -> anyhow::Result<(f64, f64)> {
@@ -304,59 +326,104 @@ async fn handoff(probe: &ActorRef<Probe>, len: usize, rounds: usize) -> anyhow::
 /// `external`: the signal comes from outside (as from the OOM killer), so
 /// the kernel learns of the death only once the OS has torn the process
 /// down; otherwise the kernel sends it (admin kill, hang), as in production.
-async fn restarts(
+async fn restart(
     kernel: &Kernel,
     probe: &ActorRef<Probe>,
-    count: usize,
     external: bool,
-) -> anyhow::Result<Vec<Duration>> {
-    let mut times = Vec::with_capacity(count);
-    for _ in 0..count {
-        // Let the instance run past the backoff reset, so every restart is immediate.
-        actix_rt::time::sleep(Duration::from_millis(600)).await;
-        let status = kernel.status("remote")?;
-        anyhow::ensure!(
-            status.state == State::Running,
-            "remote is {:?}",
-            status.state
-        );
-        let pid = nix::unistd::Pid::from_raw(status.pid as i32);
-        let started = Instant::now();
-        if external {
-            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL)?;
-        } else {
-            kernel.kill("remote", "bench: kill")?;
-        }
-        loop {
-            if let ProbeReply::Echo { generation, .. } =
-                probe.call(ProbeMsg::Echo("after".into())).await?
-                && generation > status.generation
-            {
-                break;
-            }
-        }
-        times.push(started.elapsed());
+) -> anyhow::Result<Duration> {
+    // Let the instance run past the backoff reset, so every restart is immediate.
+    actix_rt::time::sleep(Duration::from_millis(600)).await;
+    let status = kernel.status(probe.name())?;
+    anyhow::ensure!(
+        status.state == State::Running,
+        "{} is {:?}",
+        probe.name(),
+        status.state
+    );
+    let pid = nix::unistd::Pid::from_raw(status.pid as i32);
+    let started = Instant::now();
+    if external {
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL)?;
+    } else {
+        kernel.kill(probe.name(), "bench: kill")?;
     }
-    Ok(times)
+    loop {
+        if let ProbeReply::Echo { generation, .. } =
+            probe.call(ProbeMsg::Echo("after".into())).await?
+            && generation > status.generation
+        {
+            return Ok(started.elapsed());
+        }
+    }
+}
+
+fn profile_process_calls(seconds: u64) -> anyhow::Result<ExitCode> {
+    let registry = super::setup::registry();
+    let config = KernelConfig::from_toml(CONFIG, &registry)?;
+    actix_rt::System::new().block_on(async move {
+        let kernel = Kernel::boot(config, &registry, KernelOptions::default()).await?;
+        let remote = kernel.actor::<Probe>("remote")?;
+        let until = Instant::now() + Duration::from_secs(seconds);
+        let mut calls = 0u64;
+        while Instant::now() < until {
+            remote.call(ProbeMsg::Echo(String::from("x"))).await?;
+            calls += 1;
+        }
+        kernel.shutdown().await;
+        println!(
+            "{calls} calls, {:.1} µs each",
+            seconds as f64 * 1e6 / calls as f64
+        );
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn ipc(json: bool, calls: usize, restart_count: usize) -> anyhow::Result<ExitCode> {
     super::logging::quiet_backtraces();
     let registry = super::setup::registry();
     let config = KernelConfig::from_toml(CONFIG, &registry)?;
-    let mut uds = uds_rtt(calls)?;
-    let mut floor = spawn_floor(restart_count)?;
+    let mut uds_peer = UdsPeer::start()?;
     let results = actix_rt::System::new().block_on(async move {
         let kernel = Kernel::boot(config, &registry, KernelOptions::default()).await?;
         let local = kernel.actor::<Probe>("local")?;
         let remote = kernel.actor::<Probe>("remote")?;
-        let mut actix = actix_rtt(calls).await;
-        let mut inprocess = call_rtt(&local, calls).await?;
-        let mut process = call_rtt(&remote, calls).await?;
+        let restarted = kernel.actor::<Probe>("restarted")?;
+        let arbiter = Arbiter::new();
+        let echo = Echo::start_in_arbiter(&arbiter.handle(), |_| Echo);
+        // Interleave the four round trips in rounds, so that every figure
+        // sees the same machine (it is shared and its load changes).
+        const ROUNDS: usize = 10;
+        let chunk = calls.div_ceil(ROUNDS);
+        let (mut uds, mut actix, mut inprocess, mut process) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for round in 0..=ROUNDS {
+            let (mut u, mut a, mut i, mut p) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            uds_peer.measure(chunk, &mut u)?;
+            actix_rtt(&echo, chunk, &mut a).await;
+            call_rtt(&local, chunk, &mut i).await?;
+            call_rtt(&remote, chunk, &mut p).await?;
+            if round > 0 {
+                // Round 0 warms caches and allocators up.
+                uds.extend(u);
+                actix.extend(a);
+                inprocess.extend(i);
+                process.extend(p);
+            }
+        }
+        drop(uds_peer);
+        arbiter.stop();
         let (handoff_8, memcpy_8) = handoff(&remote, 8 << 20, 30).await?;
         let (handoff_33, memcpy_33) = handoff(&remote, 33 << 20, 10).await?;
-        let mut restart = restarts(&kernel, &remote, restart_count, false).await?;
-        let mut external = restarts(&kernel, &remote, restart_count, true).await?;
+        // Likewise: a floor sample, then a restart of each kind, in turn.
+        spawn_floor()?; // page cache
+        let (mut floor, mut restart_times, mut external) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..restart_count {
+            floor.push(spawn_floor()?);
+            restart_times.push(restart(&kernel, &restarted, false).await?);
+            external.push(restart(&kernel, &restarted, true).await?);
+        }
+        let mut restart = restart_times;
         kernel.shutdown().await;
         let process_p50 = quantile(&mut process, 0.5);
         let uds_p50 = quantile(&mut uds, 0.5);

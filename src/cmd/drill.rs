@@ -103,7 +103,7 @@ async fn caller(probe: ActorRef<Probe>, id: u32, load: Arc<Load>, stop: Arc<Atom
     while !stop.load(Ordering::Relaxed) {
         seq += 1;
         load.sent.fetch_add(1, Ordering::Relaxed);
-        let (msg, expect) = if seq % 8 == 0 {
+        let (msg, expect) = if seq.is_multiple_of(8) {
             (
                 ProbeMsg::EchoFrame {
                     frame: frame.clone(),
@@ -132,6 +132,9 @@ async fn caller(probe: ActorRef<Probe>, id: u32, load: Arc<Load>, stop: Arc<Atom
                 load.answered.fetch_add(1, Ordering::Relaxed);
             }
             Err(what) => {
+                // A call refused at once never suspends: give the drill's
+                // other tasks their turn before trying again.
+                actix_rt::time::sleep(Duration::from_millis(1)).await;
                 load.lost.fetch_add(1, Ordering::Relaxed);
                 load.first_loss
                     .lock()
@@ -185,7 +188,7 @@ async fn inject(
                 }
             }
         }
-        if Instant::now() > give_up {
+        if Instant::now() > give_up || kernel.escalation().is_some() {
             return None;
         }
         actix_rt::time::sleep(Duration::from_micros(500)).await;
@@ -240,9 +243,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             .into_iter()
             .map(|s| (s.name, s.restarts))
             .collect();
-        for round in 1..=rounds {
+        'rounds: for round in 1..=rounds {
             for spec in &config.actors {
                 for fault in Fault::ALL {
+                    if kernel.escalation().is_some() {
+                        // Nothing restarts any more: the report says why.
+                        break 'rounds;
+                    }
                     let bound = match fault {
                         Fault::Hang => spec.heartbeat * (spec.heartbeat_misses + 1) + RESTART_BOUND,
                         _ => RESTART_BOUND,

@@ -66,15 +66,22 @@ pub fn run(args: &[&str], token: Option<&str>) -> Running {
     if let Some(token) = token {
         command.env("WARDEN_ADMIN_TOKEN", token);
     }
-    let mut child = command
+    let child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let stderr_pipe = child.stderr.take().unwrap();
-    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let sink = std::sync::Arc::clone(&stderr);
+    // From here on, `Running`'s drop kills and reaps the child whatever happens.
+    let (tx, lines) = mpsc::channel();
+    let mut running = Running {
+        child,
+        base: String::new(),
+        lines,
+        stderr: std::sync::Arc::new(std::sync::Mutex::new(String::new())),
+    };
+    let stdout = running.child.stdout.take().unwrap();
+    let stderr_pipe = running.child.stderr.take().unwrap();
+    let sink = std::sync::Arc::clone(&running.stderr);
     std::thread::spawn(move || {
         for line in BufReader::new(stderr_pipe).lines().map_while(Result::ok) {
             let mut all = sink.lock().unwrap();
@@ -82,7 +89,6 @@ pub fn run(args: &[&str], token: Option<&str>) -> Running {
             all.push('\n');
         }
     });
-    let (tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if tx.send(line).is_err() {
@@ -92,16 +98,13 @@ pub fn run(args: &[&str], token: Option<&str>) -> Running {
     });
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let line = lines
+        let line = running
+            .lines
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .expect("warden run printed its admin address");
         if let Some(addr) = line.strip_prefix("warden: admin API on ") {
-            return Running {
-                child,
-                base: addr.to_string(),
-                lines,
-                stderr,
-            };
+            running.base = addr.to_string();
+            return running;
         }
     }
 }

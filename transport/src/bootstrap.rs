@@ -21,7 +21,10 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use ipc_channel::ipc::{self, IpcOneShotServer, IpcReceiver, IpcSender, IpcSharedMemory};
+use ipc_channel::ipc::{
+    self, IpcBytesReceiver, IpcBytesSender, IpcOneShotServer, IpcReceiver, IpcSender,
+    IpcSharedMemory,
+};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
@@ -39,18 +42,21 @@ pub enum Wire {
         protocol: u32,
         /// The child's pid.
         pid: u32,
-        /// The channel the parent sends on.
-        to_child: IpcSender<Wire>,
+        /// Where the parent sends the setup (it carries a memory region).
+        setup: IpcSender<Wire>,
+        /// Where the parent sends envelopes: raw bytes, no second framing.
+        to_child: IpcBytesSender,
     },
-    /// Parent → child, second message: the actor's shared-memory pool and
-    /// the start parameters (encoded by the kernel).
+    /// Parent → child, on the setup channel: the actor's shared-memory pool
+    /// and the start parameters (encoded by the kernel).
     Setup {
         /// The pool region, if the actor has one.
         pool: Option<IpcSharedMemory>,
         /// Start parameters.
         init: ByteBuf,
     },
-    /// One encoded envelope.
+    /// One encoded envelope (child → parent; parent → child envelopes
+    /// travel as raw bytes on the `to_child` channel).
     Frame(ByteBuf),
     /// Sent by the parent to its own one-shot server to unblock `accept`.
     Unblock,
@@ -118,8 +124,10 @@ pub struct Connected {
     pub child: Child,
     /// The child's pid.
     pub pid: u32,
-    /// Parent → child.
-    pub to_child: IpcSender<Wire>,
+    /// Parent → child, once: the setup.
+    pub setup: IpcSender<Wire>,
+    /// Parent → child: envelopes.
+    pub to_child: IpcBytesSender,
     /// Child → parent.
     pub from_child: IpcReceiver<Wire>,
 }
@@ -233,6 +241,7 @@ pub fn spawn(command: &ChildCommand, deadline: Duration) -> Result<Connected, Bo
         Wire::Hello {
             protocol,
             pid,
+            setup,
             to_child,
         } => {
             if protocol != PROTOCOL_VERSION {
@@ -253,6 +262,7 @@ pub fn spawn(command: &ChildCommand, deadline: Duration) -> Result<Connected, Bo
             Ok(Connected {
                 pid,
                 child,
+                setup,
                 to_child,
                 from_child,
             })
@@ -281,8 +291,12 @@ fn unblock(
 pub struct ParentLink {
     /// Child → parent.
     pub to_parent: IpcSender<Wire>,
-    /// Parent → child.
-    pub from_parent: IpcReceiver<Wire>,
+    /// Parent → child, once: the setup.
+    pub setup: IpcReceiver<Wire>,
+    /// Parent → child: envelopes.
+    pub from_parent: IpcBytesReceiver,
+    /// Another sender into `from_parent`, for the child's own wake-ups (ticks).
+    pub wake: IpcBytesSender,
 }
 
 impl std::fmt::Debug for ParentLink {
@@ -294,17 +308,22 @@ impl std::fmt::Debug for ParentLink {
 /// Child side: connect to the parent's server `name` and say hello.
 pub fn connect(name: &str) -> Result<ParentLink, BootstrapError> {
     let to_parent = IpcSender::<Wire>::connect(name.to_string()).map_err(BootstrapError::io)?;
-    let (to_child, from_parent) = ipc::channel::<Wire>().map_err(BootstrapError::io)?;
+    let (setup_tx, setup) = ipc::channel::<Wire>().map_err(BootstrapError::io)?;
+    let (to_child, from_parent) = ipc::bytes_channel().map_err(BootstrapError::io)?;
+    let wake = to_child.clone();
     to_parent
         .send(Wire::Hello {
             protocol: PROTOCOL_VERSION,
             pid: std::process::id(),
+            setup: setup_tx,
             to_child,
         })
         .map_err(BootstrapError::io)?;
     Ok(ParentLink {
         to_parent,
+        setup,
         from_parent,
+        wake,
     })
 }
 

@@ -27,5 +27,5 @@ pub use codec::{
 pub use envelope::{Body, Envelope, FailureKind, FrameHandle, InjectedFault, Outcome, WirePayload};
 pub use frame::{FrameBuf, SharedFrame};
 pub use heartbeat::{Heartbeat, Liveness};
-pub use link::{DEFAULT_WINDOW, Link, LinkError, LinkStats, message_cost};
+pub use link::{DEFAULT_WINDOW, Link, LinkError, LinkSender, LinkStats, message_cost};
 pub use pool::{HeldSlot, PoolError, PoolSpec, ReleaseSink, Side, SlotPool};

@@ -12,10 +12,11 @@
 //! they are few and small, and they must flow for the window to reopen.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use ipc_channel::ipc::IpcSender;
+use ipc_channel::ipc::{IpcBytesSender, IpcSender};
 
 use crate::bootstrap::Wire;
 use crate::codec::{CodecError, encode_envelope};
@@ -61,23 +62,78 @@ pub struct LinkStats {
 
 struct State {
     seq: u64,
-    sent_bytes: u64,
     sent_messages: u64,
-    peer_consumed: u64,
-    consumed: u64,
-    credit_sent: u64,
     backlog: VecDeque<(Body, u64, Vec<SharedFrame>)>,
     blocked_since: Option<Instant>,
     closed: Option<String>,
 }
 
+/// Flow-control counters, shared without the lock: the receiving thread
+/// updates them on every message, and must not wait behind a sender that
+/// holds the lock across its `sendmsg`.
+#[derive(Default)]
+struct Credit {
+    /// Bytes (with overhead) this side has sent; written under the lock.
+    sent: AtomicU64,
+    /// Of those, how many the peer says it has consumed.
+    peer_consumed: AtomicU64,
+    /// Bytes of the peer's messages this side has consumed.
+    consumed: AtomicU64,
+    /// `consumed` as last reported to the peer.
+    reported: AtomicU64,
+    /// Whether the backlog holds anything.
+    backlogged: AtomicBool,
+}
+
+/// The channel a link sends on: envelopes framed by ipc-channel's own
+/// serialization ([`Wire::Frame`]), or raw bytes.
+pub enum LinkSender {
+    /// A typed channel (child → kernel).
+    Typed(IpcSender<Wire>),
+    /// A bytes channel (kernel → child): one copy less on each side.
+    Bytes(IpcBytesSender),
+}
+
+impl std::fmt::Debug for LinkSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LinkSender::Typed(_) => "LinkSender::Typed",
+            LinkSender::Bytes(_) => "LinkSender::Bytes",
+        })
+    }
+}
+
+impl From<IpcSender<Wire>> for LinkSender {
+    fn from(tx: IpcSender<Wire>) -> Self {
+        LinkSender::Typed(tx)
+    }
+}
+
+impl From<IpcBytesSender> for LinkSender {
+    fn from(tx: IpcBytesSender) -> Self {
+        LinkSender::Bytes(tx)
+    }
+}
+
+impl LinkSender {
+    fn send(&self, bytes: Vec<u8>) -> Result<(), String> {
+        match self {
+            LinkSender::Typed(tx) => tx
+                .send(Wire::Frame(serde_bytes::ByteBuf::from(bytes)))
+                .map_err(|err| err.to_string()),
+            LinkSender::Bytes(tx) => tx.send(&bytes).map_err(|err| err.to_string()),
+        }
+    }
+}
+
 /// The sending half of a connection (see the module documentation).
 pub struct Link {
-    tx: IpcSender<Wire>,
+    tx: LinkSender,
     sender: String,
     window: u64,
     backlog_cap: usize,
     state: Mutex<State>,
+    credit: Credit,
 }
 
 impl std::fmt::Debug for Link {
@@ -93,32 +149,38 @@ impl Link {
     /// A link that sends as `sender`, with a credit `window` in bytes and at
     /// most `backlog_cap` data messages waiting.
     pub fn new(
-        tx: IpcSender<Wire>,
+        tx: impl Into<LinkSender>,
         sender: impl Into<String>,
         window: u64,
         backlog_cap: usize,
     ) -> Self {
         Link {
-            tx,
+            tx: tx.into(),
             sender: sender.into(),
             window: window.max(message_cost(crate::MAX_MESSAGE_BYTES)),
             backlog_cap,
             state: Mutex::new(State {
                 seq: 0,
-                sent_bytes: 0,
                 sent_messages: 0,
-                peer_consumed: 0,
-                consumed: 0,
-                credit_sent: 0,
                 backlog: VecDeque::new(),
                 blocked_since: None,
                 closed: None,
             }),
+            credit: Credit::default(),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn in_flight(&self) -> u64 {
+        let sent = self.credit.sent.load(Ordering::Acquire);
+        sent.saturating_sub(self.credit.peer_consumed.load(Ordering::Acquire))
+    }
+
+    fn fits(&self, encoded_len: usize) -> bool {
+        self.in_flight() + message_cost(encoded_len) <= self.window
     }
 
     /// Send a data message now if the window allows, else queue it. `keep`
@@ -135,6 +197,7 @@ impl Link {
                 Some(body) => {
                     state.blocked_since.get_or_insert_with(Instant::now);
                     state.backlog.push_back((body, span, keep));
+                    self.credit.backlogged.store(true, Ordering::Release);
                     return Ok(());
                 }
             }
@@ -149,10 +212,7 @@ impl Link {
     /// Whether a data message with `data_len` payload bytes and `frames`
     /// frame handles fits the window now.
     pub fn has_room(&self, data_len: usize, frames: usize) -> bool {
-        let state = self.lock();
-        let bound = data_len + frames * 32 + 128 + self.sender.len();
-        state.closed.is_none()
-            && state.sent_bytes + message_cost(bound) - state.peer_consumed <= self.window
+        self.fits(data_len + frames * 32 + 128 + self.sender.len())
     }
 
     /// Send a data message now, without checking the window: for a caller
@@ -178,13 +238,23 @@ impl Link {
 
     /// Account for an envelope received from the peer (`len` encoded bytes):
     /// take its credit, drain the backlog, and return credit if the peer
-    /// has sent a lot without hearing from us.
+    /// has sent a lot without hearing from us. Takes the lock only when
+    /// there is something to send.
     pub fn on_receive(&self, envelope: &Envelope, len: usize) -> Result<(), LinkError> {
-        let mut state = self.lock();
-        state.consumed += message_cost(len);
-        state.peer_consumed = state
+        let consumed = self
+            .credit
+            .consumed
+            .fetch_add(message_cost(len), Ordering::AcqRel)
+            + message_cost(len);
+        let sent = self.credit.sent.load(Ordering::Acquire);
+        self.credit
             .peer_consumed
-            .max(envelope.credit.min(state.sent_bytes));
+            .fetch_max(envelope.credit.min(sent), Ordering::AcqRel);
+        let owe_credit = consumed - self.credit.reported.load(Ordering::Acquire) >= self.window / 4;
+        if !owe_credit && !self.credit.backlogged.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut state = self.lock();
         if state.closed.is_some() {
             return Ok(());
         }
@@ -196,8 +266,10 @@ impl Link {
         }
         if state.backlog.is_empty() {
             state.blocked_since = None;
+            self.credit.backlogged.store(false, Ordering::Release);
         }
-        if state.consumed - state.credit_sent >= self.window / 4 {
+        let consumed = self.credit.consumed.load(Ordering::Acquire);
+        if consumed - self.credit.reported.load(Ordering::Acquire) >= self.window / 4 {
             let bytes = self.encode(&mut state, Body::Credit, 0)?;
             self.transmit(&mut state, bytes)?;
         }
@@ -216,7 +288,7 @@ impl Link {
         let state = self.lock();
         LinkStats {
             sent: state.sent_messages,
-            in_flight: state.sent_bytes - state.peer_consumed,
+            in_flight: self.in_flight(),
             backlog: state.backlog.len(),
         }
     }
@@ -225,6 +297,7 @@ impl Link {
     pub fn close(&self, reason: impl Into<String>) -> Vec<Body> {
         let mut state = self.lock();
         state.closed.get_or_insert_with(|| reason.into());
+        self.credit.backlogged.store(false, Ordering::Release);
         state.backlog.drain(..).map(|(body, _, _)| body).collect()
     }
 
@@ -234,8 +307,7 @@ impl Link {
         body: Body,
         span: u64,
     ) -> Result<Option<Body>, LinkError> {
-        let bound = encoded_len_bound(&body) + self.sender.len();
-        if state.sent_bytes + message_cost(bound) - state.peer_consumed > self.window {
+        if !self.fits(encoded_len_bound(&body) + self.sender.len()) {
             return Ok(Some(body));
         }
         let bytes = self.encode(state, body, span)?;
@@ -245,26 +317,32 @@ impl Link {
 
     fn encode(&self, state: &mut State, body: Body, span: u64) -> Result<Vec<u8>, LinkError> {
         state.seq += 1;
+        let credit = self.credit.consumed.load(Ordering::Acquire);
         let envelope = Envelope {
             seq: state.seq,
             sender: self.sender.clone(),
             span,
-            credit: state.consumed,
+            credit,
             body,
         };
-        encode_envelope(&envelope).map_err(|err| {
-            state.seq -= 1;
-            err.into()
-        })
+        match encode_envelope(&envelope) {
+            Ok(bytes) => {
+                self.credit.reported.fetch_max(credit, Ordering::AcqRel);
+                Ok(bytes)
+            }
+            Err(err) => {
+                state.seq -= 1;
+                Err(err.into())
+            }
+        }
     }
 
     fn transmit(&self, state: &mut State, bytes: Vec<u8>) -> Result<(), LinkError> {
         let cost = message_cost(bytes.len());
-        match self.tx.send(Wire::Frame(serde_bytes::ByteBuf::from(bytes))) {
+        match self.tx.send(bytes) {
             Ok(()) => {
-                state.sent_bytes += cost;
+                self.credit.sent.fetch_add(cost, Ordering::AcqRel);
                 state.sent_messages += 1;
-                state.credit_sent = state.consumed;
                 Ok(())
             }
             Err(err) => {
@@ -366,7 +444,7 @@ mod tests {
                 seq: 0,
                 sender: "child".into(),
                 span: 0,
-                credit: peer.lock().consumed,
+                credit: peer.credit.consumed.load(Ordering::Acquire),
                 body: Body::Credit,
             };
             link.on_receive(&credit, 10).unwrap();

@@ -277,6 +277,12 @@ impl SlotPool {
                 // Only this side's half: the child writes there. The kernel's
                 // half is only read here and faults in (cheaply) when read;
                 // every page mapped is also a page to unmap when the child dies.
+                // Run only when nothing else wants the CPU: this must never
+                // delay the child's start or its first calls.
+                let param = libc::sched_param { sched_priority: 0 };
+                // SAFETY: sched_setscheduler(0, …) changes only this thread's
+                // policy; `param` is a valid sched_param for SCHED_IDLE.
+                let _ = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
                 const STEP: usize = 2 << 20;
                 let base = pool.region.base.as_ptr();
                 let half = pool.spec.slot_bytes * pool.spec.slots as usize;

@@ -16,6 +16,7 @@ fn sh(script: &str) -> ChildCommand {
             OsString::from(script),
             OsString::from("child"),
         ],
+        env: Vec::new(),
     }
 }
 

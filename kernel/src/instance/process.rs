@@ -150,7 +150,7 @@ pub(crate) fn spawn_child(
         pool: pool.map(|pool| pool.region()),
         init: serde_bytes::ByteBuf::from(init_bytes),
     };
-    if let Err(err) = connected.to_child.send(setup) {
+    if let Err(err) = connected.setup.send(setup) {
         let _ = connected.child.kill();
         let _ = connected.child.wait();
         return Err(format!(
@@ -176,6 +176,7 @@ pub(crate) fn attach(
         pid,
         to_child,
         from_child,
+        ..
     } = connected;
     let link = Arc::new(Link::new(to_child, "kernel", DEFAULT_WINDOW, 0));
     if let Some(pool) = &pool {
@@ -249,11 +250,17 @@ impl Reader {
         });
     }
 
-    fn next(&self) -> Result<Wire, String> {
-        if self.conn.awaiting.load(Ordering::Relaxed) > 0 {
+    /// The next message. While calls are in flight, or a message arrived
+    /// within the last spin period, poll instead of blocking: a reply that
+    /// lands within it costs no thread wake-up (calls come in bursts).
+    fn next(&self, last: Instant) -> Result<Wire, String> {
+        let busy = self.conn.awaiting.load(Ordering::Relaxed) > 0;
+        if busy || last.elapsed() < SPIN {
             let started = Instant::now();
             while started.elapsed() < SPIN {
-                match self.rx.try_recv() {
+                // A zero timeout is one poll(2); try_recv would be three
+                // syscalls (it toggles O_NONBLOCK around the recvmsg).
+                match self.rx.try_recv_timeout(Duration::ZERO) {
                     Ok(wire) => return Ok(wire),
                     Err(ipc_channel::TryRecvError::Empty) => std::hint::spin_loop(),
                     Err(ipc_channel::TryRecvError::IpcError(err)) => {
@@ -266,8 +273,9 @@ impl Reader {
     }
 
     fn run(self) {
+        let mut last = Instant::now();
         loop {
-            let wire = match self.next() {
+            let wire = match self.next(last) {
                 Ok(wire) => wire,
                 Err(_) => {
                     // Disconnected (or an OS error on the socket): the child is gone.
@@ -275,6 +283,7 @@ impl Reader {
                     return;
                 }
             };
+            last = Instant::now();
             let bytes = match wire {
                 Wire::Frame(bytes) => bytes,
                 _ => {
@@ -296,9 +305,7 @@ impl Reader {
                 self.report(InstanceEvent::Fault(fault));
                 return;
             }
-            if self.route.blocked_since().is_some() {
-                self.route.flush();
-            }
+            self.route.flush_if_blocked();
         }
     }
 
