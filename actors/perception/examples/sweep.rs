@@ -5,7 +5,7 @@
 //!
 //! ```sh
 //! cargo run --release -p warden-perception --example sweep -- \
-//!     [--seeds N] [--first SEED] [--frames N] [--scenario NAME] [--objects N]
+//!     [--seeds N] [--first SEED] [--frames N] [--scenario NAME] [--objects N] [--start-inside]
 //! ```
 
 use warden_perception::{PipelineConfig, Scenario, SyntheticCamera, evaluate, run_sequence};
@@ -21,8 +21,13 @@ fn target(sc: Scenario) -> (f64, f64) {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut seeds, mut first, mut frames, mut only, mut objects) =
         (10u64, 1u64, 300usize, None, None);
+    let mut start_inside = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if flag == "--start-inside" {
+            start_inside = true;
+            continue;
+        }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--seeds" => seeds = value.parse()?,
@@ -41,6 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for seed in first..first + seeds {
             let mut cfg = sc.config(seed);
             cfg.frames = frames;
+            cfg.start_inside = start_inside;
             if let Some(n) = objects {
                 cfg.objects = n;
             }

@@ -8,6 +8,8 @@ mod blobs;
 mod evidence;
 mod integral;
 
+use std::collections::VecDeque;
+
 use image::{GrayImage, RgbImage};
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +24,10 @@ use integral::Integral;
 pub struct DetectorConfig {
     /// Downscale factor per axis before anything else (1 = full resolution).
     pub downscale: u32,
+    /// Frames from which the first background is made (each pixel's
+    /// longest stable stretch; 0 or 1: the first frame). Detection waits for
+    /// them, then catches up.
+    pub bootstrap_frames: usize,
     /// Background learning rate where no foreground is found (0..1).
     pub learning_rate: f32,
     /// Background learning rate under foreground (0 = never learn objects).
@@ -53,6 +59,7 @@ impl Default for DetectorConfig {
     fn default() -> Self {
         DetectorConfig {
             downscale: 2,
+            bootstrap_frames: 20,
             learning_rate: 0.05,
             foreground_learning_rate: 0.0,
             min_threshold: 14.0,
@@ -85,6 +92,12 @@ impl DetectorConfig {
                 Err(err(what, format!("{v} is outside 0..=1")))
             }
         };
+        if self.bootstrap_frames > 1000 {
+            return Err(err(
+                "detector.bootstrap_frames",
+                format!("{} is more than 1000", self.bootstrap_frames),
+            ));
+        }
         unit("detector.learning_rate", self.learning_rate)?;
         unit(
             "detector.foreground_learning_rate",
@@ -137,6 +150,8 @@ pub struct Detector {
     motion: Vec<u8>,
     motion_sat: Integral,
     last_threshold: f32,
+    /// Downscaled frames not yet detected.
+    pending: VecDeque<Vec<f32>>,
 }
 
 impl Detector {
@@ -152,6 +167,7 @@ impl Detector {
             motion: Vec::new(),
             motion_sat: Integral::default(),
             last_threshold: 0.0,
+            pending: VecDeque::new(),
         })
     }
 
@@ -170,27 +186,78 @@ impl Detector {
         self.last_threshold
     }
 
-    /// Detect the moving objects of `image`. The first frame (and the first
-    /// after a size change) only initialises the background: no detections.
-    pub fn detect(&mut self, image: &RgbImage) -> Vec<Detection> {
-        let cfg = &self.cfg;
+    /// Queue a frame. Until `bootstrap_frames` frames have arrived there is
+    /// no background yet and nothing is ready; then every queued frame is
+    /// ready, in order, and after that each new one is. A frame of another
+    /// size than the first is an error (start a new detector).
+    pub fn push(&mut self, image: &RgbImage) -> Result<(), PerceptionError> {
         let size = image.dimensions();
-        if self.model.is_none() || size != self.frame_size {
-            let m = BackgroundModel::new(size.0, size.1, cfg.downscale);
-            self.mask = GrayImage::new(m.width as u32, m.height as u32);
-            self.model = Some(m);
-            self.frame_size = size;
+        let f = self.cfg.downscale;
+        if size.0 < f || size.1 < f {
+            return Err(PerceptionError::config(
+                "detector.downscale",
+                format!("{f} is larger than the {}x{} frame", size.0, size.1),
+            ));
         }
+        let model = match &mut self.model {
+            Some(m) if size == self.frame_size => m,
+            Some(_) => {
+                return Err(PerceptionError::FrameSizeChanged {
+                    expected_w: self.frame_size.0,
+                    expected_h: self.frame_size.1,
+                    found_w: size.0,
+                    found_h: size.1,
+                });
+            }
+            None => {
+                let m = BackgroundModel::new(size.0, size.1, self.cfg.downscale);
+                self.mask = GrayImage::new(m.width as u32, m.height as u32);
+                self.frame_size = size;
+                self.model.insert(m)
+            }
+        };
+        self.pending.push_back(model.downscale(image));
+        if !model.is_initialized() && self.pending.len() >= self.cfg.bootstrap_frames.max(1) {
+            model.bootstrap(self.pending.make_contiguous());
+        }
+        Ok(())
+    }
+
+    /// End of the stream: start the background from the frames queued so
+    /// far (fewer than `bootstrap_frames`), so that they become ready.
+    pub fn flush(&mut self) {
+        if let Some(model) = &mut self.model
+            && !model.is_initialized()
+            && !self.pending.is_empty()
+        {
+            model.bootstrap(self.pending.make_contiguous());
+        }
+    }
+
+    /// Frames queued and not yet detected.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The detections of the oldest ready frame (its evidence replaces the
+    /// last one); `None` while no frame is ready.
+    pub fn next_detections(&mut self) -> Option<Vec<Detection>> {
+        let model = self.model.as_mut()?;
+        if !model.is_initialized() {
+            return None;
+        }
+        let frame = self.pending.pop_front()?;
+        model.set_current(frame);
+        Some(self.detect_current())
+    }
+
+    /// Detect against the background in the current frame.
+    fn detect_current(&mut self) -> Vec<Detection> {
+        let cfg = &self.cfg;
+        let size = self.frame_size;
         let Some(model) = self.model.as_mut() else {
             return Vec::new();
         };
-        let first = !model.is_initialized();
-        model.load(image);
-        if first || size.0 < cfg.downscale || size.1 < cfg.downscale {
-            self.foreground
-                .rebuild(&self.mask, cfg.downscale, &model.cur, size, 0.0);
-            return Vec::new();
-        }
         let gain = if cfg.compensate_gain {
             model.gain()
         } else {
@@ -230,7 +297,7 @@ impl Detector {
                 b.x1 as usize + 1 + m,
                 b.y1 as usize + 1 + m,
             );
-            if (moving as f32) < cfg.ghost_motion_fraction * b.pixels as f32 {
+            if model.has_prev() && (moving as f32) < cfg.ghost_motion_fraction * b.pixels as f32 {
                 ghosts.push(b.label);
                 continue;
             }
@@ -280,6 +347,21 @@ mod tests {
     use super::*;
     use image::Rgb;
 
+    /// A detector that starts its background from the first frame.
+    fn first_frame_detector() -> Detector {
+        Detector::new(DetectorConfig {
+            bootstrap_frames: 1,
+            ..DetectorConfig::default()
+        })
+        .expect("valid")
+    }
+
+    /// Push one frame and take its detections.
+    fn detect(det: &mut Detector, image: &RgbImage) -> Vec<Detection> {
+        det.push(image).expect("same size");
+        det.next_detections().expect("ready")
+    }
+
     fn scene(square_at: Option<(u32, u32)>) -> RgbImage {
         RgbImage::from_fn(160, 120, |x, y| match square_at {
             Some((sx, sy)) if x >= sx && x < sx + 20 && y >= sy && y < sy + 16 => {
@@ -291,14 +373,14 @@ mod tests {
 
     #[test]
     fn a_moving_square_is_found_where_it_is() {
-        let mut det = Detector::new(DetectorConfig::default()).expect("valid");
+        let mut det = first_frame_detector();
         assert!(
-            det.detect(&scene(None)).is_empty(),
+            detect(&mut det, &scene(None)).is_empty(),
             "first frame only initialises"
         );
         let mut last = Vec::new();
         for step in 0..5 {
-            last = det.detect(&scene(Some((40 + step * 4, 50))));
+            last = detect(&mut det, &scene(Some((40 + step * 4, 50))));
         }
         assert_eq!(last.len(), 1, "{last:?}");
         let truth = BBox::new(56.0, 50.0, 20.0, 16.0);
@@ -310,11 +392,11 @@ mod tests {
 
     #[test]
     fn a_square_present_from_the_first_frame_leaves_no_lasting_ghost() {
-        let mut det = Detector::new(DetectorConfig::default()).expect("valid");
-        det.detect(&scene(Some((20, 20))));
+        let mut det = first_frame_detector();
+        detect(&mut det, &scene(Some((20, 20))));
         let mut last = Vec::new();
         for step in 1..25 {
-            last = det.detect(&scene(Some((20 + step * 4, 20))));
+            last = detect(&mut det, &scene(Some((20 + step * 4, 20))));
         }
         let ghost = BBox::new(20.0, 20.0, 20.0, 16.0);
         assert!(
@@ -326,15 +408,62 @@ mod tests {
 
     #[test]
     fn global_brightness_flicker_is_not_motion() {
-        let mut det = Detector::new(DetectorConfig::default()).expect("valid");
-        det.detect(&scene(None));
+        let mut det = first_frame_detector();
+        detect(&mut det, &scene(None));
         let mut brighter = scene(None);
         for p in brighter.pixels_mut() {
             for c in p.0.iter_mut() {
                 *c = (f32::from(*c) * 1.15) as u8;
             }
         }
-        assert!(det.detect(&brighter).is_empty());
+        assert!(detect(&mut det, &brighter).is_empty());
+    }
+
+    #[test]
+    fn a_bootstrapped_background_finds_objects_from_the_first_frame() {
+        let mut det = Detector::new(DetectorConfig {
+            bootstrap_frames: 10,
+            ..DetectorConfig::default()
+        })
+        .expect("valid");
+        for step in 0..10 {
+            det.push(&scene(Some((10 + step * 8, 50))))
+                .expect("same size");
+            if step < 9 {
+                assert!(
+                    det.next_detections().is_none(),
+                    "nothing ready before the background"
+                );
+            }
+        }
+        assert_eq!(det.pending(), 10);
+        let first = det.next_detections().expect("ready");
+        assert_eq!(first.len(), 1, "{first:?}");
+        assert!(
+            first[0].bbox.iou(&BBox::new(10.0, 50.0, 20.0, 16.0)) > 0.7,
+            "{first:?}"
+        );
+        let mut n = 1;
+        while det.next_detections().is_some() {
+            n += 1;
+        }
+        assert_eq!(n, 10);
+    }
+
+    #[test]
+    fn flush_makes_a_short_stream_ready_and_sizes_must_not_change() {
+        let mut det = Detector::new(DetectorConfig::default()).expect("valid");
+        det.push(&scene(None)).expect("first");
+        assert!(det.next_detections().is_none());
+        det.flush();
+        assert!(det.next_detections().is_some());
+        let err = det.push(&RgbImage::new(80, 60)).expect_err("other size");
+        assert!(
+            matches!(err, PerceptionError::FrameSizeChanged { found_w: 80, .. }),
+            "{err}"
+        );
+        let mut tiny = Detector::new(DetectorConfig::default()).expect("valid");
+        assert!(tiny.push(&RgbImage::new(1, 1)).is_err());
     }
 
     #[test]

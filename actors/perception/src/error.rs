@@ -60,6 +60,18 @@ pub enum PerceptionError {
         /// Height of this frame.
         found_h: u32,
     },
+    /// A frame given to a detector differs in size from its first frame.
+    #[error("frame is {found_w}x{found_h} but this detector started at {expected_w}x{expected_h}")]
+    FrameSizeChanged {
+        /// Width of the first frame.
+        expected_w: u32,
+        /// Height of the first frame.
+        expected_h: u32,
+        /// Width of this frame.
+        found_w: u32,
+        /// Height of this frame.
+        found_h: u32,
+    },
     /// A MOTChallenge text file has a malformed line.
     #[error("{path}:{line}: {reason}")]
     MotParse {

@@ -118,6 +118,17 @@ impl BoxKalman {
         }
     }
 
+    /// Move the box to `bbox` (positions and sizes, with the uncertainty of
+    /// a new filter) and keep the velocities.
+    pub(crate) fn reset_box(&mut self, bbox: BBox) {
+        let fresh = BoxKalman::new(bbox, self.cfg);
+        for (a, f) in self.axes.iter_mut().zip(fresh.axes) {
+            a.p = f.p;
+            a.pp = f.pp;
+            a.pv = 0.0;
+        }
+    }
+
     /// Advance one frame.
     pub fn predict(&mut self) {
         let s = size_of(&self.bbox());

@@ -2,6 +2,7 @@
 //! and the offline runner that plays a whole source through it, timing each
 //! frame and collecting tracks and ground truth as MOTChallenge records.
 
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -62,6 +63,8 @@ pub struct Pipeline {
     timeline: TimelineConfig,
     min_inside: f32,
     fps: f32,
+    /// Frames pushed and not yet output: index, timestamp, size.
+    pending: VecDeque<(u64, u64, (u32, u32))>,
 }
 
 impl Pipeline {
@@ -86,31 +89,53 @@ impl Pipeline {
             timeline: cfg.timeline,
             min_inside: cfg.min_inside,
             fps,
+            pending: VecDeque::new(),
         })
     }
 
-    /// Run one frame through detection, tracking and timeline prediction.
-    pub fn process(&mut self, frame: &Frame) -> FrameOutput {
-        let detections = self.detector.detect(&frame.image);
-        let (w, h) = frame.image.dimensions();
-        let min_inside = self.min_inside;
-        let tracks = self
-            .tracker
-            .update(&detections, Some(self.detector.evidence()))
-            .into_iter()
-            .filter_map(|t| {
-                let bbox = t.bbox.clip(w, h)?;
-                (bbox.area() >= min_inside * t.bbox.area()).then_some(TrackReport { bbox, ..t })
-            })
-            .collect();
-        let timelines = self.tracker.timelines(&self.timeline, self.fps);
-        FrameOutput {
-            frame_id: frame.index,
-            timestamp_ms: frame.timestamp_ms,
-            detections,
-            tracks,
-            timelines,
+    /// Take one frame; return the outputs of every frame that became ready,
+    /// in order. While the detector gathers its first background
+    /// (`detector.bootstrap_frames`) nothing is ready; then those frames
+    /// come out together, and after that one output per frame.
+    pub fn push(&mut self, frame: &Frame) -> Result<Vec<FrameOutput>, PerceptionError> {
+        self.detector.push(&frame.image)?;
+        self.pending
+            .push_back((frame.index, frame.timestamp_ms, frame.image.dimensions()));
+        Ok(self.drain())
+    }
+
+    /// End of the stream: the outputs of the frames still held back.
+    pub fn finish(&mut self) -> Vec<FrameOutput> {
+        self.detector.flush();
+        self.drain()
+    }
+
+    fn drain(&mut self) -> Vec<FrameOutput> {
+        let mut out = Vec::new();
+        while let Some(detections) = self.detector.next_detections() {
+            let Some((frame_id, timestamp_ms, (w, h))) = self.pending.pop_front() else {
+                break;
+            };
+            let min_inside = self.min_inside;
+            let tracks = self
+                .tracker
+                .update(&detections, Some(self.detector.evidence()))
+                .into_iter()
+                .filter_map(|t| {
+                    let bbox = t.bbox.clip(w, h)?;
+                    (bbox.area() >= min_inside * t.bbox.area()).then_some(TrackReport { bbox, ..t })
+                })
+                .collect();
+            let timelines = self.tracker.timelines(&self.timeline, self.fps);
+            out.push(FrameOutput {
+                frame_id,
+                timestamp_ms,
+                detections,
+                tracks,
+                timelines,
+            });
         }
+        out
     }
 
     /// The detector (its foreground mask and last threshold).
@@ -175,6 +200,44 @@ pub struct SequenceReport {
     pub truth: Option<Vec<MotRecord>>,
 }
 
+/// MOTChallenge frame number (from 1) of a frame index.
+fn frame_number(index: u64) -> Result<u32, PerceptionError> {
+    u32::try_from(index + 1)
+        .map_err(|_| PerceptionError::config("frames", "more than 4294967295 frames"))
+}
+
+/// Per-frame times and track records of [`run_sequence`].
+struct Tally {
+    samples: Vec<f64>,
+    /// Time spent on frames whose outputs are not out yet (the bootstrap):
+    /// shared by the outputs when they come.
+    owed_ms: f64,
+    tracks: Vec<MotRecord>,
+}
+
+impl Tally {
+    fn add(&mut self, outputs: Vec<FrameOutput>, spent_ms: f64) -> Result<(), PerceptionError> {
+        self.owed_ms += spent_ms;
+        if outputs.is_empty() {
+            return Ok(());
+        }
+        let each = self.owed_ms / outputs.len() as f64;
+        self.owed_ms = 0.0;
+        for out in outputs {
+            self.samples.push(each);
+            let number = frame_number(out.frame_id)?;
+            let records = out.tracks.iter().map(|t| MotRecord {
+                frame: number,
+                id: t.id,
+                bbox: t.bbox,
+                conf: t.score,
+            });
+            self.tracks.extend(records);
+        }
+        Ok(())
+    }
+}
+
 /// Progress of [`run_sequence`], given after every frame.
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {
@@ -193,31 +256,26 @@ pub fn run_sequence(
 ) -> Result<SequenceReport, PerceptionError> {
     let mut pipeline = Pipeline::new(cfg, source.fps())?;
     let total = source.frame_count();
-    let mut samples = Vec::with_capacity(total.unwrap_or(0));
-    let mut tracks = Vec::new();
+    let mut tally = Tally {
+        samples: Vec::with_capacity(total.unwrap_or(0)),
+        owed_ms: 0.0,
+        tracks: Vec::new(),
+    };
     let mut truth: Option<Vec<MotRecord>> = None;
     let mut frames = 0usize;
     while let Some(frame) = source.next_frame()? {
         let start = Instant::now();
-        let out = pipeline.process(&frame);
-        samples.push(start.elapsed().as_secs_f64() * 1000.0);
-        let number = u32::try_from(frame.index + 1)
-            .map_err(|_| PerceptionError::config("frames", "more than 4294967295 frames"))?;
-        tracks.extend(out.tracks.iter().map(|t| MotRecord {
-            frame: number,
-            id: t.id,
-            bbox: t.bbox,
-            conf: t.score,
-        }));
+        let outputs = pipeline.push(&frame)?;
+        tally.add(outputs, start.elapsed().as_secs_f64() * 1000.0)?;
         if let Some(boxes) = &frame.truth {
-            truth
-                .get_or_insert_with(Vec::new)
-                .extend(boxes.iter().map(|b| MotRecord {
-                    frame: number,
-                    id: b.id,
-                    bbox: b.bbox,
-                    conf: 1.0,
-                }));
+            let number = frame_number(frame.index)?;
+            let records = boxes.iter().map(|b| MotRecord {
+                frame: number,
+                id: b.id,
+                bbox: b.bbox,
+                conf: 1.0,
+            });
+            truth.get_or_insert_with(Vec::new).extend(records);
         }
         frames += 1;
         on_frame(Progress {
@@ -225,6 +283,12 @@ pub fn run_sequence(
             total,
         });
     }
+    let start = Instant::now();
+    let outputs = pipeline.finish();
+    tally.add(outputs, start.elapsed().as_secs_f64() * 1000.0)?;
+    let Tally {
+        samples, tracks, ..
+    } = tally;
     Ok(SequenceReport {
         frames,
         timing: Timing::from_samples(&samples),

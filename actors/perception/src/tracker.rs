@@ -214,7 +214,29 @@ impl Tracker {
                 .map(|(l, u)| *l && !*u)
                 .collect();
             let members = groups::members(&self.tracks, &usable, &det.bbox, cfg.group_cover);
-            if groups::is_merge(&self.tracks, &members, &det.bbox) {
+            let members = groups::merged(&self.tracks, &members, &det.bbox);
+            if !members.is_empty() && groups::are_fragments(&self.tracks, &members, &det.bbox) {
+                // One object in pieces: the piece with most hits takes the
+                // whole detection, the others go.
+                let keep = members
+                    .iter()
+                    .copied()
+                    .max_by_key(|&m| self.tracks[m].hits)
+                    .unwrap_or(members[0]);
+                for &m in &members {
+                    track_used[m] = true;
+                    let track = &mut self.tracks[m];
+                    if m == keep {
+                        track.template = None;
+                        track.kf.reset_box(det.bbox);
+                        track.hit(det);
+                    } else {
+                        track.state = TrackState::Lost;
+                        track.time_since_update = cfg.max_age + 1;
+                    }
+                }
+                det_used[d] = true;
+            } else if !members.is_empty() {
                 for &m in &members {
                     track_used[m] = true;
                     grouped[m] = true;

@@ -25,6 +25,10 @@ pub(crate) struct BackgroundModel {
     /// Scratch for medians.
     sample: Vec<f32>,
     initialized: bool,
+    /// Frames made current so far.
+    frames: u64,
+    /// Whether `prev` holds the frame before `cur`.
+    has_prev: bool,
 }
 
 impl BackgroundModel {
@@ -45,24 +49,26 @@ impl BackgroundModel {
             prev_gain: 1.0,
             sample: Vec::with_capacity(w * h / 4 + 1),
             initialized: false,
+            frames: 0,
+            has_prev: false,
         }
     }
 
-    /// Whether a background exists (false before the first frame).
+    /// Whether a background exists (false until [`BackgroundModel::bootstrap`]).
     pub(crate) fn is_initialized(&self) -> bool {
         self.initialized
     }
 
-    /// Load `image` as the current frame: BT.601 luma, averaged over
+    /// `image` at the model's resolution: BT.601 luma, averaged over
     /// `factor × factor` blocks (the remainder rows and columns are dropped).
-    pub(crate) fn load(&mut self, image: &RgbImage) {
-        std::mem::swap(&mut self.prev, &mut self.cur);
+    pub(crate) fn downscale(&self, image: &RgbImage) -> Vec<f32> {
         let f = self.factor;
         let stride = image.width() as usize * 3;
         let raw = image.as_raw();
         let norm = 1.0 / (f * f * 256) as f32;
+        let mut out = vec![0.0; self.width * self.height];
         let mut acc = vec![0u32; self.width];
-        for (y, out) in self.cur.chunks_exact_mut(self.width).enumerate() {
+        for (y, row_out) in out.chunks_exact_mut(self.width).enumerate() {
             acc.fill(0);
             for row in raw[y * f * stride..(y + 1) * f * stride].chunks_exact(stride) {
                 for (a, block) in acc.iter_mut().zip(row.chunks_exact(3 * f)) {
@@ -72,16 +78,95 @@ impl BackgroundModel {
                     }
                 }
             }
-            for (o, a) in out.iter_mut().zip(&acc) {
+            for (o, a) in row_out.iter_mut().zip(&acc) {
                 *o = *a as f32 * norm;
             }
         }
-        if !self.initialized {
-            self.bg.copy_from_slice(&self.cur);
-            self.prev.copy_from_slice(&self.cur);
-            self.prev_gain = 1.0;
-            self.initialized = true;
+        out
+    }
+
+    /// Start the background from `frames` (downscaled, non-empty): per
+    /// pixel, the mean of its longest stable stretch — the longest run of
+    /// consecutive frames whose value stays within the noise (3 σ, at least
+    /// 6 grey levels) of the run's mean. Background is what stays put; an
+    /// object passing over a pixel changes it (its edges and its texture
+    /// move), so it leaves no trace even when it covers the pixel for most
+    /// of the frames, where a per-pixel median would keep it.
+    pub(crate) fn bootstrap(&mut self, frames: &[Vec<f32>]) {
+        // Bring every frame to the illumination of the last one (flicker).
+        let last = frames.len().saturating_sub(1);
+        let gains: Vec<f32> = frames
+            .iter()
+            .map(|f| self.relative_gain(f, &frames[last]))
+            .collect();
+        let tolerance = (3.0 * self.frame_noise(frames, &gains)).max(6.0);
+        for (i, b) in self.bg.iter_mut().enumerate() {
+            let (mut best_len, mut best_mean) = (0usize, 0.0f32);
+            let (mut len, mut sum) = (0usize, 0.0f32);
+            for (f, g) in frames.iter().zip(&gains) {
+                let Some(v) = f.get(i).map(|v| v / g) else {
+                    continue;
+                };
+                if len > 0 && (v - sum / len as f32).abs() > tolerance {
+                    len = 0;
+                    sum = 0.0;
+                }
+                len += 1;
+                sum += v;
+                // Later runs win ties: the scene as it is now.
+                if len >= best_len {
+                    best_len = len;
+                    best_mean = sum / len as f32;
+                }
+            }
+            *b = best_mean;
         }
+        self.prev_gain = 1.0;
+        self.initialized = true;
+        self.has_prev = false;
+    }
+
+    /// Gain of `frame` relative to `reference`: the median ratio over a
+    /// sparse grid.
+    fn relative_gain(&mut self, frame: &[f32], reference: &[f32]) -> f32 {
+        self.sample.clear();
+        self.sample.extend(
+            frame
+                .iter()
+                .zip(reference)
+                .step_by(5)
+                .filter(|(_, r)| **r > 8.0)
+                .map(|(f, r)| f / r),
+        );
+        median(&mut self.sample).unwrap_or(1.0).clamp(0.25, 4.0)
+    }
+
+    /// Noise of a frame sequence (each frame divided by its gain): the
+    /// median absolute difference between consecutive frames over a sparse
+    /// grid, as a standard deviation.
+    fn frame_noise(&mut self, frames: &[Vec<f32>], gains: &[f32]) -> f32 {
+        self.sample.clear();
+        for (pair, g) in frames.windows(2).zip(gains.windows(2)) {
+            let diffs = pair[0]
+                .iter()
+                .zip(&pair[1])
+                .step_by(7)
+                .map(|(a, b)| (a / g[0] - b / g[1]).abs());
+            self.sample.extend(diffs);
+        }
+        median(&mut self.sample).map_or(0.0, |m| m * 1.4826 / std::f32::consts::SQRT_2)
+    }
+
+    /// Make `frame` (from [`BackgroundModel::downscale`]) the current frame.
+    pub(crate) fn set_current(&mut self, frame: Vec<f32>) {
+        self.prev = std::mem::replace(&mut self.cur, frame);
+        self.has_prev = self.frames > 0;
+        self.frames += 1;
+    }
+
+    /// Whether a previous frame exists to measure motion against.
+    pub(crate) fn has_prev(&self) -> bool {
+        self.has_prev
     }
 
     /// Global gain of the current frame relative to the background: the
@@ -182,23 +267,59 @@ mod tests {
     fn downscale_averages_blocks_of_luma() {
         let mut img = RgbImage::new(4, 2);
         img.put_pixel(0, 0, image::Rgb([255, 255, 255]));
-        let mut m = BackgroundModel::new(4, 2, 2);
-        m.load(&img);
+        let m = BackgroundModel::new(4, 2, 2);
+        let low = m.downscale(&img);
         assert_eq!((m.width, m.height), (2, 1));
-        assert!((m.cur[0] - 255.0 / 4.0).abs() < 0.5, "{}", m.cur[0]);
-        assert_eq!(m.cur[1], 0.0);
+        assert!((low[0] - 255.0 / 4.0).abs() < 0.5, "{}", low[0]);
+        assert_eq!(low[1], 0.0);
     }
 
     #[test]
     fn gain_is_recovered_from_a_brightened_frame() {
         let mut m = BackgroundModel::new(64, 64, 1);
         let base = RgbImage::from_fn(64, 64, |x, y| image::Rgb([(80 + (x + y) % 60) as u8; 3]));
-        m.load(&base);
+        let low = m.downscale(&base);
+        m.bootstrap(&[low]);
         let bright = RgbImage::from_fn(64, 64, |x, y| {
             image::Rgb([((80 + (x + y) % 60) as f32 * 1.2) as u8; 3])
         });
-        m.load(&bright);
+        m.set_current(m.downscale(&bright));
         assert!((m.gain() - 1.2).abs() < 0.02);
+    }
+
+    #[test]
+    fn the_bootstrapped_background_has_no_trace_of_a_moving_object() {
+        // A bright 4-px bar crossing a dark row over five frames.
+        let frames: Vec<Vec<f32>> = (0..5)
+            .map(|t| {
+                (0..20)
+                    .map(|x| if x / 4 == t { 200.0 } else { 50.0 })
+                    .collect()
+            })
+            .collect();
+        let mut m = BackgroundModel::new(20, 1, 1);
+        m.bootstrap(&frames);
+        assert!(m.bg.iter().all(|&v| v == 50.0), "{:?}", m.bg);
+    }
+
+    #[test]
+    fn a_textured_object_covering_a_pixel_most_of_the_time_leaves_no_trace() {
+        // Pixel 0 is covered in 7 of 10 frames by a moving textured object
+        // (its value changes every frame); the background shows in 3.
+        // The 49 other pixels are still background (they set the noise).
+        let frames: Vec<Vec<f32>> = [
+            200.0, 230.0, 100.0, 100.0, 100.0, 190.0, 240.0, 210.0, 180.0, 225.0,
+        ]
+        .iter()
+        .map(|&v| {
+            std::iter::once(v)
+                .chain(std::iter::repeat_n(100.0, 49))
+                .collect()
+        })
+        .collect();
+        let mut m = BackgroundModel::new(50, 1, 1);
+        m.bootstrap(&frames);
+        assert_eq!(m.bg[0], 100.0);
     }
 
     #[test]

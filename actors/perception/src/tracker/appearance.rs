@@ -136,14 +136,27 @@ mod tests {
         })
     }
 
+    fn detector() -> Detector {
+        Detector::new(DetectorConfig {
+            bootstrap_frames: 1,
+            ..DetectorConfig::default()
+        })
+        .expect("valid")
+    }
+
+    fn show(det: &mut Detector, image: &RgbImage) {
+        det.push(image).expect("same size");
+        det.next_detections().expect("ready");
+    }
+
     #[test]
     fn finds_the_object_where_it_moved() {
-        let mut det = Detector::new(DetectorConfig::default()).expect("valid");
-        det.detect(&frame(40, 40));
-        det.detect(&frame(40, 40));
+        let mut det = detector();
+        show(&mut det, &frame(40, 40));
+        show(&mut det, &frame(40, 40));
         let t =
             Template::capture(det.evidence(), &BBox::new(40.0, 40.0, 20.0, 16.0)).expect("inside");
-        det.detect(&frame(46, 44));
+        show(&mut det, &frame(46, 44));
         let (placed, score) = t
             .locate(det.evidence(), &BBox::new(42.0, 40.0, 20.0, 16.0), 5, 4.0)
             .expect("found");
@@ -156,8 +169,8 @@ mod tests {
 
     #[test]
     fn boxes_outside_the_frame_have_no_template() {
-        let mut det = Detector::new(DetectorConfig::default()).expect("valid");
-        det.detect(&frame(40, 40));
+        let mut det = detector();
+        show(&mut det, &frame(40, 40));
         assert!(Template::capture(det.evidence(), &BBox::new(150.0, 40.0, 20.0, 16.0)).is_none());
         assert!(Template::capture(det.evidence(), &BBox::new(10.0, 10.0, 2.0, 2.0)).is_none());
     }

@@ -20,15 +20,51 @@ pub(crate) fn members(tracks: &[Track], usable: &[bool], blob: &BBox, cover: f32
         .collect()
 }
 
-/// Whether `blob` over these members is a merge of several objects: two or
-/// more members, and the blob clearly larger than any one of them (else it
-/// is one object that several tracks claim, and plain association decides).
-pub(crate) fn is_merge(tracks: &[Track], members: &[usize], blob: &BBox) -> bool {
-    let largest = members
+/// The members that make `blob` a merge of several objects, or nothing:
+/// of the members, those of at least a tenth of the blob's area count
+/// (slivers are fragments, not objects); a merge needs two of them, the
+/// blob clearly larger than any one (else it is one object that several
+/// tracks claim) and mostly made of them (else they are fragments of one
+/// object). When it is no merge, plain association decides.
+pub(crate) fn merged(tracks: &[Track], members: &[usize], blob: &BBox) -> Vec<usize> {
+    let area = |m: usize| tracks[m].kf.bbox().area();
+    let objects: Vec<usize> = members
         .iter()
-        .map(|&m| tracks[m].kf.bbox().area())
-        .fold(0.0f32, f32::max);
-    members.len() >= 2 && blob.area() >= 1.2 * largest
+        .copied()
+        .filter(|&m| area(m) >= blob.area() / 10.0)
+        .collect();
+    let largest = objects.iter().map(|&m| area(m)).fold(0.0f32, f32::max);
+    let total: f32 = objects.iter().map(|&m| area(m)).sum();
+    if objects.len() >= 2 && blob.area() >= 1.2 * largest && total >= 0.5 * blob.area() {
+        objects
+    } else {
+        Vec::new()
+    }
+}
+
+/// Whether the members are fragments of one object rather than several
+/// objects: they move together (velocities within half a pixel per frame)
+/// and their boxes tile the blob (the box around them has IoU ≥ 0.8 with
+/// it). A track split in pieces at start-up looks like this; objects that
+/// met have, almost always, come from different directions.
+pub(crate) fn are_fragments(tracks: &[Track], members: &[usize], blob: &BBox) -> bool {
+    let Some((&first, rest)) = members.split_first() else {
+        return false;
+    };
+    let v0 = tracks[first].kf.velocity();
+    let together = rest.iter().all(|&m| {
+        let v = tracks[m].kf.velocity();
+        (v.0 - v0.0).hypot(v.1 - v0.1) <= 0.5
+    });
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for &m in members {
+        let b = tracks[m].kf.bbox();
+        x0 = x0.min(b.x);
+        y0 = y0.min(b.y);
+        x1 = x1.max(b.right());
+        y1 = y1.max(b.bottom());
+    }
+    together && BBox::new(x0, y0, x1 - x0, y1 - y0).iou(blob) >= 0.8
 }
 
 /// Correct each member of a group with the sides of `blob` it defines.
