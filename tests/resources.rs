@@ -25,9 +25,21 @@ fn socket_dirs() -> Vec<PathBuf> {
     dirs
 }
 
+fn shm_segments() -> Vec<PathBuf> {
+    std::fs::read_dir("/dev/shm")
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[actix_rt::test]
 async fn a_hundred_restarts_leak_nothing_and_shutdown_leaves_nothing() {
     let dirs_before = socket_dirs();
+    let shm_before = shm_segments();
     let kernel = support::boot(&format!(
         "{FAST}\n{}{}",
         probe("child", Placement::Process, ""),
@@ -91,4 +103,13 @@ async fn a_hundred_restarts_leak_nothing_and_shutdown_leaves_nothing() {
         .filter(|d| !dirs_before.contains(d))
         .collect();
     assert!(leftover.is_empty(), "socket directories left: {leftover:?}");
+    // Pools are memfds, released with the last mapping; nothing may appear in /dev/shm.
+    let shm_left: Vec<_> = shm_segments()
+        .into_iter()
+        .filter(|segment| !shm_before.contains(segment))
+        .collect();
+    assert!(
+        shm_left.is_empty(),
+        "shared-memory segments left: {shm_left:?}"
+    );
 }

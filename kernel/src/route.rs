@@ -55,6 +55,8 @@ struct CallEntry {
     sent_to: Option<u64>,
     deadline: Instant,
     timeout: Duration,
+    /// The caller's tracing span, carried to the instance (0: none).
+    span: u64,
 }
 
 enum Queued {
@@ -213,6 +215,7 @@ impl Route {
                     sent_to: None,
                     deadline,
                     timeout,
+                    span: current_span(),
                 },
             );
             id
@@ -461,15 +464,16 @@ impl Route {
     /// *before* the send, so that a reply racing back finds it, and unmarked
     /// if the send did not happen.
     fn deliver_call(&self, delivery: &Delivery, generation: u64, id: u64) -> Option<Sent> {
-        let payload = {
+        let (payload, span) = {
             let mut calls = self.calls();
             let entry = calls.table.get_mut(&id)?;
             entry.sent_to = Some(generation);
-            if entry.idempotent {
+            let payload = if entry.idempotent {
                 entry.payload.clone()
             } else {
                 entry.payload.take()
-            }
+            };
+            (payload, entry.span)
         };
         let Some(payload) = payload else {
             return Some(Sent::Refused("internal: call has no payload".into()));
@@ -478,6 +482,7 @@ impl Route {
             Delivery::InProcess(host) => match host.try_send(ToHost::Call {
                 generation,
                 id,
+                span,
                 payload,
             }) {
                 Ok(()) => (Sent::Yes, None),
@@ -487,7 +492,7 @@ impl Route {
                 ) => (Sent::Gone, Some(payload)),
                 Err(_) => (Sent::Gone, None),
             },
-            Delivery::Process(conn) => match conn.send_call(id, &payload) {
+            Delivery::Process(conn) => match conn.send_call(id, &payload, span) {
                 Sent::Yes => (Sent::Yes, None),
                 other => (other, Some(payload)),
             },
@@ -503,6 +508,11 @@ impl Route {
         }
         Some(outcome)
     }
+}
+
+/// The id of the caller's current tracing span, or 0.
+fn current_span() -> u64 {
+    tracing::Span::current().id().map_or(0, |id| id.into_u64())
 }
 
 fn deliver_tell(delivery: &Delivery, payload: &Payload) -> Sent {

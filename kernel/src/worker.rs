@@ -304,6 +304,7 @@ impl<A: Actor> Worker<A> {
     fn dispatch(&mut self, envelope: Envelope) -> Option<i32> {
         match envelope.body {
             Body::Call { id, payload } => {
+                let _span = tracing::debug_span!("call", id, caller_span = envelope.span).entered();
                 let (outcome, end) = match import(self.pool.as_ref(), payload) {
                     Ok(payload) => {
                         let handled = self.core.call(payload);

@@ -24,6 +24,8 @@ pub(crate) enum ToHost {
     Call {
         generation: u64,
         id: u64,
+        /// The caller's tracing span (0: none).
+        span: u64,
         payload: Payload,
     },
     Tell(Payload),
@@ -205,8 +207,10 @@ impl<A: Concern> Handler<ToHost> for InProcHost<A> {
             ToHost::Call {
                 generation,
                 id,
+                span,
                 payload,
             } => {
+                let _span = tracing::debug_span!("call", id, caller_span = span).entered();
                 let handled = core.call(payload);
                 route.complete(generation, id, call_result(&route.name, handled.outcome));
                 if let Some(end) = handled.end {

@@ -64,7 +64,7 @@ pub(crate) struct ProcessConn {
 }
 
 impl ProcessConn {
-    fn send(&self, payload: &Payload, body: impl FnOnce(WirePayload) -> Body) -> Sent {
+    fn send(&self, payload: &Payload, span: u64, body: impl FnOnce(WirePayload) -> Body) -> Sent {
         if !self.link.has_room(payload.data.len(), payload.frames.len()) {
             return Sent::NotNow;
         }
@@ -72,15 +72,15 @@ impl ProcessConn {
             Ok(wire) => wire,
             Err(reason) => return Sent::Refused(reason),
         };
-        match self.link.send_now(body(wire), 0) {
+        match self.link.send_now(body(wire), span) {
             Ok(()) => Sent::Yes,
             Err(warden_transport::LinkError::Codec(err)) => Sent::Refused(err.to_string()),
             Err(_) => Sent::Gone,
         }
     }
 
-    pub(crate) fn send_call(&self, id: u64, payload: &Payload) -> Sent {
-        let sent = self.send(payload, |payload| Body::Call { id, payload });
+    pub(crate) fn send_call(&self, id: u64, payload: &Payload, span: u64) -> Sent {
+        let sent = self.send(payload, span, |payload| Body::Call { id, payload });
         if let Sent::Yes = sent {
             self.awaiting.fetch_add(1, Ordering::Relaxed);
         }
@@ -88,7 +88,7 @@ impl ProcessConn {
     }
 
     pub(crate) fn send_tell(&self, payload: &Payload) -> Sent {
-        self.send(payload, |payload| Body::Tell { payload })
+        self.send(payload, 0, |payload| Body::Tell { payload })
     }
 }
 
