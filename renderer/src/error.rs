@@ -46,6 +46,12 @@ pub enum RenderError {
         /// The canvas height.
         canvas_height: u32,
     },
+    /// The image could not be resampled to the canvas.
+    #[error("cannot fit the image to the canvas: {detail}")]
+    Fit {
+        /// The resampler's message.
+        detail: String,
+    },
     /// A scene value outside its documented range (NaN, negative, ...).
     #[error("scene value {field} = {value} is invalid: {expected}")]
     InvalidValue {

@@ -1,6 +1,7 @@
 //! Image files in and out for the offline command and the golden tests:
-//! decode any format the `image` crate reads into a `Frame`, write a
-//! `Frame` as PNG. The compositor itself never touches paths.
+//! decode with `warden-image` (every format the image actor reads, EXIF
+//! orientation applied, decompression bombs refused before allocation) into a
+//! `Frame`; write a `Frame` as PNG. The compositor itself never touches paths.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -8,25 +9,21 @@ use std::path::Path;
 
 use image::ImageEncoder;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use warden_image::{Limits, decode_file};
 
 use crate::error::RenderError;
 use crate::frame::Frame;
 
-/// Decodes an image file (PNG, JPEG, WebP, GIF, BMP, TIFF) to RGBA8.
+/// Decodes an image file (PNG, JPEG, WebP, GIF, BMP, TIFF) to RGBA8 in its
+/// displayed orientation, under `warden-image`'s default limits.
 pub fn load_image(path: &Path) -> Result<Frame, RenderError> {
     let err = |detail: String| RenderError::ImageLoad {
         path: path.to_owned(),
         detail,
     };
-    let img = image::ImageReader::open(path)
-        .map_err(|e| err(e.to_string()))?
-        .with_guessed_format()
-        .map_err(|e| err(e.to_string()))?
-        .decode()
-        .map_err(|e| err(e.to_string()))?
-        .to_rgba8();
-    let (w, h) = img.dimensions();
-    Frame::from_rgba(w, h, img.into_raw()).map_err(|e| err(e.to_string()))
+    let decoded = decode_file(path, &Limits::default()).map_err(|e| err(e.to_string()))?;
+    let (w, h) = decoded.image.dimensions();
+    Frame::from_rgba(w, h, decoded.image.into_pixels()).map_err(|e| err(e.to_string()))
 }
 
 /// Writes a frame as an RGBA PNG (fast compression).

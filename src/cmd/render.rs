@@ -71,7 +71,7 @@ fn parse_backend(s: &str) -> Result<BackendRequest, String> {
 }
 
 fn parse_fit(s: &str) -> Result<Fit, String> {
-    Fit::from_name(s).map_err(|e| e.to_string())
+    s.parse::<Fit>().map_err(|e| e.to_string())
 }
 
 fn parse_canvas(s: &str) -> Result<(u32, u32), String> {
