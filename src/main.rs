@@ -68,7 +68,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             // One line, the whole cause chain, never a backtrace.
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", cmd::logging::one_line(&err));
             ExitCode::FAILURE
         }
     }

@@ -222,6 +222,19 @@ fn bad_inputs_are_one_line_errors() {
         stderr(&out)
     );
 
+    // A file that is not an image: named once, its cause said once.
+    let garbage = dir.path().join("garbage");
+    std::fs::create_dir(&garbage).unwrap();
+    std::fs::write(garbage.join("000001.png"), b"not a png at all").unwrap();
+    let out = warden(&["--frames", garbage.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("000001.png: cannot decode image") && err.lines().count() == 1,
+        "{err}"
+    );
+    assert_eq!(err.matches("signature").count(), 1, "{err}");
+
     // clap rejects a malformed size before anything runs.
     let out = warden(&["--size", "10x10"]);
     assert_eq!(out.status.code(), Some(2));

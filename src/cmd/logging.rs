@@ -56,3 +56,54 @@ pub(crate) fn install(json: bool) {
         }
     }));
 }
+
+/// An error and its causes on one line, `outer: cause: root`. A cause whose
+/// text an outer message already quotes (many libraries print their source
+/// inside their own message) is not repeated.
+pub(crate) fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    /// An error that quotes its source in its own message, as many do.
+    #[derive(Debug)]
+    struct Quoting(std::io::Error);
+
+    impl std::fmt::Display for Quoting {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "frame.png: cannot decode image: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Quoting {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn causes_are_joined_once() {
+        let quoting = Quoting(std::io::Error::other("bad signature"));
+        let err = anyhow::Error::new(quoting).context("loading --from");
+        assert_eq!(
+            one_line(&err),
+            "loading --from: frame.png: cannot decode image: bad signature"
+        );
+        let plain = anyhow::Error::new(std::io::Error::other("gone")).context("reading x");
+        assert_eq!(one_line(&plain), "reading x: gone");
+    }
+}
