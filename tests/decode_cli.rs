@@ -120,6 +120,17 @@ fn size_and_fit_choose_the_output_size() {
     ]));
     assert_eq!(pair(&value, "width", "height"), (12, 7));
     assert_eq!(pair(&value, "out_width", "out_height"), (7, 12));
+
+    // A target whose sides pass but whose area would need gigabytes is
+    // refused before anything is decoded or allocated.
+    let out = decode(&[file, "--size", "32768x32768", "--fit", "stretch"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("over the limit of 134217728 pixels"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked") && !stderr.contains("memory allocation"));
 }
 
 #[test]

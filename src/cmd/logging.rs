@@ -29,6 +29,11 @@ pub(crate) fn install(json: bool) {
         builder.try_init()
     };
     std::panic::set_hook(Box::new(|info| {
+        // A decoder or resizer panic that warden-image is about to return as
+        // an error: the caller reports it, in one line.
+        if warden_image::panic_is_contained() {
+            return;
+        }
         let message = info
             .payload()
             .downcast_ref::<&str>()

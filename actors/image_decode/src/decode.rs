@@ -3,7 +3,6 @@
 //! is allocated; decoder panics are caught and reported as errors.
 
 use std::io::Cursor;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageReader};
@@ -107,18 +106,11 @@ pub(crate) fn decode_native(bytes: &[u8], limits: &Limits) -> Result<Native, Dec
     if format == ImageFormat::WebP {
         webp_riff::check(bytes, limits)?;
     }
-    match catch_unwind(AssertUnwindSafe(|| decode_unguarded(bytes, format, limits))) {
-        Ok(result) => result,
-        Err(panic) => {
-            let detail = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic without a message".to_owned());
-            tracing::warn!(%format, %detail, "decoder panicked; input refused");
-            Err(DecodeError::DecoderPanicked { format, detail })
-        }
-    }
+    crate::contain::contain(|| decode_unguarded(bytes, format, limits)).unwrap_or_else(|detail| {
+        // The caller gets the error; logging it is the caller's choice.
+        tracing::debug!(%format, %detail, "decoder panicked; input refused");
+        Err(DecodeError::DecoderPanicked { format, detail })
+    })
 }
 
 fn decode_unguarded(

@@ -170,6 +170,16 @@ pub enum ScaleError {
         /// The per-side limit.
         max: u32,
     },
+    /// The target area is larger than [`crate::MAX_TARGET_PIXELS`].
+    #[error("target size {width}x{height} is over the limit of {max_pixels} pixels")]
+    TargetAreaTooLarge {
+        /// Requested width.
+        width: u32,
+        /// Requested height.
+        height: u32,
+        /// The area limit.
+        max_pixels: u64,
+    },
     /// A size string was not `WIDTHxHEIGHT`.
     #[error("size {input:?} is not WIDTHxHEIGHT (for example 1920x1080)")]
     BadSize {

@@ -11,6 +11,11 @@ use crate::resize::Filter;
 /// 100000-pixel-wide output is refused before allocating it).
 pub const MAX_TARGET_SIDE: u32 = 32_768;
 
+/// The largest target area a prescale accepts, in pixels: 128 megapixels,
+/// 512 MiB of RGBA8 (the default decoded-bytes limit). Each side may be up to
+/// [`MAX_TARGET_SIDE`], but not both at once.
+pub const MAX_TARGET_PIXELS: u64 = 128 * 1024 * 1024;
+
 /// How the source is fitted into the target size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Fit {
@@ -105,6 +110,13 @@ impl ScaleSpec {
                 width,
                 height,
                 max: MAX_TARGET_SIDE,
+            });
+        }
+        if u64::from(width) * u64::from(height) > MAX_TARGET_PIXELS {
+            return Err(ScaleError::TargetAreaTooLarge {
+                width,
+                height,
+                max_pixels: MAX_TARGET_PIXELS,
             });
         }
         Ok(())
@@ -209,6 +221,13 @@ mod tests {
             ScaleSpec::new(100_000, 100_000).validate(),
             Err(ScaleError::TargetTooLarge { .. })
         ));
+        // Each side within the limit, the area not: refused before any
+        // buffer is allocated.
+        assert!(matches!(
+            ScaleSpec::new(32_768, 32_768).validate(),
+            Err(ScaleError::TargetAreaTooLarge { .. })
+        ));
+        assert!(ScaleSpec::new(32_768, 4_096).validate().is_ok());
     }
 
     proptest! {

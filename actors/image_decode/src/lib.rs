@@ -21,6 +21,7 @@
 mod cache;
 mod cache_key;
 mod classify;
+mod contain;
 mod convert;
 mod decode;
 mod error;
@@ -38,9 +39,10 @@ mod webp_riff;
 
 pub use cache::{CacheStats, ImageCache};
 pub use cache_key::CacheKey;
+pub use contain::panic_is_contained;
 pub use decode::{DecodedImage, decode_bytes, decode_file, read_file};
 pub use error::{DecodeError, EncodeError, LoadError, PixelBufferError, ScaleError};
-pub use fit::{Fit, MAX_TARGET_SIDE, ScaleSpec, fit_size, parse_size};
+pub use fit::{Fit, MAX_TARGET_PIXELS, MAX_TARGET_SIDE, ScaleSpec, fit_size, parse_size};
 pub use format::ImageFormat;
 pub use limits::Limits;
 pub use load::{Loaded, Timings, decode_prescaled, load_bytes, load_file};

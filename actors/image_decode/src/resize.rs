@@ -138,19 +138,13 @@ pub(crate) fn resize_raw(
     // fir's kernels are unsafe SIMD code fed with sizes from the input; a
     // panic in them (one was found by fuzzing, see below) becomes an error.
     // `out` is dropped on that path, so no half-written image escapes.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        resize_into(&view, &mut out, &options, fit)
-    }))
-    .unwrap_or_else(|panic| {
-        let detail = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        Err(ScaleError::Resize {
-            detail: format!("the resizer panicked: {detail}"),
-        })
-    })?;
+    crate::contain::contain(|| resize_into(&view, &mut out, &options, fit)).unwrap_or_else(
+        |detail| {
+            Err(ScaleError::Resize {
+                detail: format!("the resizer panicked: {detail}"),
+            })
+        },
+    )?;
     Ok(out.into_vec())
 }
 
