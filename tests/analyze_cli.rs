@@ -171,6 +171,48 @@ fn spectrum_is_the_unnormalised_hann_rfft_of_the_mono_mix() {
     }
 }
 
+/// At a low sample rate the default hop shrinks so that beat tracking still
+/// gets four frames per beat; the file is analysed, not refused.
+#[test]
+fn low_sample_rates_work_with_the_default_hop() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("low.wav");
+    // 8 s of mono 16-bit PCM at 4 kHz (below the generator's range): a
+    // decaying 300 Hz click every half second (120 BPM).
+    let rate = 4000u32;
+    let samples: Vec<i16> = (0..rate * 8)
+        .map(|i| {
+            let since = f64::from(i % (rate / 2)) / f64::from(rate);
+            let click = (-since * 40.0).exp() * (TAU * 300.0 * since).sin();
+            (click * 20_000.0) as i16
+        })
+        .collect();
+    let data_len = samples.len() as u32 * 2;
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(b"RIFF");
+    bytes.extend_from_slice(&(36 + data_len).to_le_bytes());
+    bytes.extend_from_slice(b"WAVEfmt ");
+    bytes.extend_from_slice(&16u32.to_le_bytes());
+    bytes.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    bytes.extend_from_slice(&1u16.to_le_bytes()); // mono
+    bytes.extend_from_slice(&rate.to_le_bytes());
+    bytes.extend_from_slice(&(rate * 2).to_le_bytes());
+    bytes.extend_from_slice(&2u16.to_le_bytes());
+    bytes.extend_from_slice(&16u16.to_le_bytes());
+    bytes.extend_from_slice(b"data");
+    bytes.extend_from_slice(&data_len.to_le_bytes());
+    for s in samples {
+        bytes.extend_from_slice(&s.to_le_bytes());
+    }
+    std::fs::write(&wav, bytes).unwrap();
+    let out = lines(&stdout_of(&["analyze", wav.to_str().unwrap(), "--json"]));
+    let last = out.last().unwrap();
+    assert!(!floats(&last["beats"]).is_empty(), "{last}");
+    let bpm = last["bpm"].as_f64().unwrap();
+    assert!((bpm - 120.0).abs() <= 2.4, "bpm {bpm}");
+    assert!(out.len() > 20, "{} frame lines", out.len());
+}
+
 #[test]
 fn text_summary_names_tempo_and_beats() {
     let dir = tempfile::tempdir().unwrap();

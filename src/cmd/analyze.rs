@@ -30,7 +30,8 @@ pub(crate) struct Args {
     /// Frame length in samples: a power of two, 1024, 2048 or 4096 typically.
     #[arg(long, default_value_t = 2048)]
     frame: usize,
-    /// Hop between frames in samples [default: frame / 4].
+    /// Hop between frames in samples [default: frame / 4, or less at low
+    /// sample rates so that beat tracking gets four frames per beat].
     #[arg(long)]
     hop: Option<usize>,
     /// Print one JSON object per frame, then one with `beats` and `bpm`.
@@ -179,14 +180,24 @@ struct SummaryLine<'a> {
     seconds: f64,
 }
 
+/// A quarter of the frame, or less at low sample rates, where a quarter
+/// frame would be too few frames per second for beat tracking (four per
+/// beat at `max_bpm`).
+fn default_hop(base: &AnalyzerConfig, frame: usize) -> usize {
+    let per_second = f64::from(base.max_bpm) / 60.0 * 4.0;
+    let finest = (f64::from(base.sample_rate) / per_second).floor() as usize;
+    (frame / 4).min(finest).max(1)
+}
+
 fn analyze(args: &Args, file: &Path) -> anyhow::Result<ExitCode> {
     let mut source = WavSource::open(file)?;
     let info = source.info();
+    let base = AnalyzerConfig::new(info.sample_rate);
     let config = AnalyzerConfig {
         frame_len: args.frame,
-        hop: args.hop.unwrap_or(args.frame / 4),
+        hop: args.hop.unwrap_or_else(|| default_hop(&base, args.frame)),
         bars: args.bars,
-        ..AnalyzerConfig::new(info.sample_rate)
+        ..base
     };
     let mut analyzer =
         Analyzer::new(config).with_context(|| format!("cannot analyse {}", file.display()))?;

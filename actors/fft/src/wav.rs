@@ -224,7 +224,10 @@ impl<R: Read> WavSource<R> {
 
     /// Read everything that is left as mono.
     pub fn read_all_mono(&mut self) -> Result<Vec<f32>, FftError> {
-        let mut all = Vec::with_capacity((self.info.frames - self.frames_read) as usize);
+        // The header's frame count is untrusted: reserve at most a minute at
+        // 48 kHz up front and let a longer file grow the buffer as it reads.
+        let claimed = self.info.frames.saturating_sub(self.frames_read);
+        let mut all = Vec::with_capacity(claimed.min(1 << 22) as usize);
         let mut chunk = Vec::new();
         while self.read_mono(&mut chunk, 1 << 16)? > 0 {
             all.extend_from_slice(&chunk);
