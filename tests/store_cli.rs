@@ -113,6 +113,7 @@ fn a_bench_killed_at_random_moments_keeps_every_acked_update() {
                 data.to_str().unwrap(),
                 "--writers",
                 "8",
+                "--overwrite",
             ])
             .args([
                 "--updates",
@@ -196,6 +197,32 @@ fn inspect_and_bench_print_their_json_contracts() {
     assert!(text.contains("audit (tail):"), "{text}");
     let without_audit = json(&store(&["inspect", "--data", data, "--json"]));
     assert!(without_audit.get("audit").is_none());
+
+    // A second bench on the same, now non-empty store is refused and
+    // changes nothing; --overwrite runs it.
+    let again = store(&["bench", "--data", data, "--updates", "5"]);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("already holds a store (version 53)") && err.contains("--overwrite"),
+        "{err}"
+    );
+    let unchanged = json(&store(&["inspect", "--data", data, "--json"]));
+    assert_eq!(unchanged["version"], 53);
+    let overwritten = json(&store(&[
+        "bench",
+        "--data",
+        data,
+        "--writers",
+        "2",
+        "--updates",
+        "5",
+        "--overwrite",
+        "--json",
+    ]));
+    assert_eq!(overwritten["acks"], 5);
+    let out = store(&["bench", "--data", data, "--updates", "0"]);
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use warden_store::bench::{self, AcksLog, BenchConfig};
 use warden_store::{AuditEntry, Store, StoreConfig};
 
@@ -48,8 +48,13 @@ enum Command {
         #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
         writers: u32,
         /// Updates in total.
-        #[arg(long, default_value_t = 50_000)]
+        #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
         updates: u64,
+        /// Run on a store that already holds records. The bench seeds its
+        /// own layers, dims and camera records, replacing what is there;
+        /// without this flag a non-empty store is refused.
+        #[arg(long)]
+        overwrite: bool,
         /// Append `VERSION SCOPE TARGET KEY VALUE_JSON` per ack, flushed as it is acked.
         #[arg(long)]
         acks_log: Option<PathBuf>,
@@ -68,12 +73,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             data,
             writers,
             updates,
+            overwrite,
             acks_log,
             json,
         } => {
             let writers =
                 usize::try_from(writers).context("--writers does not fit this platform")?;
-            run_bench(data, BenchConfig { writers, updates }, acks_log, json)
+            let config = BenchConfig { writers, updates };
+            run_bench(data, config, overwrite, acks_log, json)
         }
     }
 }
@@ -189,10 +196,20 @@ fn verify(data: PathBuf, json: bool) -> anyhow::Result<ExitCode> {
 fn run_bench(
     data: PathBuf,
     config: BenchConfig,
+    overwrite: bool,
     acks_log: Option<PathBuf>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let store = Store::open(&data, StoreConfig::default())?;
+    if store.version() > 0 && !overwrite {
+        let version = store.version();
+        store.close()?;
+        bail!(
+            "{} already holds a store (version {version}); the bench would replace its \
+             records with its own: give it a new directory, or pass --overwrite",
+            data.display()
+        );
+    }
     let log = acks_log
         .as_deref()
         .map(AcksLog::append_to)

@@ -100,8 +100,9 @@ pub fn run(
     let acked = AtomicU64::new(0);
     let rejects = AtomicU64::new(0);
     let finished = AtomicBool::new(false);
+    // Reserve for up to a million acks; a longer run grows the buffer.
     let latencies = Mutex::new(Vec::with_capacity(
-        usize::try_from(config.updates).unwrap_or(0),
+        usize::try_from(config.updates.min(1 << 20)).unwrap_or(0),
     ));
     let started = Instant::now();
     let outcome: Result<(), BenchError> = std::thread::scope(|scope| {
