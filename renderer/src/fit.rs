@@ -23,16 +23,32 @@ pub fn fit_frame(
     if src.width() == width && src.height() == height {
         return Ok(src.clone());
     }
-    let length_error = || RenderError::FrameLength {
-        width: src.width(),
-        height: src.height(),
-        expected: src.stride() * src.height() as usize,
-        actual: src.data().len(),
-    };
-    let image = Rgba8Image::new(src.width(), src.height(), src.data().to_vec())
-        .map_err(|_| length_error())?;
+    let image = Rgba8Image::new(src.width(), src.height(), src.data().to_vec()).map_err(|_| {
+        RenderError::FrameLength {
+            width: src.width(),
+            height: src.height(),
+            expected: src.stride() * src.height() as usize,
+            actual: src.data().len(),
+        }
+    })?;
+    fit_image(&image, width, height, fit, background)
+}
+
+/// Fits a decoded image of any size (also one larger than a frame may be)
+/// to `width × height`; `background` fills contain's margins.
+pub fn fit_image(
+    image: &Rgba8Image,
+    width: u32,
+    height: u32,
+    fit: Fit,
+    background: Rgba,
+) -> Result<Frame, RenderError> {
+    check_size("fit target", width, height)?;
+    if image.dimensions() == (width, height) {
+        return Frame::from_rgba(width, height, image.pixels().to_vec());
+    }
     let scaled =
-        prescale(&image, width, height, fit, Filter::default()).map_err(|e| RenderError::Fit {
+        prescale(image, width, height, fit, Filter::default()).map_err(|e| RenderError::Fit {
             detail: e.to_string(),
         })?;
     let (sw, sh) = scaled.dimensions();
@@ -76,6 +92,17 @@ mod tests {
             assert_eq!((f.width(), f.height()), (15, 30));
             assert!(f.data().chunks_exact(4).all(|p| p == [200, 100, 50, 255]));
         }
+    }
+
+    #[test]
+    fn an_image_larger_than_any_frame_is_fitted_down() {
+        let (w, h) = (9000, 90);
+        let big = Rgba8Image::new(w, h, [10, 20, 30, 255].repeat((w * h) as usize)).expect("sized");
+        assert!(Frame::from_rgba(w, h, big.pixels().to_vec()).is_err());
+        let f = fit_image(&big, 200, 100, Fit::Contain, [0, 0, 0, 255]).expect("fits");
+        assert_eq!((f.width(), f.height()), (200, 100));
+        assert_eq!(f.pixel(100, 50), Some([10, 20, 30, 255]));
+        assert_eq!(f.pixel(100, 0), Some([0, 0, 0, 255]), "letterbox");
     }
 
     #[test]

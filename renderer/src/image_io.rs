@@ -9,7 +9,7 @@ use std::path::Path;
 
 use image::ImageEncoder;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
-use warden_image::{Limits, decode_file};
+use warden_image::{Limits, Rgba8Image, decode_file};
 
 use crate::error::RenderError;
 use crate::frame::Frame;
@@ -17,13 +17,23 @@ use crate::frame::Frame;
 /// Decodes an image file (PNG, JPEG, WebP, GIF, BMP, TIFF) to RGBA8 in its
 /// displayed orientation, under `warden-image`'s default limits.
 pub fn load_image(path: &Path) -> Result<Frame, RenderError> {
-    let err = |detail: String| RenderError::ImageLoad {
+    let image = decode_image(path)?;
+    let (w, h) = image.dimensions();
+    Frame::from_rgba(w, h, image.into_pixels()).map_err(|e| RenderError::ImageLoad {
         path: path.to_owned(),
-        detail,
-    };
-    let decoded = decode_file(path, &Limits::default()).map_err(|e| err(e.to_string()))?;
-    let (w, h) = decoded.image.dimensions();
-    Frame::from_rgba(w, h, decoded.image.into_pixels()).map_err(|e| err(e.to_string()))
+        detail: e.to_string(),
+    })
+}
+
+/// Decodes an image file to RGBA8 at its own size, which may exceed what a
+/// frame allows (a 50-megapixel photo): fit it with [`crate::fit_image`].
+pub fn decode_image(path: &Path) -> Result<Rgba8Image, RenderError> {
+    decode_file(path, &Limits::default())
+        .map(|decoded| decoded.image)
+        .map_err(|e| RenderError::ImageLoad {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })
 }
 
 /// Writes a frame as an RGBA PNG (fast compression).

@@ -28,12 +28,12 @@ pub use backend::{BackendChoice, BackendRequest, ChoiceReason, select_backend};
 pub use compositor::{Backend, Compositor, DemotionLevel};
 pub use cpu::CpuCompositor;
 pub use error::RenderError;
-pub use fit::{Fit, fit_frame};
+pub use fit::{Fit, fit_frame, fit_image};
 pub use frame::{Frame, MAX_SIDE, Rgba, parse_size};
 pub use gpu::{
     AdapterSummary, FaultInjection, FaultKind, GpuCompositor, GpuFault, ShaderModuleName,
 };
-pub use image_io::{load_image, save_png};
+pub use image_io::{decode_image, load_image, save_png};
 pub use offline::{OfflineJob, OfflineReport, render_transition};
 pub use peaks::PeakFall;
 pub use scene::{

@@ -12,8 +12,8 @@ mod scenes;
 use std::path::PathBuf;
 
 use warden_renderer::{
-    Compositor, CpuCompositor, FaultInjection, Frame, GpuCompositor, LayerProps, Scene,
-    TransitionKind, Viewport, load_image, save_png,
+    Compositor, CpuCompositor, FaultInjection, Frame, GpuCompositor, LayerProps, RenderError,
+    Scene, TransitionKind, Viewport, load_image, save_png,
 };
 
 const W: u32 = 96;
@@ -93,10 +93,11 @@ fn cpu_path_matches_the_golden_images() {
 fn wgpu_path_matches_the_golden_images() {
     let mut g = match GpuCompositor::open_best(FaultInjection::none()) {
         Ok(g) => g,
-        Err(e) => {
-            eprintln!("SKIPPED: no wgpu adapter on this machine: {e}");
+        Err(RenderError::NoAdapter(why)) => {
+            eprintln!("SKIPPED: no wgpu adapter on this machine: {why}");
             return;
         }
+        Err(e) => panic!("an adapter exists but the device failed to open: {e}"),
     };
     for (name, scene) in cases() {
         let f = g.render(&scene).expect("gpu");

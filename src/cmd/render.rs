@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use warden_renderer::{
     BackendRequest, Compositor, Easing, Fit, OfflineJob, Renderer, RendererOptions, TransitionKind,
-    TransitionSpec, fit_frame, load_image, parse_size, render_transition, save_png,
+    TransitionSpec, decode_image, fit_image, parse_size, render_transition, save_png,
 };
 
 /// Arguments of `warden render`.
@@ -41,12 +41,12 @@ pub(crate) struct Args {
     /// auto (wgpu on hardware, else CPU), cpu, or wgpu (any adapter).
     #[arg(long, value_name = "auto|cpu|wgpu", default_value = "auto", value_parser = parse_backend)]
     backend: BackendRequest,
-    /// Synthetic spectrum bars over the images.
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    bars: usize,
-    /// Synthetic detection boxes over the images.
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    boxes: usize,
+    /// Synthetic spectrum bars over the images (at most 4096).
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=4096))]
+    bars: u16,
+    /// Synthetic detection boxes over the images (at most 4096).
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=4096))]
+    boxes: u16,
     /// linear, ease-in, ease-out, ease-in-out.
     #[arg(long, value_name = "NAME", default_value = "ease-in-out", value_parser = parse_easing)]
     easing: Easing,
@@ -84,14 +84,13 @@ fn ms(d: Duration) -> f64 {
 
 /// Run the subcommand.
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    // Decode and fit are the renderer's stop-gap; warden-image (decode +
-    // prescale) takes over when the compositor actor wires the two together.
-    let from = load_image(&args.from).context("loading --from")?;
-    let to = load_image(&args.to).context("loading --to")?;
-    let (w, h) = args.size.unwrap_or((from.width(), from.height()));
+    // Decoded and fitted by warden-image, as the image actor does.
+    let from = decode_image(&args.from).context("loading --from")?;
+    let to = decode_image(&args.to).context("loading --to")?;
+    let (w, h) = args.size.unwrap_or(from.dimensions());
     let black = [0, 0, 0, 255];
-    let from = Arc::new(fit_frame(&from, w, h, args.fit, black).context("fitting --from")?);
-    let to = Arc::new(fit_frame(&to, w, h, args.fit, black).context("fitting --to")?);
+    let from = Arc::new(fit_image(&from, w, h, args.fit, black).context("fitting --from")?);
+    let to = Arc::new(fit_image(&to, w, h, args.fit, black).context("fitting --to")?);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating --out {}", args.out.display()))?;
 
@@ -112,8 +111,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             seed: args.seed,
         },
         frames: args.frames,
-        bars: args.bars,
-        boxes: args.boxes,
+        bars: usize::from(args.bars),
+        boxes: usize::from(args.boxes),
     };
     let started = Instant::now();
     let mut last_progress = Instant::now();
