@@ -135,6 +135,14 @@ impl Durable {
         let reader = self.reader()?;
         let checkpoint = reader.checkpoint()?;
         let version = reader.last_version()?;
+        if version > crate::scene::MAX_VERSION {
+            return Err(StoreError::Corrupt {
+                what: format!(
+                    "the log ends at version {version}, above the largest version {}",
+                    crate::scene::MAX_VERSION
+                ),
+            });
+        }
         if checkpoint > version {
             return Err(StoreError::Corrupt {
                 what: format!(

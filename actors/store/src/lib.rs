@@ -38,7 +38,7 @@ pub use reduce::{
     CAMERA_KEYS, DEFAULT_RANGE, LAYER_KEYS, MAX_NDIM, ORDER_KEY, ORDER_TARGET, Rejection, reduce,
     seed_writes, steps,
 };
-pub use scene::{Replay, Scene, TopicSnapshot};
+pub use scene::{MAX_VERSION, Replay, Scene, TopicSnapshot};
 pub use store::{Outcome, Store, StoreConfig};
 pub use topic::Topic;
 pub use verify::{VerifyReport, verify};

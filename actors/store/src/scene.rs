@@ -47,6 +47,11 @@ pub enum Replay {
     Baseline(TopicSnapshot),
 }
 
+/// The largest version a store reaches: 2^53 − 1, the largest integer that
+/// every JSON client (JavaScript's numbers included) reads exactly. Seeds
+/// above it and updates past it are refused, so versions never wrap.
+pub const MAX_VERSION: u64 = (1 << 53) - 1;
+
 /// The scene: every topic's records, the global version and the histories.
 #[derive(Clone, Debug)]
 pub struct Scene {
@@ -125,6 +130,12 @@ impl Scene {
         author: &Author,
         timestamp: u64,
     ) -> Result<Arc<Entry>, Rejection> {
+        if self.version >= MAX_VERSION {
+            return Err(Rejection::Invalid {
+                field: "version".into(),
+                message: format!("the store has reached its largest version, {MAX_VERSION}"),
+            });
+        }
         let stamp = Stamp {
             version: self.version + 1,
             timestamp,
@@ -179,6 +190,15 @@ impl Scene {
         version: u64,
         timestamp: u64,
     ) -> Result<Arc<Entry>, Rejection> {
+        if version > MAX_VERSION {
+            return Err(Rejection::Invalid {
+                field: "version".into(),
+                message: format!(
+                    "{version} is above the largest version, {MAX_VERSION} (the largest \
+                     integer every JSON client reads exactly)"
+                ),
+            });
+        }
         if version <= self.version {
             return Err(Rejection::SeedNotAhead {
                 version,

@@ -227,3 +227,28 @@ fn a_snapshot_taken_before_close_catches_up_after_reopen() -> Result<(), Box<dyn
     assert!(report.ok, "{:?}", report.problems);
     Ok(())
 }
+
+/// Versions never wrap: a seed may reach `MAX_VERSION` (2^53 − 1, exact in
+/// every JSON client) but not pass it, and an update past it is refused
+/// naming `version`, leaving the scene as it was.
+#[test]
+fn versions_stop_at_the_largest_json_integer() {
+    use warden_store::{MAX_VERSION, Rejection};
+    let mut scene = Scene::new(HistoryLimits::uniform(8));
+    let author = Author::new("edge", "test");
+    let too_far = scene.seed_snapshot(Topic::Layers, serde_json::json!({}), MAX_VERSION + 1, 1);
+    assert!(
+        matches!(&too_far, Err(Rejection::Invalid { field, .. }) if field == "version"),
+        "{too_far:?}"
+    );
+    scene
+        .seed_snapshot(Topic::Layers, serde_json::json!({}), MAX_VERSION, 1)
+        .expect("a seed at the largest version");
+    let (topic, delta) = ops::op(7);
+    let refused = scene.apply_delta(topic, delta, MAX_VERSION, &author, 2);
+    assert!(
+        matches!(&refused, Err(Rejection::Invalid { field, .. }) if field == "version"),
+        "{refused:?}"
+    );
+    assert_eq!(scene.version(), MAX_VERSION);
+}
