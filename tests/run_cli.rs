@@ -233,7 +233,7 @@ fn check_config_names_the_bad_key() {
     for (text, needle) in [
         (
             "[actors.probe]\nplacment = \"process\"\n",
-            "actors.probe: unknown field `placment`",
+            "actors.probe.placment: unknown field `placment`",
         ),
         (
             "[actors.probe]\nplacement = \"remote\"\n",

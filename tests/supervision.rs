@@ -74,6 +74,47 @@ async fn one_for_all_restarts_every_child_in_order() {
     kernel.shutdown().await;
 }
 
+/// OTP: a temporary child is never restarted, even when a sibling's failure
+/// takes it down with it.
+#[actix_rt::test]
+async fn a_temporary_sibling_goes_down_with_the_group_and_stays_down() {
+    for strategy in ["one_for_all", "rest_for_one"] {
+        let kernel = boot(&format!(
+            "{}\nstrategy = \"{strategy}\"\n{}{}{}",
+            FAST.trim_end(),
+            probe("a", P, ""),
+            probe("b", I, ""),
+            probe("c", P, "restart = \"temporary\"\n")
+        ))
+        .await;
+        let b = kernel.actor::<Probe>("b").unwrap();
+        assert!(b.call(ProbeMsg::Panic("b fails".into())).await.is_err());
+        let settled = |k: &Kernel| {
+            let s = k.statuses();
+            s[1].generation == 2 && s[1].state == State::Running && s[2].state == State::Stopped
+        };
+        assert!(
+            eventually(Duration::from_secs(5), || settled(&kernel)).await,
+            "{strategy}: {:?}",
+            kernel.statuses()
+        );
+        let c = &kernel.statuses()[2];
+        assert_eq!(
+            c.generation, 1,
+            "{strategy}: the temporary child was restarted"
+        );
+        assert!(
+            kernel
+                .events_since(0)
+                .iter()
+                .any(|e| e.actor == "c" && e.detail.contains("temporary, not restarted")),
+            "{strategy}"
+        );
+        assert_eq!(echo(&b, "b").await, 2);
+        kernel.shutdown().await;
+    }
+}
+
 #[actix_rt::test]
 async fn rest_for_one_restarts_the_failed_child_and_those_after_it() {
     let kernel = three("rest_for_one").await;

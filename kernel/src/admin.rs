@@ -85,17 +85,22 @@ fn error(status: actix_web::http::StatusCode, message: impl Into<String>) -> Htt
     HttpResponse::build(status).json(json!({ "error": message.into() }))
 }
 
-/// Constant-time comparison of the presented token with ours.
+/// Constant-time comparison of the presented token with ours. The scheme is
+/// case-insensitive (RFC 7235); surrounding spaces never count.
 fn authorized(req: &HttpRequest, token: &str) -> bool {
     let Some(presented) = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
+        .and_then(|value| value.trim_start().split_once(' '))
+        .and_then(|(scheme, rest)| scheme.eq_ignore_ascii_case("bearer").then_some(rest))
     else {
         return false;
     };
-    let (a, b) = (presented.trim().as_bytes(), token.as_bytes());
+    let (a, b) = (presented.trim().as_bytes(), token.trim().as_bytes());
+    if b.is_empty() {
+        return false;
+    }
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -218,4 +223,42 @@ async fn dashboard() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(crate::admin_doc::DASHBOARD)
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::authorized;
+
+    fn with(header: Option<&str>) -> actix_web::HttpRequest {
+        let mut req = TestRequest::default();
+        if let Some(value) = header {
+            req = req.insert_header(("Authorization", value));
+        }
+        req.to_http_request()
+    }
+
+    #[test]
+    fn only_the_configured_bearer_token_is_accepted() {
+        let token = "s3cret";
+        assert!(authorized(&with(Some("Bearer s3cret")), token));
+        assert!(
+            authorized(&with(Some("bearer s3cret")), token),
+            "scheme case"
+        );
+        assert!(authorized(&with(Some("Bearer  s3cret ")), token), "spaces");
+        assert!(
+            authorized(&with(Some("Bearer s3cret")), " s3cret\n"),
+            "configured spaces"
+        );
+        assert!(!authorized(&with(None), token));
+        assert!(!authorized(&with(Some("Bearer s3cre")), token));
+        assert!(!authorized(&with(Some("Basic s3cret")), token));
+        assert!(!authorized(&with(Some("s3cret")), token));
+        assert!(
+            !authorized(&with(Some("Bearer ")), ""),
+            "an empty token never matches"
+        );
+    }
 }

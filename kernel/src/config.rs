@@ -98,6 +98,85 @@ impl ConfigError {
     }
 }
 
+/// A TOML error as a `ConfigError` naming the dotted key: toml reports the
+/// byte span of the offending key or value; the key is the text before `=`
+/// on that line and its table the last `[header]` above it. Syntax errors
+/// without a key keep the whole report under `config`.
+fn toml_error(text: &str, err: &toml::de::Error) -> ConfigError {
+    let Some(span) = err.span() else {
+        let report = err.to_string();
+        let one_line: Vec<&str> = report.lines().map(str::trim).collect();
+        return ConfigError::new("config", one_line.join(" "));
+    };
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_no = text[..start].matches('\n').count() + 1;
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let line = &text[line_start..line_end];
+    let column = text[line_start..start].chars().count() + 1;
+    let fallback = || {
+        ConfigError::new(
+            "config",
+            format!(
+                "{} (line {line_no}, column {column})",
+                err.message().trim_end()
+            ),
+        )
+    };
+    let table = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && !l.starts_with("[["))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
+    if let Some(header) = line
+        .trim()
+        .strip_prefix('[')
+        .and_then(|l| l.strip_suffix(']'))
+    {
+        // The error is about a table itself (`[kernal]`).
+        let header = header.trim_matches(|c| c == '[' || c == ']').trim();
+        return ConfigError::new(
+            header,
+            format!("{} (line {line_no})", err.message().trim_end()),
+        );
+    }
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"'));
+    let dotted = match (table, key) {
+        (Some(table), Some(key)) if !key.is_empty() => format!("{table}.{key}"),
+        (Some(table), _) => table,
+        (None, Some(key)) if !key.is_empty() => key.to_owned(),
+        _ => return fallback(),
+    };
+    ConfigError::new(
+        dotted,
+        format!("{} (line {line_no})", err.message().trim_end()),
+    )
+}
+
+/// An error from an actor's own config keys, named by its dotted key:
+/// toml reports a bad value as "…\nin `key`" and an unknown key as
+/// "unknown field `key`, …".
+fn actor_key_error(prefix: &str, message: &str) -> ConfigError {
+    let between_ticks = |text: &str| {
+        let rest = text.split_once('`')?.1;
+        Some(rest.split_once('`')?.0.to_owned())
+    };
+    if let Some((what, place)) = message.rsplit_once("\nin ")
+        && let Some(key) = between_ticks(place)
+    {
+        return ConfigError::new(format!("{prefix}.{key}"), what.trim_end());
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ")
+        && let Some(key) = between_ticks(rest)
+    {
+        return ConfigError::new(format!("{prefix}.{key}"), message);
+    }
+    ConfigError::new(prefix, message)
+}
+
 /// Admin HTTP settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AdminConfig {
@@ -231,8 +310,7 @@ const ACTOR_KERNEL_KEYS: &[&str] = &[
 impl KernelConfig {
     /// Parse and validate a TOML document against the registered actor kinds.
     pub fn from_toml(text: &str, registry: &Registry) -> Result<Self, ConfigError> {
-        let raw: RawConfig = toml::from_str(text)
-            .map_err(|err| ConfigError::new("config", err.to_string().trim_end()))?;
+        let raw: RawConfig = toml::from_str(text).map_err(|err| toml_error(text, &err))?;
         let kernel = raw.kernel;
         let sup = raw.supervisor;
 
@@ -398,11 +476,18 @@ fn actor_spec(
     let slot_bytes: Option<usize> = get(&kernel_keys, &prefix, "shm_slot_bytes")?;
     let pool = match (slots, slot_bytes) {
         (None, None) => None,
-        (Some(slots), Some(slot_bytes)) => Some(
-            PoolSpec { slots, slot_bytes }
-                .validated()
-                .map_err(|err| ConfigError::new(format!("{prefix}.shm_slots"), err.to_string()))?,
-        ),
+        (Some(slots), Some(slot_bytes)) => {
+            Some(PoolSpec { slots, slot_bytes }.validated().map_err(|err| {
+                // A slot count out of range is about shm_slots; a zero or
+                // oversized slot (the region limit) is about shm_slot_bytes.
+                let key = if (1..=1024).contains(&slots) {
+                    "shm_slot_bytes"
+                } else {
+                    "shm_slots"
+                };
+                ConfigError::new(format!("{prefix}.{key}"), err.to_string())
+            })?)
+        }
         (Some(_), None) => {
             return Err(ConfigError::new(
                 format!("{prefix}.shm_slot_bytes"),
@@ -419,7 +504,7 @@ fn actor_spec(
 
     factory
         .validate(&table)
-        .map_err(|message| ConfigError::new(prefix.clone(), message))?;
+        .map_err(|message| actor_key_error(&prefix, &message))?;
 
     Ok(ActorSpec {
         name,

@@ -50,15 +50,31 @@ fn actors_keep_their_order_and_split_kernel_from_actor_keys() {
 #[test]
 fn unknown_keys_are_named() {
     let e = err("[supervisor]\nstrateg = \"one_for_all\"\n");
-    assert_eq!(e.key, "config");
+    assert_eq!(e.key, "supervisor.strateg");
     assert!(e.message.contains("unknown field `strateg`"), "{e}");
     assert!(e.message.contains("line 2"), "{e}");
 
     let e = err("[kernal]\n");
+    assert_eq!(e.key, "kernal");
     assert!(e.message.contains("unknown field `kernal`"), "{e}");
 
+    let e = err("[kernel]\nadmin_addr = 5\n");
+    assert_eq!(e.key, "kernel.admin_addr");
+    assert!(
+        e.message.contains("expected a string") && e.message.contains("line 2"),
+        "{e}"
+    );
+
+    // A syntax error has no key: one line with its position.
+    let e = err("[supervisor\n");
+    assert_eq!(e.key, "config");
+    assert!(
+        !e.message.contains('\n') && e.message.contains("line 1, column 12"),
+        "{e}"
+    );
+
     let e = err("[actors.probe]\nfoo = 1\n");
-    assert_eq!(e.key, "actors.probe");
+    assert_eq!(e.key, "actors.probe.foo");
     assert!(e.message.contains("unknown field `foo`"), "{e}");
 }
 
@@ -70,6 +86,13 @@ fn bad_values_are_named() {
 
     let e = err("[supervisor]\nstrategy = \"all_for_one\"\n");
     assert!(e.message.contains("all_for_one"), "{e}");
+
+    let e = err("[actors.probe]\nfail_start = 3\n");
+    assert_eq!(e.key, "actors.probe.fail_start");
+    assert!(
+        e.message.contains("expected a boolean") && !e.message.contains('\n'),
+        "{e}"
+    );
 
     let e = err("[supervisor]\nheartbeat_ms = 0\n");
     assert_eq!(

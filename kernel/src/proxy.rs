@@ -272,6 +272,9 @@ impl Proxy {
         );
         self.missed = 0;
         self.route
+            .beat_generation
+            .store(self.generation, std::sync::atomic::Ordering::Relaxed);
+        self.route
             .beat_n
             .store(0, std::sync::atomic::Ordering::Relaxed);
         self.route.attach(self.generation, delivery);
@@ -390,7 +393,28 @@ impl Proxy {
                     instance.abandon();
                     self.finish(reason, false, ctx);
                 } else {
-                    let _ = instance.host.try_send(ToHost::Inject(InjectedFault::Panic));
+                    // A panic at the next message boundary; an instance
+                    // stuck in its current message is abandoned after the
+                    // hang limit, as the heartbeat check would have done.
+                    instance.kill();
+                    let generation = self.generation;
+                    let limit = self.heartbeat.limit();
+                    ctx.run_later(limit, move |proxy, ctx| {
+                        if proxy.generation != generation || proxy.ending.killed_for.is_none() {
+                            return;
+                        }
+                        if let Some(Instance::InProc(instance)) = &proxy.instance {
+                            instance.abandon();
+                            proxy.finish(
+                                format!(
+                                    "{reason}; still in its current message after {} ms, abandoned",
+                                    limit.as_millis()
+                                ),
+                                false,
+                                ctx,
+                            );
+                        }
+                    });
                 }
             }
             None => {

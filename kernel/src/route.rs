@@ -105,6 +105,8 @@ pub(crate) struct Route {
     blocked: AtomicBool,
     /// Latest heartbeat answered, and when (µs on the kernel clock).
     pub(crate) beat_n: AtomicU64,
+    /// The instance whose heartbeat acks count (see [`Route::beat`]).
+    pub(crate) beat_generation: AtomicU64,
     pub(crate) beat_at_us: AtomicU64,
     /// Signalled whenever mailbox room frees up, if anyone waits for it.
     room: Notify,
@@ -134,6 +136,7 @@ impl Route {
             }),
             blocked: AtomicBool::new(false),
             beat_n: AtomicU64::new(0),
+            beat_generation: AtomicU64::new(0),
             beat_at_us: AtomicU64::new(0),
             room: Notify::new(),
             room_waiters: std::sync::atomic::AtomicUsize::new(0),
@@ -301,7 +304,12 @@ impl Route {
     }
 
     /// A heartbeat was answered.
-    pub(crate) fn beat(&self, n: u64) {
+    pub(crate) fn beat(&self, generation: u64, n: u64) {
+        // Heartbeats are numbered per instance: a late ack from an instance
+        // that was replaced must not count for its successor.
+        if generation != self.beat_generation.load(Ordering::Relaxed) {
+            return;
+        }
         self.beat_n.fetch_max(n, Ordering::Relaxed);
         self.beat_at_us
             .store(crate::clock::now_us(), Ordering::Relaxed);

@@ -226,14 +226,34 @@ impl Supervisor {
             .filter(|i| **i != index)
             .map(|i| self.children[*i].proxy.clone())
             .collect();
+        // OTP: a temporary child is never restarted, not even when a
+        // sibling's failure takes it down under one_for_all/rest_for_one.
+        let failed_name = self.children[index].name.clone();
+        let mut retired = Vec::new();
+        for &i in &targets {
+            let child = &mut self.children[i];
+            if i != index && child.restart == Restart::Temporary {
+                child.wanted = false;
+                retired.push(Arc::clone(&child.status));
+                let reason = format!("stopped with {failed_name}; temporary, not restarted");
+                child.route.stop(&reason);
+                self.shared
+                    .events
+                    .push(&child.name, "stopped", reason, None, child.generation);
+            }
+        }
         let start: Vec<(usize, Addr<Proxy>)> = targets
             .iter()
+            .filter(|i| **i == index || self.children[**i].wanted)
             .map(|i| (*i, self.children[*i].proxy.clone()))
             .collect();
         let me = ctx.address();
         actix::spawn(async move {
             for proxy in stop {
                 let _ = proxy.send(Stop).await;
+            }
+            for status in retired {
+                status.update(|status| status.state = State::Stopped);
             }
             if !delay.is_zero() {
                 actix_rt::time::sleep(delay).await;

@@ -5,6 +5,7 @@
 //! arbiter is told to stop, and a new one takes over.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -77,9 +78,20 @@ pub(crate) struct InProcInstance {
     pub(crate) arbiter: Arbiter,
     pub(crate) host: Recipient<ToHost>,
     pub(crate) cancel: Cancel,
+    /// Set by a kill: the host panics (injected) before it handles anything
+    /// more, instead of after everything already queued.
+    kill: Arc<AtomicBool>,
 }
 
 impl InProcInstance {
+    /// End the instance as soon as its current message is handled: an
+    /// injected panic at the next message boundary (the queue behind it is
+    /// not run; its calls are re-sent or answered `Restarting`).
+    pub(crate) fn kill(&self) {
+        self.kill.store(true, Ordering::Relaxed);
+        let _ = self.host.try_send(ToHost::Inject(InjectedFault::Panic));
+    }
+
     /// Give up on the instance: it must not answer anything any more.
     pub(crate) fn abandon(&self) {
         self.cancel.cancel();
@@ -91,6 +103,7 @@ impl InProcInstance {
 pub(crate) fn start<A: Concern>(init: InProcInit) -> InProcInstance {
     let arbiter = Arbiter::new();
     let cancel = init.cancel.clone();
+    let kill = Arc::new(AtomicBool::new(false));
     let host = InProcHost::<A> {
         core: None,
         init: Some(init),
@@ -98,6 +111,7 @@ pub(crate) fn start<A: Concern>(init: InProcInit) -> InProcInstance {
         route: None,
         events: None,
         cancel: cancel.clone(),
+        kill: Arc::clone(&kill),
         done: false,
     };
     let addr = InProcHost::start_in_arbiter(&arbiter.handle(), move |_| host);
@@ -105,6 +119,7 @@ pub(crate) fn start<A: Concern>(init: InProcInit) -> InProcInstance {
         arbiter,
         host: addr.recipient(),
         cancel,
+        kill,
     }
 }
 
@@ -115,6 +130,7 @@ struct InProcHost<A: Concern> {
     route: Option<Arc<Route>>,
     events: Option<Recipient<Tagged>>,
     cancel: Cancel,
+    kill: Arc<AtomicBool>,
     done: bool,
 }
 
@@ -200,6 +216,12 @@ impl<A: Concern> Handler<ToHost> for InProcHost<A> {
             }
             return;
         }
+        let killed = self.kill.load(Ordering::Relaxed) && !matches!(msg, ToHost::Stop(_));
+        let msg = if killed {
+            ToHost::Inject(InjectedFault::Panic)
+        } else {
+            msg
+        };
         let (Some(core), Some(route)) = (self.core.as_mut(), self.route.clone()) else {
             return;
         };
@@ -224,7 +246,7 @@ impl<A: Concern> Handler<ToHost> for InProcHost<A> {
                     self.end(end, ctx);
                 }
             }
-            ToHost::Beat(n) => route.beat(n),
+            ToHost::Beat(n) => route.beat(self.generation, n),
             ToHost::Inject(InjectedFault::Panic) => {
                 let reason = match crate::panics::guarded(|| -> () {
                     std::panic::panic_any("injected panic (kernel diagnostics)")

@@ -320,7 +320,7 @@ impl Reader {
                 self.route
                     .complete(self.generation, id, call_result(&self.route.name, result));
             }
-            Body::HeartbeatAck { n, .. } => self.route.beat(n),
+            Body::HeartbeatAck { n, .. } => self.route.beat(self.generation, n),
             Body::TellsDone { count } => self.route.tells_done(self.generation, count as usize),
             Body::Publish { topic, payload } => {
                 let payload = crate::wire::import(self.conn.pool.as_ref(), payload)?;

@@ -29,6 +29,18 @@ impl Writer {
         self.buf.extend_from_slice(&v.to_le_bytes());
         Ok(())
     }
+
+    /// A finite, non-negative `f32` (sizes, deviations): what decoding
+    /// refuses is refused here too.
+    pub(crate) fn f32_nonneg(&mut self, what: &'static str, v: f32) -> Result<(), WireError> {
+        if v < 0.0 {
+            return Err(WireError::InvalidField {
+                what,
+                reason: format!("{v} is negative"),
+            });
+        }
+        self.f32(what, v)
+    }
 }
 
 /// Bounds-checked little-endian reader over a payload.

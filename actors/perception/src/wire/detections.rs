@@ -39,8 +39,8 @@ impl DetectionFrame {
         for d in &self.detections {
             w.f32("detection.x", d.bbox.x)?;
             w.f32("detection.y", d.bbox.y)?;
-            w.f32("detection.w", d.bbox.w)?;
-            w.f32("detection.h", d.bbox.h)?;
+            w.f32_nonneg("detection.w", d.bbox.w)?;
+            w.f32_nonneg("detection.h", d.bbox.h)?;
             w.f32("detection.score", d.score)?;
             w.f32("detection.area", d.area)?;
             w.u32(u32::from(d.border.bits()));

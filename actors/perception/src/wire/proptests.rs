@@ -78,6 +78,31 @@ fn detection_frame() -> impl Strategy<Value = DetectionFrame> {
 }
 
 /// Decode as whatever kind the bytes claim; any error is fine, a panic is not.
+/// One encoded frame of any of the three kinds.
+fn encoded_frame() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        detection_frame().prop_map(|f| f.encode().expect("encodable")),
+        (any::<u64>(), prop::collection::vec(track(), 0..12)).prop_map(|(id, tracks)| {
+            TracksFrame {
+                frame_id: id,
+                timestamp_ms: 5,
+                tracks,
+            }
+            .encode()
+            .expect("encodable")
+        }),
+        (any::<u64>(), prop::collection::vec(timeline(), 0..4)).prop_map(|(id, timelines)| {
+            TimelinesFrame {
+                frame_id: id,
+                timestamp_ms: 5,
+                timelines,
+            }
+            .encode()
+            .expect("encodable")
+        }),
+    ]
+}
+
 fn decode_any(bytes: &[u8]) -> Result<(), WireError> {
     DetectionFrame::decode(bytes)
         .map(drop)
@@ -105,19 +130,21 @@ proptest! {
         prop_assert_eq!(TimelinesFrame::decode(&f.encode().expect("encodable")).expect("decodes"), f);
     }
 
+    /// Any changed byte of any of the three frames is an error (the CRC32
+    /// covers every byte before it, and a changed CRC no longer matches).
     #[test]
-    fn any_changed_byte_is_an_error(f in detection_frame(), at in any::<prop::sample::Index>(), flip in 1u8..=255) {
-        let mut bytes = f.encode().expect("encodable");
+    fn any_changed_byte_is_an_error(bytes in encoded_frame(), at in any::<prop::sample::Index>(), flip in 1u8..=255) {
+        let mut bytes = bytes;
         let i = at.index(bytes.len());
         bytes[i] ^= flip;
-        prop_assert!(DetectionFrame::decode(&bytes).is_err());
+        prop_assert!(decode_any(&bytes).is_err());
     }
 
+    /// Any truncation of any of the three frames is an error.
     #[test]
-    fn any_truncation_is_an_error(f in detection_frame(), cut in any::<prop::sample::Index>()) {
-        let bytes = f.encode().expect("encodable");
+    fn any_truncation_is_an_error(bytes in encoded_frame(), cut in any::<prop::sample::Index>()) {
         let keep = cut.index(bytes.len());
-        prop_assert!(DetectionFrame::decode(&bytes[..keep]).is_err());
+        prop_assert!(decode_any(&bytes[..keep]).is_err());
     }
 
     #[test]
@@ -328,4 +355,55 @@ fn encoding_refuses_what_it_could_not_decode() {
         .encode()
         .is_err()
     );
+    // Negative sizes and deviations decode as errors, so they do not encode.
+    let negative = DetectionFrame {
+        frame_id: 0,
+        timestamp_ms: 0,
+        detections: vec![Detection {
+            bbox: BBox::new(0.0, 0.0, -1.0, 1.0),
+            ..d
+        }],
+    };
+    assert!(matches!(
+        negative.encode(),
+        Err(WireError::InvalidField {
+            what: "detection.w",
+            ..
+        })
+    ));
+    let point = TimelinePoint {
+        dt_ms: 1,
+        bbox: d.bbox,
+        sigma: (1.0, -0.5),
+    };
+    let bad_sigma = TimelinesFrame {
+        frame_id: 0,
+        timestamp_ms: 0,
+        timelines: vec![Timeline {
+            track_id: 1,
+            points: vec![point],
+        }],
+    };
+    assert!(matches!(
+        bad_sigma.encode(),
+        Err(WireError::InvalidField {
+            what: "point.sigma_y",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_timeline_over_the_point_limit_is_refused() {
+    let n = crate::timeline::MAX_TIMELINE_POINTS as u32 + 1;
+    let mut payload = 7u64.to_le_bytes().to_vec();
+    payload.extend_from_slice(&n.to_le_bytes());
+    let bytes = frame(FrameKind::Timelines, 1, 2, 1, &payload).expect("frame");
+    assert!(matches!(
+        TimelinesFrame::decode(&bytes),
+        Err(WireError::CountOverLimit {
+            what: "timeline point",
+            ..
+        })
+    ));
 }

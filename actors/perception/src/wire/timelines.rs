@@ -46,10 +46,10 @@ impl TimelinesFrame {
                 w.u32(p.dt_ms);
                 w.f32("point.x", p.bbox.x)?;
                 w.f32("point.y", p.bbox.y)?;
-                w.f32("point.w", p.bbox.w)?;
-                w.f32("point.h", p.bbox.h)?;
-                w.f32("point.sigma_x", p.sigma.0)?;
-                w.f32("point.sigma_y", p.sigma.1)?;
+                w.f32_nonneg("point.w", p.bbox.w)?;
+                w.f32_nonneg("point.h", p.bbox.h)?;
+                w.f32_nonneg("point.sigma_x", p.sigma.0)?;
+                w.f32_nonneg("point.sigma_y", p.sigma.1)?;
             }
         }
         frame(
@@ -85,6 +85,12 @@ impl TimelinesFrame {
                     r.f32("point.w")?,
                     r.f32("point.h")?,
                 );
+                if bbox.w < 0.0 || bbox.h < 0.0 {
+                    return Err(WireError::InvalidField {
+                        what: "point.size",
+                        reason: format!("negative {}x{}", bbox.w, bbox.h),
+                    });
+                }
                 let sigma = (r.f32("point.sigma_x")?, r.f32("point.sigma_y")?);
                 if sigma.0 < 0.0 || sigma.1 < 0.0 {
                     return Err(WireError::InvalidField {

@@ -41,8 +41,8 @@ impl TracksFrame {
             w.u64(t.id);
             w.f32("track.x", t.bbox.x)?;
             w.f32("track.y", t.bbox.y)?;
-            w.f32("track.w", t.bbox.w)?;
-            w.f32("track.h", t.bbox.h)?;
+            w.f32_nonneg("track.w", t.bbox.w)?;
+            w.f32_nonneg("track.h", t.bbox.h)?;
             w.f32("track.vx", t.velocity.0)?;
             w.f32("track.vy", t.velocity.1)?;
             w.f32("track.score", t.score)?;
