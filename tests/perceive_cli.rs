@@ -235,6 +235,22 @@ fn bad_inputs_are_one_line_errors() {
     );
     assert_eq!(err.matches("signature").count(), 1, "{err}");
 
+    // Numbers that would exhaust memory or time are refused up front.
+    let out = warden(&["--frames-count", "18446744073709551615"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("outside 1..=10000000"),
+        "{}",
+        stderr(&out)
+    );
+    let out = warden(&["--frames", garbage.to_str().unwrap(), "--fps", "1e30"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("outside (0, 1000]"),
+        "{}",
+        stderr(&out)
+    );
+
     // clap rejects a malformed size before anything runs.
     let out = warden(&["--size", "10x10"]);
     assert_eq!(out.status.code(), Some(2));
@@ -243,15 +259,23 @@ fn bad_inputs_are_one_line_errors() {
 }
 
 /// The independent check: py-motmetrics, when it can be imported, scores
-/// `--mot-out` against `--gt-out` exactly as warden does. CI does not need
-/// Python; without motmetrics the test says why it did not run.
+/// `--mot-out` against `--gt-out` exactly as warden does. `.ci/run`
+/// installs motmetrics and sets `WARDEN_PYTHON`, which makes the check
+/// mandatory; elsewhere, without motmetrics, the test says why it skipped.
 #[test]
 fn mota_agrees_with_py_motmetrics_when_available() {
-    let python = std::env::var("WARDEN_PYTHON").unwrap_or_else(|_| "python3".into());
+    let chosen = std::env::var("WARDEN_PYTHON").ok();
+    let python = chosen.clone().unwrap_or_else(|| "python3".into());
     let probe = Command::new(&python)
         .args(["-c", "import motmetrics"])
         .output();
     if !probe.as_ref().is_ok_and(|o| o.status.success()) {
+        // A Python named explicitly (as `.ci/run` does once it installed
+        // motmetrics) must have it: the check may not silently vanish.
+        assert!(
+            chosen.is_none(),
+            "WARDEN_PYTHON={python} cannot import motmetrics"
+        );
         eprintln!(
             "skipped: `{python} -c \"import motmetrics\"` fails (pip install motmetrics, or set WARDEN_PYTHON)"
         );

@@ -42,8 +42,9 @@ pub(crate) struct Args {
     /// Synthetic sensor noise, standard deviation in grey levels.
     #[arg(long, value_name = "SIGMA", conflicts_with = "frames")]
     noise: Option<f32>,
-    /// Number of frames (synthetic), or the first N frames of the directory.
-    #[arg(long, value_name = "N")]
+    /// Number of frames (synthetic), or the first N frames of the directory
+    /// (at most 10,000,000).
+    #[arg(long, value_name = "N", value_parser = frame_count)]
     frames_count: Option<usize>,
     /// Synthetic objects are already in the first frame instead of entering.
     #[arg(long, conflicts_with = "frames")]
@@ -68,6 +69,19 @@ pub(crate) struct Args {
     /// precision, recall, id_switches.
     #[arg(long)]
     json: bool,
+}
+
+/// A frame count within 1..=10,000,000 (over 11 days at 10 fps).
+fn frame_count(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a whole number"))?;
+    if (1..=10_000_000).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("{n} is outside 1..=10000000"))
+    }
 }
 
 /// `WxH` with both sides at least 16.

@@ -139,7 +139,7 @@ pub struct Detection {
 const GHOST_MARGIN: usize = 2;
 
 /// The motion detector. Keeps a background model across frames; a frame of
-/// a new size restarts it.
+/// another size than the first is refused (`FrameSizeChanged`).
 #[derive(Debug)]
 pub struct Detector {
     cfg: DetectorConfig,

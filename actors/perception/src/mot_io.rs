@@ -88,7 +88,9 @@ pub fn parse_mot(text: &str, path: &Path) -> Result<Vec<MotRecord>, PerceptionEr
             let v: f64 = fields[i]
                 .parse()
                 .map_err(|_| err(format!("{name} {:?} is not a number", fields[i])))?;
-            if v.is_finite() {
+            // Stored as f32: a value beyond f32's range would become
+            // infinite, and a file written back could not be read again.
+            if v.is_finite() && (v as f32).is_finite() {
                 Ok(v)
             } else {
                 Err(err(format!("{name} {:?} is not finite", fields[i])))

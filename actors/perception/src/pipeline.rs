@@ -77,10 +77,10 @@ impl Pipeline {
                 format!("{} is outside 0..=1", cfg.min_inside),
             ));
         }
-        if !(fps.is_finite() && fps > 0.0) {
+        if !(fps.is_finite() && fps > 0.0 && fps <= 1000.0) {
             return Err(PerceptionError::config(
                 "fps",
-                format!("{fps} is not positive"),
+                format!("{fps} is outside (0, 1000]"),
             ));
         }
         Ok(Pipeline {
@@ -117,7 +117,7 @@ impl Pipeline {
                 break;
             };
             let min_inside = self.min_inside;
-            let tracks = self
+            let tracks: Vec<TrackReport> = self
                 .tracker
                 .update(&detections, Some(self.detector.evidence()))
                 .into_iter()
@@ -126,7 +126,8 @@ impl Pipeline {
                     (bbox.area() >= min_inside * t.bbox.area()).then_some(TrackReport { bbox, ..t })
                 })
                 .collect();
-            let timelines = self.tracker.timelines(&self.timeline, self.fps);
+            let ids: Vec<u64> = tracks.iter().map(|t| t.id).collect();
+            let timelines = self.tracker.timelines_of(&ids, &self.timeline, self.fps);
             out.push(FrameOutput {
                 frame_id,
                 timestamp_ms,
@@ -257,7 +258,8 @@ pub fn run_sequence(
     let mut pipeline = Pipeline::new(cfg, source.fps())?;
     let total = source.frame_count();
     let mut tally = Tally {
-        samples: Vec::with_capacity(total.unwrap_or(0)),
+        // The count is the caller's claim: reserve for at most an hour at 30 fps.
+        samples: Vec::with_capacity(total.unwrap_or(0).min(108_000)),
         owed_ms: 0.0,
         tracks: Vec::new(),
     };

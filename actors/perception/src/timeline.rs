@@ -84,8 +84,22 @@ pub struct Timeline {
 }
 
 impl Tracker {
-    /// Timelines of every reported track, for a camera at `fps`.
+    /// Timelines of every confirmed, not lost track, for a camera at `fps`.
     pub fn timelines(&self, cfg: &TimelineConfig, fps: f32) -> Vec<Timeline> {
+        self.timelines_where(cfg, fps, |_| true)
+    }
+
+    /// Timelines of the tracks with these ids (the ones a frame reports).
+    pub fn timelines_of(&self, ids: &[u64], cfg: &TimelineConfig, fps: f32) -> Vec<Timeline> {
+        self.timelines_where(cfg, fps, |id| ids.contains(&id))
+    }
+
+    fn timelines_where(
+        &self,
+        cfg: &TimelineConfig,
+        fps: f32,
+        wanted: impl Fn(u64) -> bool,
+    ) -> Vec<Timeline> {
         let fps = if fps.is_finite() && fps > 0.0 {
             fps
         } else {
@@ -96,7 +110,7 @@ impl Tracker {
         for t in self
             .tracks
             .iter()
-            .filter(|t| t.confirmed() && t.state != TrackState::Lost)
+            .filter(|t| t.confirmed() && t.state != TrackState::Lost && wanted(t.id))
         {
             let mut kf = t.kf.clone();
             let mut frames_done = 0u32;
@@ -109,7 +123,8 @@ impl Tracker {
                     frames_done += 1;
                 }
                 points.push(TimelinePoint {
-                    dt_ms: (dt * 1000.0).round() as u32,
+                    // The time actually predicted: whole frames at `fps`.
+                    dt_ms: (target as f32 / fps * 1000.0).round() as u32,
                     bbox: kf.bbox(),
                     sigma: kf.center_sigma(),
                 });

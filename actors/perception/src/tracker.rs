@@ -386,6 +386,46 @@ mod tests {
             .map(|r| r.id)
     }
 
+    /// ByteTrack's second pass: a low-score detection (between `low_score`
+    /// and `high_score`) keeps a track that was tracked last frame, and never
+    /// starts a track of its own.
+    #[test]
+    fn low_score_detections_continue_tracks_but_start_none() {
+        let cfg = TrackerConfig::default();
+        let mut tracker = Tracker::new(cfg.clone()).expect("valid");
+        let at = |t: f32| BBox::new(10.0 + 3.0 * t, 50.0, 24.0, 24.0);
+        let mut id = None;
+        for f in 0..8 {
+            let reports = tracker.update(&[det(at(f as f32).x, 50.0, 24.0, 24.0)], None);
+            id = id_at(&reports, &at(f as f32));
+        }
+        let id = id.expect("confirmed");
+        let low = |b: BBox| Detection {
+            score: (cfg.low_score + cfg.high_score) / 2.0,
+            ..det(b.x, b.y, b.w, b.h)
+        };
+        for f in 8..14 {
+            let b = at(f as f32);
+            let reports = tracker.update(&[low(b)], None);
+            let track = reports.iter().find(|r| r.id == id).expect("still reported");
+            assert_eq!(
+                track.time_since_update, 0,
+                "frame {f}: matched in the second pass"
+            );
+            assert_eq!(track.state, TrackState::Tracked);
+            assert_eq!(reports.len(), 1, "frame {f}: {reports:?}");
+        }
+        // A low-score detection far from any track starts nothing.
+        let mut fresh = Tracker::new(cfg.clone()).expect("valid");
+        for _ in 0..5 {
+            assert!(
+                fresh
+                    .update(&[low(BBox::new(200.0, 200.0, 20.0, 20.0))], None)
+                    .is_empty()
+            );
+        }
+    }
+
     #[test]
     fn ids_survive_a_crossing_where_the_detector_sees_one_blob() {
         let mut tracker = Tracker::new(TrackerConfig::default()).expect("valid");

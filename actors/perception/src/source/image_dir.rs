@@ -20,10 +20,10 @@ impl ImageDirSource {
     /// List `dir` and read the first frame's size. Every later frame must
     /// have the same size.
     pub fn open(dir: &Path, fps: f32) -> Result<Self, PerceptionError> {
-        if !(fps.is_finite() && fps > 0.0) {
+        if !(fps.is_finite() && fps > 0.0 && fps <= 1000.0) {
             return Err(PerceptionError::config(
                 "image_dir.fps",
-                format!("{fps} is not positive"),
+                format!("{fps} is outside (0, 1000]"),
             ));
         }
         if !dir.is_dir() {
