@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use warden_transport::PoolSpec;
 
 use crate::ctx::Ctx;
 
@@ -34,6 +35,18 @@ pub trait Actor: Sized + Send + 'static {
 
     /// Called once on graceful shutdown.
     fn stop(&mut self, _ctx: &mut Ctx) {}
+
+    /// Called between messages when replies to the actor's requests
+    /// (`Ctx::request`) or values on its subscriptions (`Ctx::subscribe`)
+    /// have arrived — at most once per batch of arrivals.
+    fn wake(&mut self, _ctx: &mut Ctx) {}
+
+    /// The shared-memory pool the actor needs in a child process when its
+    /// table sets none (`shm_slots`, `shm_slot_bytes`): without one, large
+    /// frames cannot cross. Sized from the actor's own config.
+    fn pool_hint(_config: &Self::Config) -> Option<PoolSpec> {
+        None
+    }
 
     /// Whether `msg` may be delivered twice. Idempotent calls in flight when
     /// an instance dies are re-sent to the next instance; others are

@@ -9,7 +9,7 @@ use warden_transport::{decode_value, encode_value};
 
 use crate::actor::Actor;
 use crate::call_error::{CallError, TellError};
-use crate::route::Route;
+use crate::route::{Reply, Route};
 
 /// A typed, cloneable handle on a supervised actor.
 pub struct ActorRef<A: Actor> {
@@ -86,8 +86,10 @@ impl<A: Actor> ActorRef<A> {
             reason: err.to_string(),
         })?;
         // The route answers `Timeout` itself once the deadline passes.
-        let reply = self.route.call(payload, idempotent, timeout)?;
-        let payload = match reply.await {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.route
+            .call(payload, idempotent, timeout, Reply::Waiter(tx));
+        let payload = match rx.await {
             Ok(result) => result?,
             Err(_) => return Err(CallError::Stopped(self.name().to_string())),
         };

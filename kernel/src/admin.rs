@@ -10,7 +10,8 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::kernel::{Kernel, KernelError};
+use crate::error::KernelError;
+use crate::kernel::Kernel;
 
 /// A running admin server.
 #[derive(Debug)]
@@ -45,9 +46,10 @@ pub async fn serve(
     token: String,
 ) -> Result<AdminServer, KernelError> {
     if token.trim().is_empty() {
-        return Err(KernelError::Failed(
-            "the admin token must not be empty".into(),
-        ));
+        return Err(KernelError::Bind {
+            addr: addr.to_string(),
+            reason: "the admin token must not be empty".into(),
+        });
     }
     let state = web::Data::new(AdminState { kernel, token });
     let server = HttpServer::new(move || {
@@ -69,12 +71,18 @@ pub async fn serve(
     .disable_signals()
     .shutdown_timeout(1)
     .bind(addr)
-    .map_err(|err| KernelError::Failed(format!("cannot bind the admin API to {addr}: {err}")))?;
+    .map_err(|err| KernelError::Bind {
+        addr: addr.to_string(),
+        reason: err.to_string(),
+    })?;
     let addr = server
         .addrs()
         .first()
         .copied()
-        .ok_or_else(|| KernelError::Failed("the admin API bound no address".into()))?;
+        .ok_or_else(|| KernelError::Bind {
+            addr: addr.to_string(),
+            reason: "the server bound no address".into(),
+        })?;
     let server = server.run();
     let handle = server.handle();
     actix_rt::spawn(server);
@@ -159,11 +167,7 @@ async fn restart(
     }
     match state.kernel.restart(&name).await {
         Ok(pid) => HttpResponse::Ok().json(json!({ "restarted": name.as_str(), "pid": pid })),
-        Err(KernelError::UnknownActor(name)) => error(
-            actix_web::http::StatusCode::NOT_FOUND,
-            format!("no actor named {name:?}"),
-        ),
-        Err(err) => error(actix_web::http::StatusCode::CONFLICT, err.to_string()),
+        Err(err) => error(status_of(&err), err.to_string()),
     }
 }
 
@@ -185,7 +189,26 @@ async fn kill(
             "pid": before.pid,
             "generation": before.generation,
         })),
-        Err(err) => error(actix_web::http::StatusCode::CONFLICT, err.to_string()),
+        Err(err) => error(status_of(&err), err.to_string()),
+    }
+}
+
+/// The HTTP status a kernel error stands for.
+fn status_of(err: &KernelError) -> actix_web::http::StatusCode {
+    use actix_web::http::StatusCode;
+    match err {
+        KernelError::UnknownActor(_) => StatusCode::NOT_FOUND,
+        KernelError::WrongKind { .. } => StatusCode::BAD_REQUEST,
+        // Another start is under way: try again.
+        KernelError::Start {
+            source: crate::error::StartError::AlreadyRunning(_),
+            ..
+        } => StatusCode::CONFLICT,
+        // The actor could not start: the request was fine, the server failed it.
+        KernelError::Start { .. } | KernelError::Boot { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        // Nothing restarts any more.
+        KernelError::Stopped(_) => StatusCode::SERVICE_UNAVAILABLE,
+        KernelError::Bind { .. } | KernelError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

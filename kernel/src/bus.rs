@@ -1,6 +1,11 @@
 //! Topics with latest-state semantics: each subscriber has a bounded queue;
 //! when it is full the *oldest* value is dropped, never the newest, and every
 //! drop is counted. A publisher never waits for a subscriber.
+//!
+//! The same [`Queue`] serves every kind of subscriber: a caller of
+//! [`Bus::subscribe`], an in-process actor (whose host is woken when a value
+//! lands), the kernel's forwarder to a child, and the child's own queue of
+//! forwarded values.
 
 use std::collections::{HashMap, VecDeque};
 use std::marker::PhantomData;
@@ -13,12 +18,98 @@ use warden_transport::{CodecError, Payload, decode_value};
 
 use crate::metrics::{Metrics, TopicMetrics};
 
-struct Queue {
+/// Called after a value landed in a queue (from the publisher's thread).
+pub(crate) type Waker = Box<dyn Fn() + Send + Sync>;
+
+/// One subscriber's bounded, drop-oldest queue of encoded values.
+pub(crate) struct Queue {
     capacity: usize,
     values: Mutex<VecDeque<Payload>>,
     notify: Notify,
     dropped: AtomicU64,
-    metrics: TopicMetrics,
+    metrics: Option<TopicMetrics>,
+    waker: Option<Waker>,
+}
+
+impl Queue {
+    /// A queue outside any bus (a child's end of a forwarded topic).
+    pub(crate) fn detached(capacity: usize, waker: Option<Waker>) -> Arc<Self> {
+        Arc::new(Queue {
+            capacity: capacity.max(1),
+            values: Mutex::new(VecDeque::new()),
+            notify: Notify::new(),
+            dropped: AtomicU64::new(0),
+            metrics: None,
+            waker,
+        })
+    }
+
+    fn values(&self) -> std::sync::MutexGuard<'_, VecDeque<Payload>> {
+        self.values.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Add a value, dropping the oldest if full; wakes the subscriber.
+    pub(crate) fn push(&self, payload: Payload) {
+        {
+            let mut values = self.values();
+            if values.len() >= self.capacity {
+                values.pop_front();
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                if let Some(metrics) = &self.metrics {
+                    metrics.dropped.inc();
+                }
+            }
+            values.push_back(payload);
+        }
+        self.notify.notify_one();
+        if let Some(waker) = &self.waker {
+            waker();
+        }
+    }
+
+    /// Take the oldest value.
+    pub(crate) fn pop(&self) -> Option<Payload> {
+        let payload = self.values().pop_front()?;
+        if let Some(metrics) = &self.metrics {
+            metrics.delivered.inc();
+        }
+        Some(payload)
+    }
+
+    /// Take the oldest value if `fits` accepts it (checked under the lock,
+    /// so a newer value cannot push it out in between).
+    pub(crate) fn pop_if(&self, fits: impl FnOnce(&Payload) -> bool) -> Option<Payload> {
+        let payload = {
+            let mut values = self.values();
+            if !fits(values.front()?) {
+                return None;
+            }
+            values.pop_front()?
+        };
+        if let Some(metrics) = &self.metrics {
+            metrics.delivered.inc();
+        }
+        Some(payload)
+    }
+
+    /// The newest value, discarding older ones (they count as delivered).
+    fn take_latest(&self) -> Option<Payload> {
+        let (payload, taken) = {
+            let mut values = self.values();
+            let taken = values.len() as u64;
+            let payload = values.pop_back();
+            values.clear();
+            (payload, taken)
+        };
+        if let Some(metrics) = &self.metrics {
+            metrics.delivered.inc_by(taken);
+        }
+        payload
+    }
+
+    fn len(&self) -> usize {
+        self.values().len()
+    }
 }
 
 struct Topic {
@@ -79,45 +170,61 @@ impl Bus {
     pub(crate) fn publish(&self, topic: &str, payload: Payload) {
         let topic = self.topic(topic);
         topic.metrics.published.inc();
-        let mut subscribers = topic
-            .subscribers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        subscribers.retain(|weak| weak.strong_count() > 0);
-        for queue in subscribers.iter().filter_map(Weak::upgrade) {
-            {
-                let mut values = queue.values.lock().unwrap_or_else(PoisonError::into_inner);
-                if values.len() >= queue.capacity {
-                    values.pop_front();
-                    queue.dropped.fetch_add(1, Ordering::Relaxed);
-                    queue.metrics.dropped.inc();
-                }
-                values.push_back(payload.clone());
-            }
-            queue.notify.notify_one();
+        // Wakers run outside the subscriber list's lock: one may send on a
+        // link, or subscribe.
+        let queues: Vec<Arc<Queue>> = {
+            let mut subscribers = topic
+                .subscribers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            subscribers.retain(|weak| weak.strong_count() > 0);
+            subscribers.iter().filter_map(Weak::upgrade).collect()
+        };
+        for queue in queues {
+            queue.push(payload.clone());
         }
     }
 
-    /// Subscribe to `topic` with a queue of `capacity` values (at least 1).
-    pub fn subscribe<T: DeserializeOwned>(&self, topic: &str, capacity: usize) -> Subscription<T> {
+    /// A raw queue on `topic`, woken through `waker` after each value.
+    pub(crate) fn subscribe_queue(
+        &self,
+        topic: &str,
+        capacity: usize,
+        waker: Option<Waker>,
+    ) -> Arc<Queue> {
         let topic_ref = self.topic(topic);
         let queue = Arc::new(Queue {
             capacity: capacity.max(1),
             values: Mutex::new(VecDeque::new()),
             notify: Notify::new(),
             dropped: AtomicU64::new(0),
-            metrics: topic_ref.metrics.clone(),
+            metrics: Some(topic_ref.metrics.clone()),
+            waker,
         });
         topic_ref
             .subscribers
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(Arc::downgrade(&queue));
-        Subscription {
-            topic: topic.to_string(),
-            queue,
-            _value: PhantomData,
-        }
+        queue
+    }
+
+    /// Subscribe to `topic` with a queue of `capacity` values (at least 1).
+    pub fn subscribe<T: DeserializeOwned>(&self, topic: &str, capacity: usize) -> Subscription<T> {
+        Subscription::new(topic, self.subscribe_queue(topic, capacity, None))
+    }
+
+    /// The topics published or subscribed to so far, sorted.
+    pub fn topics(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .topics
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect();
+        names.sort();
+        names
     }
 
     /// Counters of `topic`.
@@ -146,38 +253,31 @@ impl<T> std::fmt::Debug for Subscription<T> {
     }
 }
 
+impl<T> Subscription<T> {
+    pub(crate) fn new(topic: &str, queue: Arc<Queue>) -> Self {
+        Subscription {
+            topic: topic.to_string(),
+            queue,
+            _value: PhantomData,
+        }
+    }
+
+    /// The topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+}
+
 impl<T: DeserializeOwned> Subscription<T> {
     /// The oldest queued value, if any.
     pub fn try_recv(&self) -> Option<Result<T, CodecError>> {
-        let payload = self
-            .queue
-            .values
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop_front()?;
-        self.queue.metrics.delivered.inc();
-        Some(decode_value(payload))
+        Some(decode_value(self.queue.pop()?))
     }
 
-    /// The newest queued value, discarding older ones (they count as delivered).
+    /// The newest queued value, discarding older ones (they count as
+    /// delivered). Never waits.
     pub fn latest(&self) -> Option<Result<T, CodecError>> {
-        let (payload, taken) = {
-            let mut values = self
-                .queue
-                .values
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            let taken = values.len() as u64;
-            (values.pop_back(), taken)
-        };
-        let payload = payload?;
-        self.queue
-            .values
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
-        self.queue.metrics.delivered.inc_by(taken);
-        Some(decode_value(payload))
+        Some(decode_value(self.queue.take_latest()?))
     }
 
     /// Wait for the next value.
@@ -193,11 +293,7 @@ impl<T: DeserializeOwned> Subscription<T> {
 
     /// Values waiting.
     pub fn len(&self) -> usize {
-        self.queue
-            .values
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.queue.len()
     }
 
     /// Whether no value waits.

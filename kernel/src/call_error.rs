@@ -67,3 +67,40 @@ pub enum TellError {
         reason: String,
     },
 }
+
+impl CallError {
+    /// The wire form of a failure (for a child's request answered by the kernel).
+    pub(crate) fn into_outcome(self) -> warden_transport::CallOutcome {
+        use warden_transport::CallOutcome;
+        match self {
+            CallError::Timeout { ms, .. } => CallOutcome::Timeout(ms),
+            CallError::Restarting(_) => CallOutcome::Restarting,
+            CallError::Stopped(_) => CallOutcome::Stopped,
+            CallError::Rejected { reason, .. } => CallOutcome::Rejected(reason),
+            CallError::Failed { reason, .. } => CallOutcome::Failed(reason),
+        }
+    }
+
+    /// The failure a wire outcome stands for (`None` for `Ok`).
+    pub(crate) fn from_outcome(
+        actor: &str,
+        outcome: &warden_transport::CallOutcome,
+    ) -> Option<CallError> {
+        use warden_transport::CallOutcome;
+        let actor = actor.to_string();
+        Some(match outcome {
+            CallOutcome::Ok(_) => return None,
+            CallOutcome::Timeout(ms) => CallError::Timeout { actor, ms: *ms },
+            CallOutcome::Restarting => CallError::Restarting(actor),
+            CallOutcome::Stopped => CallError::Stopped(actor),
+            CallOutcome::Rejected(reason) => CallError::Rejected {
+                actor,
+                reason: reason.clone(),
+            },
+            CallOutcome::Failed(reason) => CallError::Failed {
+                actor,
+                reason: reason.clone(),
+            },
+        })
+    }
+}

@@ -10,6 +10,12 @@ use warden_transport::PoolSpec;
 
 use crate::registry::Registry;
 
+mod actor_spec;
+mod errors;
+
+use actor_spec::actor_spec;
+use errors::toml_error;
+
 /// The admin address when the config names none.
 pub const DEFAULT_ADMIN_ADDR: &str = "127.0.0.1:7878";
 
@@ -90,91 +96,12 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
         ConfigError {
             key: key.into(),
             message: message.into(),
         }
     }
-}
-
-/// A TOML error as a `ConfigError` naming the dotted key: toml reports the
-/// byte span of the offending key or value; the key is the text before `=`
-/// on that line and its table the last `[header]` above it. Syntax errors
-/// without a key keep the whole report under `config`.
-fn toml_error(text: &str, err: &toml::de::Error) -> ConfigError {
-    let Some(span) = err.span() else {
-        let report = err.to_string();
-        let one_line: Vec<&str> = report.lines().map(str::trim).collect();
-        return ConfigError::new("config", one_line.join(" "));
-    };
-    let start = span.start.min(text.len());
-    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_no = text[..start].matches('\n').count() + 1;
-    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-    let line = &text[line_start..line_end];
-    let column = text[line_start..start].chars().count() + 1;
-    let fallback = || {
-        ConfigError::new(
-            "config",
-            format!(
-                "{} (line {line_no}, column {column})",
-                err.message().trim_end()
-            ),
-        )
-    };
-    let table = text[..line_start]
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| l.starts_with('[') && !l.starts_with("[["))
-        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
-    if let Some(header) = line
-        .trim()
-        .strip_prefix('[')
-        .and_then(|l| l.strip_suffix(']'))
-    {
-        // The error is about a table itself (`[kernal]`).
-        let header = header.trim_matches(|c| c == '[' || c == ']').trim();
-        return ConfigError::new(
-            header,
-            format!("{} (line {line_no})", err.message().trim_end()),
-        );
-    }
-    let key = line
-        .split_once('=')
-        .map(|(k, _)| k.trim().trim_matches('"'));
-    let dotted = match (table, key) {
-        (Some(table), Some(key)) if !key.is_empty() => format!("{table}.{key}"),
-        (Some(table), _) => table,
-        (None, Some(key)) if !key.is_empty() => key.to_owned(),
-        _ => return fallback(),
-    };
-    ConfigError::new(
-        dotted,
-        format!("{} (line {line_no})", err.message().trim_end()),
-    )
-}
-
-/// An error from an actor's own config keys, named by its dotted key:
-/// toml reports a bad value as "…\nin `key`" and an unknown key as
-/// "unknown field `key`, …".
-fn actor_key_error(prefix: &str, message: &str) -> ConfigError {
-    let between_ticks = |text: &str| {
-        let rest = text.split_once('`')?.1;
-        Some(rest.split_once('`')?.0.to_owned())
-    };
-    if let Some((what, place)) = message.rsplit_once("\nin ")
-        && let Some(key) = between_ticks(place)
-    {
-        return ConfigError::new(format!("{prefix}.{key}"), what.trim_end());
-    }
-    if let Some(rest) = message.strip_prefix("unknown field ")
-        && let Some(key) = between_ticks(rest)
-    {
-        return ConfigError::new(format!("{prefix}.{key}"), message);
-    }
-    ConfigError::new(prefix, message)
 }
 
 /// Admin HTTP settings.
@@ -292,21 +219,6 @@ impl Default for RawSupervisor {
     }
 }
 
-/// The kernel's own keys inside `[actors.NAME]`; every other key belongs to the actor.
-const ACTOR_KERNEL_KEYS: &[&str] = &[
-    "kind",
-    "placement",
-    "restart",
-    "shutdown_timeout_ms",
-    "call_timeout_ms",
-    "mailbox",
-    "tick_ms",
-    "shm_slots",
-    "shm_slot_bytes",
-    "heartbeat_ms",
-    "heartbeat_misses",
-];
-
 impl KernelConfig {
     /// Parse and validate a TOML document against the registered actor kinds.
     pub fn from_toml(text: &str, registry: &Registry) -> Result<Self, ConfigError> {
@@ -383,7 +295,7 @@ impl KernelConfig {
     }
 }
 
-fn at_least(key: &str, value: u64, min: u64) -> Result<(), ConfigError> {
+pub(crate) fn at_least(key: &str, value: u64, min: u64) -> Result<(), ConfigError> {
     if value < min {
         return Err(ConfigError::new(
             key,
@@ -391,136 +303,6 @@ fn at_least(key: &str, value: u64, min: u64) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
-}
-
-fn actor_spec(
-    name: String,
-    mut table: toml::Table,
-    supervisor: &SupervisorConfig,
-    start_timeout: Duration,
-    registry: &Registry,
-) -> Result<ActorSpec, ConfigError> {
-    let prefix = format!("actors.{name}");
-    if name.is_empty()
-        || name.len() > 64
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
-    {
-        return Err(ConfigError::new(
-            prefix,
-            "actor names use 1 to 64 of a-z, 0-9, '_' and '-'",
-        ));
-    }
-    let mut kernel_keys = toml::Table::new();
-    for key in ACTOR_KERNEL_KEYS {
-        if let Some(value) = table.remove(*key) {
-            kernel_keys.insert((*key).to_string(), value);
-        }
-    }
-    fn get<T: serde::de::DeserializeOwned>(
-        keys: &toml::Table,
-        prefix: &str,
-        key: &str,
-    ) -> Result<Option<T>, ConfigError> {
-        keys.get(key)
-            .map(|value| {
-                value.clone().try_into::<T>().map_err(|err| {
-                    ConfigError::new(format!("{prefix}.{key}"), err.to_string().trim_end())
-                })
-            })
-            .transpose()
-    }
-    let kind: String = get(&kernel_keys, &prefix, "kind")?.unwrap_or_else(|| name.clone());
-    let Some(factory) = registry.get(&kind) else {
-        let key = if kernel_keys.contains_key("kind") {
-            format!("{prefix}.kind")
-        } else {
-            prefix.clone()
-        };
-        return Err(ConfigError::new(
-            key,
-            format!(
-                "unknown actor kind {kind:?}; known kinds: {}",
-                registry.kinds().join(", ")
-            ),
-        ));
-    };
-    let placement = get(&kernel_keys, &prefix, "placement")?.unwrap_or(Placement::Inprocess);
-    let restart = get(&kernel_keys, &prefix, "restart")?.unwrap_or(Restart::Permanent);
-    let ms = |key: &str, default: u64, min: u64| -> Result<Duration, ConfigError> {
-        let value: u64 = get(&kernel_keys, &prefix, key)?.unwrap_or(default);
-        at_least(&format!("{prefix}.{key}"), value, min)?;
-        Ok(Duration::from_millis(value))
-    };
-    let shutdown_timeout = ms("shutdown_timeout_ms", 5_000, 1)?;
-    let call_timeout = ms("call_timeout_ms", 5_000, 1)?;
-    let heartbeat = ms("heartbeat_ms", supervisor.heartbeat.as_millis() as u64, 10)?;
-    let tick = get::<u64>(&kernel_keys, &prefix, "tick_ms")?
-        .map(|value| {
-            at_least(&format!("{prefix}.tick_ms"), value, 1)?;
-            Ok(Duration::from_millis(value))
-        })
-        .transpose()?;
-    let heartbeat_misses: u32 =
-        get(&kernel_keys, &prefix, "heartbeat_misses")?.unwrap_or(supervisor.heartbeat_misses);
-    at_least(
-        &format!("{prefix}.heartbeat_misses"),
-        heartbeat_misses as u64,
-        1,
-    )?;
-    let mailbox: usize = get(&kernel_keys, &prefix, "mailbox")?.unwrap_or(1024);
-    at_least(&format!("{prefix}.mailbox"), mailbox as u64, 1)?;
-
-    let slots: Option<u32> = get(&kernel_keys, &prefix, "shm_slots")?;
-    let slot_bytes: Option<usize> = get(&kernel_keys, &prefix, "shm_slot_bytes")?;
-    let pool = match (slots, slot_bytes) {
-        (None, None) => None,
-        (Some(slots), Some(slot_bytes)) => {
-            Some(PoolSpec { slots, slot_bytes }.validated().map_err(|err| {
-                // A slot count out of range is about shm_slots; a zero or
-                // oversized slot (the region limit) is about shm_slot_bytes.
-                let key = if (1..=1024).contains(&slots) {
-                    "shm_slot_bytes"
-                } else {
-                    "shm_slots"
-                };
-                ConfigError::new(format!("{prefix}.{key}"), err.to_string())
-            })?)
-        }
-        (Some(_), None) => {
-            return Err(ConfigError::new(
-                format!("{prefix}.shm_slot_bytes"),
-                "required when shm_slots is set",
-            ));
-        }
-        (None, Some(_)) => {
-            return Err(ConfigError::new(
-                format!("{prefix}.shm_slots"),
-                "required when shm_slot_bytes is set",
-            ));
-        }
-    };
-
-    factory
-        .validate(&table)
-        .map_err(|message| actor_key_error(&prefix, &message))?;
-
-    Ok(ActorSpec {
-        name,
-        kind,
-        placement,
-        restart,
-        shutdown_timeout,
-        call_timeout,
-        mailbox,
-        tick,
-        pool,
-        heartbeat,
-        heartbeat_misses,
-        start_timeout,
-        config: table,
-    })
 }
 
 #[cfg(test)]

@@ -2,10 +2,13 @@
 //! run the actor with panics caught, encode the reply, and say whether the
 //! instance must end. The in-process host and the child worker both wrap it.
 
+use std::time::Duration;
+
 use warden_transport::{FailureKind, Payload, decode_value, encode_value};
 
 use crate::actor::{Actor, ActorError};
 use crate::ctx::Ctx;
+use crate::route::CallResult;
 
 /// Exit code of an instance that panicked or failed fatally (EX_SOFTWARE).
 pub(crate) const EXIT_FAILURE: i32 = 70;
@@ -46,6 +49,17 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// Raise the kernel's diagnostic panic inside the actor guard (so it is
+/// counted as the actor's, not the kernel's); returns its message.
+pub(crate) fn injected_panic() -> String {
+    match crate::panics::guarded(|| -> () {
+        std::panic::panic_any("injected panic (kernel diagnostics)")
+    }) {
+        Err(panic) => panic_message(&*panic),
+        Ok(()) => "injected panic (kernel diagnostics)".to_string(),
+    }
+}
+
 /// Deserialize an actor's own config table.
 pub(crate) fn parse_config<A: Actor>(table: &toml::Table) -> Result<A::Config, String> {
     toml::Value::Table(table.clone())
@@ -57,6 +71,8 @@ pub(crate) fn parse_config<A: Actor>(table: &toml::Table) -> Result<A::Config, S
 pub(crate) struct Core<A: Actor> {
     actor: A,
     ctx: Ctx,
+    /// An injected stall: every message waits this long first.
+    stall: Duration,
 }
 
 fn ends(err: &ActorError) -> Option<End> {
@@ -75,14 +91,26 @@ impl<A: Actor> Core<A> {
     pub(crate) fn start(config: &toml::Table, mut ctx: Ctx) -> Result<Self, String> {
         let config = parse_config::<A>(config)?;
         match crate::panics::guarded(|| A::start(config, &mut ctx)) {
-            Ok(Ok(actor)) => Ok(Core { actor, ctx }),
+            Ok(Ok(actor)) => Ok(Core {
+                actor,
+                ctx,
+                stall: Duration::ZERO,
+            }),
             Ok(Err(err)) => Err(err.to_string()),
             Err(panic) => Err(format!("panicked in start: {}", panic_message(&*panic))),
         }
     }
 
+    /// Kernel diagnostics: delay every message from now on by `ms` (0: none).
+    pub(crate) fn set_stall(&mut self, ms: u32) {
+        self.stall = Duration::from_millis(u64::from(ms));
+    }
+
     /// Handle a call.
     pub(crate) fn call(&mut self, payload: Payload) -> Handled {
+        if !self.stall.is_zero() {
+            std::thread::sleep(self.stall);
+        }
         let msg: A::Msg = match decode_value(payload) {
             Ok(msg) => msg,
             Err(err) => {
@@ -148,6 +176,19 @@ impl<A: Actor> Core<A> {
         crate::panics::guarded(|| self.actor.tick(&mut self.ctx))
             .err()
             .map(|panic| End::failure(format!("panicked in tick: {}", panic_message(&*panic))))
+    }
+
+    /// A reply to one of the actor's requests arrived.
+    pub(crate) fn answer(&mut self, id: u64, result: CallResult) {
+        self.ctx.answer(id, result);
+    }
+
+    /// Run `Actor::wake`, panics caught.
+    pub(crate) fn wake(&mut self) -> Option<End> {
+        let _span = self.ctx.span().clone().entered();
+        crate::panics::guarded(|| self.actor.wake(&mut self.ctx))
+            .err()
+            .map(|panic| End::failure(format!("panicked in wake: {}", panic_message(&*panic))))
     }
 
     /// Run `Actor::stop`, panics caught and logged.

@@ -1,13 +1,27 @@
 //! `Ctx`: what the kernel offers an actor while it runs — publishing on
-//! topics, large buffers, the clock, its identity, cancellation, its span.
-//! The same API in both placements; only what stands behind it differs.
+//! topics, large buffers, requests and tells to other actors, topic
+//! subscriptions, the clock, its identity, cancellation, its span. The same
+//! API in both placements; only what stands behind it differs (the
+//! [`Outlet`] and [`Peers`] of each host).
 
+mod peers;
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use warden_transport::{FrameBuf, Payload, PoolError, SlotPool, encode_value};
+use serde::de::DeserializeOwned;
+use warden_transport::{FrameBuf, Payload, PoolError, SlotPool, decode_value, encode_value};
+
+use crate::actor::Actor;
+use crate::bus::Subscription;
+use crate::call_error::{CallError, TellError};
+use crate::route::CallResult;
+
+pub(crate) use peers::{PeerRequest, Peers};
 
 /// Where published values go: the kernel's bus in-process, the link to the
 /// kernel in a child process.
@@ -36,6 +50,40 @@ pub enum PublishError {
     },
 }
 
+/// A request to another actor whose reply has not been taken yet. Take it
+/// with [`Ctx::reply`]; it arrives between messages (the host then calls
+/// [`Actor::wake`]), never while the actor waits — an actor never waits.
+#[must_use = "a request's reply is only seen through Ctx::reply"]
+pub struct Pending<R> {
+    id: u64,
+    target: Arc<str>,
+    _reply: PhantomData<fn() -> R>,
+}
+
+impl<R> Pending<R> {
+    /// The actor asked.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The request's number within this instance.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+impl<R> std::fmt::Debug for Pending<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("id", &self.id)
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+/// Replies not taken within this long are dropped (the request was abandoned).
+const UNCLAIMED: Duration = Duration::from_secs(60);
+
 /// The actor's handle on the kernel.
 pub struct Ctx {
     name: Arc<str>,
@@ -43,9 +91,12 @@ pub struct Ctx {
     generation: u64,
     started: Instant,
     outlet: Arc<dyn Outlet>,
+    peers: Arc<dyn Peers>,
     pool: Option<Arc<SlotPool>>,
     cancelled: Arc<AtomicBool>,
     span: tracing::Span,
+    next_request: u64,
+    replies: HashMap<u64, (Instant, CallResult)>,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -57,24 +108,31 @@ impl std::fmt::Debug for Ctx {
     }
 }
 
+/// What a host passes to [`Ctx::new`].
+pub(crate) struct CtxParts {
+    pub(crate) name: Arc<str>,
+    pub(crate) generation: u64,
+    pub(crate) outlet: Arc<dyn Outlet>,
+    pub(crate) peers: Arc<dyn Peers>,
+    pub(crate) pool: Option<Arc<SlotPool>>,
+    pub(crate) cancelled: Arc<AtomicBool>,
+    pub(crate) span: tracing::Span,
+}
+
 impl Ctx {
-    pub(crate) fn new(
-        name: Arc<str>,
-        generation: u64,
-        outlet: Arc<dyn Outlet>,
-        pool: Option<Arc<SlotPool>>,
-        cancelled: Arc<AtomicBool>,
-        span: tracing::Span,
-    ) -> Self {
+    pub(crate) fn new(parts: CtxParts) -> Self {
         Ctx {
-            name,
+            name: parts.name,
             pid: std::process::id(),
-            generation,
+            generation: parts.generation,
             started: Instant::now(),
-            outlet,
-            pool,
-            cancelled,
-            span,
+            outlet: parts.outlet,
+            peers: parts.peers,
+            pool: parts.pool,
+            cancelled: parts.cancelled,
+            span: parts.span,
+            next_request: 0,
+            replies: HashMap::new(),
         }
     }
 
@@ -130,8 +188,8 @@ impl Ctx {
 
     /// A writable buffer of `len` bytes for a large value (a frame). In a
     /// child process it is a slot of the actor's shared-memory pool when one
-    /// is configured and free, so that it crosses to the kernel without a
-    /// copy; otherwise it is heap memory.
+    /// is configured and free, so that it crosses to the kernel — and on to
+    /// another child — without a copy; otherwise it is heap memory.
     pub fn buffer(&mut self, len: usize) -> FrameBuf {
         if let Some(pool) = &self.pool {
             match pool.alloc(len) {
@@ -146,5 +204,114 @@ impl Ctx {
             }
         }
         FrameBuf::heap(len)
+    }
+
+    /// Ask actor `target` (of kind `B`) without waiting, with its configured
+    /// deadline. The reply — or a typed [`CallError`]: `Timeout`,
+    /// `Restarting`, `Stopped`, `Rejected`, `Failed` — arrives later; take
+    /// it with [`Ctx::reply`]. Idempotent requests (per `B::idempotent`) are
+    /// re-sent to a restarted target, as for any caller.
+    pub fn request<B: Actor>(&mut self, target: &str, msg: &B::Msg) -> Pending<B::Reply> {
+        self.request_with::<B>(target, msg, None)
+    }
+
+    /// [`Ctx::request`] with an explicit deadline.
+    pub fn request_timeout<B: Actor>(
+        &mut self,
+        target: &str,
+        msg: &B::Msg,
+        timeout: Duration,
+    ) -> Pending<B::Reply> {
+        self.request_with::<B>(target, msg, Some(timeout))
+    }
+
+    fn request_with<B: Actor>(
+        &mut self,
+        target: &str,
+        msg: &B::Msg,
+        timeout: Option<Duration>,
+    ) -> Pending<B::Reply> {
+        self.next_request += 1;
+        let id = self.next_request;
+        let pending = Pending {
+            id,
+            target: Arc::from(target),
+            _reply: PhantomData,
+        };
+        let sent = encode_value(msg)
+            .map_err(|err| CallError::Rejected {
+                actor: target.to_string(),
+                reason: err.to_string(),
+            })
+            .and_then(|payload| {
+                self.peers.request(PeerRequest {
+                    id,
+                    target: target.to_string(),
+                    kind: B::KIND,
+                    payload,
+                    idempotent: B::idempotent(msg),
+                    timeout,
+                    span: self.span.id().map_or(0, |id| id.into_u64()),
+                })
+            });
+        if let Err(err) = sent {
+            self.answer(id, Err(err));
+        }
+        pending
+    }
+
+    /// The reply to `pending`, once it has arrived (taken: a second call
+    /// returns `None`).
+    pub fn reply<R: DeserializeOwned>(
+        &mut self,
+        pending: &Pending<R>,
+    ) -> Option<Result<R, CallError>> {
+        let (_, result) = self.replies.remove(&pending.id)?;
+        Some(result.and_then(|payload| {
+            decode_value(payload).map_err(|err| CallError::Failed {
+                actor: pending.target.to_string(),
+                reason: format!("malformed reply: {err}"),
+            })
+        }))
+    }
+
+    /// Whether replies are waiting to be taken.
+    pub fn has_replies(&self) -> bool {
+        !self.replies.is_empty()
+    }
+
+    /// Send `msg` to actor `target` (of kind `B`) without a reply. At most
+    /// once: a tell the target's full mailbox refuses, or that dies with an
+    /// instance, is dropped and counted. Only a message that cannot be
+    /// encoded is an error here.
+    pub fn tell<B: Actor>(&mut self, target: &str, msg: &B::Msg) -> Result<(), TellError> {
+        let payload = encode_value(msg).map_err(|err| TellError::Invalid {
+            actor: target.to_string(),
+            reason: err.to_string(),
+        })?;
+        self.peers.tell(target, B::KIND, payload);
+        Ok(())
+    }
+
+    /// Follow `topic`: its values land in a queue of `capacity` (the oldest
+    /// dropped first), read without waiting (`latest`, `try_recv`); the host
+    /// calls [`Actor::wake`] when values arrive. Lasts as long as the
+    /// instance.
+    pub fn subscribe<T: DeserializeOwned>(
+        &mut self,
+        topic: &str,
+        capacity: usize,
+    ) -> Subscription<T> {
+        Subscription::new(topic, self.peers.subscribe(topic, capacity.max(1)))
+    }
+
+    /// A reply arrived (the host calls this).
+    pub(crate) fn answer(&mut self, id: u64, result: CallResult) {
+        let now = Instant::now();
+        if self.replies.len() >= 64 {
+            self.replies
+                .retain(|_, (at, _)| now.saturating_duration_since(*at) < UNCLAIMED);
+        }
+        self.replies.insert(id, (now, result));
     }
 }

@@ -17,8 +17,10 @@ use crate::actor::Actor as Concern;
 use crate::actor_ref::ActorRef;
 use crate::bus::{Bus, Subscription};
 use crate::config::{ActorSpec, KernelConfig, Restart};
+use crate::directory::Directory;
+use crate::error::KernelError;
 use crate::events::{Event, EventLog};
-use crate::instance::process::WorkerCommand;
+use crate::host::process::WorkerCommand;
 use crate::metrics::Metrics;
 use crate::proxy::{Inject, Kill, Proxy, Shared};
 use crate::registry::Registry;
@@ -45,30 +47,6 @@ impl Default for KernelOptions {
             worker_env: Vec::new(),
         }
     }
-}
-
-/// Kernel-level failures.
-#[derive(Debug, thiserror::Error)]
-pub enum KernelError {
-    /// No actor of that name is configured.
-    #[error("no actor named {0:?}")]
-    UnknownActor(String),
-    /// The actor exists but is of another kind.
-    #[error("actor {name:?} is a {actual}, not a {expected}")]
-    WrongKind {
-        /// The actor.
-        name: String,
-        /// The kind asked for.
-        expected: String,
-        /// Its kind.
-        actual: String,
-    },
-    /// The system could not start.
-    #[error("boot failed: {0}")]
-    Boot(String),
-    /// An operation could not be carried out.
-    #[error("{0}")]
-    Failed(String),
 }
 
 struct Cell {
@@ -111,8 +89,25 @@ impl Kernel {
     ) -> Result<Kernel, KernelError> {
         crate::clock::epoch();
         let metrics = Arc::new(Metrics::new());
+        let mut directory = Directory::default();
+        let mut prepared = Vec::new();
+        for spec in &config.actors {
+            let factory = registry.get(&spec.kind).ok_or_else(|| {
+                KernelError::Internal(format!("actor kind {:?} is not registered", spec.kind))
+            })?;
+            let name: Arc<str> = Arc::from(spec.name.as_str());
+            let route = Route::new(name, spec.mailbox, Arc::new(metrics.actor(&spec.name)));
+            directory.insert(
+                &spec.name,
+                &spec.kind,
+                Arc::clone(&route),
+                spec.call_timeout,
+            );
+            prepared.push((spec.clone(), factory, route, Arc::new(StatusCell::new())));
+        }
         let shared = Arc::new(Shared {
             bus: Arc::new(Bus::new(Arc::clone(&metrics))),
+            directory: Arc::new(directory),
             metrics,
             events: EventLog::new(10_000),
             worker: WorkerCommand {
@@ -121,28 +116,17 @@ impl Kernel {
                 env: options.worker_env,
             },
         });
-        let mut prepared = Vec::new();
-        for spec in &config.actors {
-            let factory = registry.get(&spec.kind).ok_or_else(|| {
-                KernelError::Boot(format!("actor kind {:?} is not registered", spec.kind))
-            })?;
-            let name: Arc<str> = Arc::from(spec.name.as_str());
-            let route = Route::new(
-                name,
-                spec.mailbox,
-                Arc::new(shared.metrics.actor(&spec.name)),
-            );
-            prepared.push((spec.clone(), factory, route, Arc::new(StatusCell::new())));
-        }
         let (escalation_tx, escalation) = watch::channel(None);
         let mut cells = IndexMap::new();
         let sup_shared = Arc::clone(&shared);
         let sup_config = config.supervisor.clone();
         let supervisor = Supervisor::create(|ctx| {
             let mut children = Vec::new();
-            for (spec, factory, route, status) in prepared {
+            for (index, (spec, factory, route, status)) in prepared.into_iter().enumerate() {
                 let mut proxy = Proxy::new(
                     spec.clone(),
+                    // Pools are numbered from 1: a handle never names pool 0.
+                    index as u32 + 1,
                     factory,
                     Arc::clone(&route),
                     Arc::clone(&status),
@@ -186,11 +170,9 @@ impl Kernel {
                 }
             }
         });
-        supervisor
-            .send(Boot)
-            .await
-            .map_err(|err| KernelError::Boot(err.to_string()))?
-            .map_err(KernelError::Boot)?;
+        supervisor.send(Boot).await.map_err(|err| {
+            KernelError::Internal(format!("the supervisor is unreachable: {err}"))
+        })??;
         Ok(Kernel {
             inner: Arc::new(Inner {
                 config,
@@ -245,10 +227,7 @@ impl Kernel {
     pub fn status(&self, name: &str) -> Result<ActorStatus, KernelError> {
         let cell = self.cell(name)?;
         let tracked = cell.status.get();
-        let beat_at = cell
-            .route
-            .beat_at_us
-            .load(std::sync::atomic::Ordering::Relaxed);
+        let beat_at = cell.route.beats.latest().at_us;
         let heartbeat_age_ms = (tracked.state == State::Running && beat_at > 0)
             .then(|| crate::clock::now_us().saturating_sub(beat_at) / 1000);
         Ok(ActorStatus {
@@ -310,8 +289,7 @@ impl Kernel {
             .supervisor
             .send(AdminRestart(name.to_string()))
             .await
-            .map_err(|err| KernelError::Failed(err.to_string()))?
-            .map_err(KernelError::Failed)
+            .map_err(|err| KernelError::Internal(format!("the supervisor is unreachable: {err}")))?
     }
 
     /// Kill actor `name`'s instance: SIGKILL for a child, an injected panic

@@ -1,6 +1,7 @@
-//! Warden's kernel: the actor contract, the two hosts (in-process and child
-//! process), the supervisor with OTP semantics, topics, configuration, and the
-//! admin HTTP API. It knows no concern; the binary registers actor types.
+//! Warden's kernel: the actor contract, the hosts (in-process and child
+//! process, behind one trait), the supervisor with OTP semantics, calls and
+//! topics between actors, configuration, and the admin HTTP API. It knows no
+//! concern; the binary registers actor types.
 //!
 //! Start with [`Actor`] (what a concern implements), [`Kernel::boot`] (how a
 //! system starts) and [`ActorRef`] (how callers talk to an actor).
@@ -15,9 +16,12 @@ mod clock;
 pub mod config;
 mod core;
 mod ctx;
+mod directory;
+mod error;
 mod events;
-mod instance;
+mod host;
 mod kernel;
+mod liveness;
 mod metrics;
 pub mod panics;
 pub mod probe;
@@ -36,10 +40,11 @@ pub use actor_ref::ActorRef;
 pub use bus::{Bus, Subscription, TopicCounters};
 pub use call_error::{CallError, TellError};
 pub use config::{ConfigError, KernelConfig, Placement, Restart, Strategy};
-pub use ctx::{Ctx, PublishError};
+pub use ctx::{Ctx, Pending, PublishError};
+pub use error::{KernelError, StartError};
 pub use events::Event;
-pub use kernel::{Kernel, KernelError, KernelOptions};
+pub use kernel::{Kernel, KernelOptions};
 pub use metrics::Metrics;
 pub use registry::Registry;
 pub use status::{ActorStatus, State};
-pub use warden_transport::{FrameBuf, InjectedFault, SharedFrame};
+pub use warden_transport::{FrameBuf, InjectedFault, PoolSpec, SharedFrame};

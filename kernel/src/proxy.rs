@@ -1,31 +1,38 @@
 //! The proxy: one actix actor per configured actor, living as long as the
-//! kernel. It starts instances (in-process or child), watches them
-//! (heartbeats, flow-control stalls, exits), kills them when they misbehave,
-//! and tells the supervisor when one ended on its own. The supervisor
-//! decides what happens next; the proxy does it.
+//! kernel. It starts instances through the placement's [`Placer`], watches
+//! them (heartbeats, flow-control stalls, exits — `proxy/watch.rs`), kills
+//! them when they misbehave, and tells the supervisor when one ended on its
+//! own. The supervisor decides what happens next; the proxy does it. The
+//! message handlers are in `proxy/handlers.rs`.
+//!
+//! [`Placer`]: crate::host::Placer
+
+mod handlers;
+mod watch;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix::prelude::*;
 use tokio::sync::oneshot;
-use warden_transport::bootstrap::Connected;
-use warden_transport::{Body, Heartbeat, InjectedFault, Liveness, SlotPool};
+use warden_transport::{Heartbeat, InjectedFault, SlotPool};
 
 use crate::bus::Bus;
-use crate::config::{ActorSpec, Placement};
+use crate::config::ActorSpec;
+use crate::directory::Directory;
+use crate::error::StartError;
 use crate::events::EventLog;
-use crate::instance::inprocess::{BusOutlet, InProcInit, InProcInstance, ToHost};
-use crate::instance::process::{self, ProcessInstance, WorkerCommand, WorkerInit};
-use crate::instance::{Cancel, InstanceEvent, Tagged};
+use crate::host::process::WorkerCommand;
+use crate::host::{Host, InstanceEvent, Killed, LINGER, Launch};
 use crate::metrics::Metrics;
 use crate::registry::Factory;
-use crate::route::{Delivery, Route};
+use crate::route::Route;
 use crate::status::{State, StatusCell};
 
 /// What every proxy shares.
 pub(crate) struct Shared {
     pub(crate) bus: Arc<Bus>,
+    pub(crate) directory: Arc<Directory>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) events: EventLog,
     pub(crate) worker: WorkerCommand,
@@ -43,7 +50,7 @@ pub(crate) struct ChildExit {
 
 /// Start a new instance; resolves once it is ready.
 #[derive(Message)]
-#[rtype(result = "Result<Started, String>")]
+#[rtype(result = "Result<Started, StartError>")]
 pub(crate) struct Start;
 
 /// A started instance.
@@ -71,25 +78,6 @@ pub(crate) struct Kill {
 #[rtype(result = "()")]
 pub(crate) struct Inject(pub(crate) InjectedFault);
 
-#[derive(Message)]
-#[rtype(result = "()")]
-struct Spawned {
-    generation: u64,
-    result: Result<Connected, String>,
-}
-
-#[derive(Message)]
-#[rtype(result = "()")]
-struct InProcStopped {
-    generation: u64,
-    timed_out: bool,
-}
-
-enum Instance {
-    InProc(InProcInstance),
-    Process(ProcessInstance),
-}
-
 /// Why the current instance is ending, as far as the kernel knows.
 #[derive(Default)]
 struct Ending {
@@ -104,10 +92,14 @@ struct Ending {
     /// The exit status, when it arrived before the reader finished draining
     /// the channel (the watcher and the reader race).
     exited: Option<(String, Option<i32>)>,
+    /// Why a start failed, for the one waiting for it.
+    start_error: Option<StartError>,
 }
 
 pub(crate) struct Proxy {
-    spec: ActorSpec,
+    spec: Arc<ActorSpec>,
+    /// Gives the actor's pool its id (pools are numbered from 1).
+    pool_id: u32,
     factory: Arc<dyn Factory>,
     route: Arc<Route>,
     status: Arc<StatusCell>,
@@ -116,11 +108,14 @@ pub(crate) struct Proxy {
     pool: Option<Arc<SlotPool>>,
     generation: u64,
     starting: bool,
-    instance: Option<Instance>,
+    instance: Option<Arc<dyn Host>>,
+    /// Events of the instance being launched that arrived before its host
+    /// did (its thread or its reader may report before `Launched` lands).
+    early: Vec<InstanceEvent>,
     ending: Ending,
     heartbeat: Heartbeat,
     missed: u32,
-    start_waiter: Option<oneshot::Sender<Result<Started, String>>>,
+    start_waiter: Option<oneshot::Sender<Result<Started, StartError>>>,
     stop_waiter: Option<oneshot::Sender<String>>,
     timers: Vec<SpawnHandle>,
     ticker: Option<SpawnHandle>,
@@ -129,6 +124,7 @@ pub(crate) struct Proxy {
 impl Proxy {
     pub(crate) fn new(
         spec: ActorSpec,
+        pool_id: u32,
         factory: Arc<dyn Factory>,
         route: Arc<Route>,
         status: Arc<StatusCell>,
@@ -136,7 +132,8 @@ impl Proxy {
     ) -> Self {
         let heartbeat = Heartbeat::new(spec.heartbeat, spec.heartbeat_misses, Instant::now());
         Proxy {
-            spec,
+            spec: Arc::new(spec),
+            pool_id,
             factory,
             route,
             status,
@@ -146,6 +143,7 @@ impl Proxy {
             generation: 0,
             starting: false,
             instance: None,
+            early: Vec::new(),
             ending: Ending::default(),
             heartbeat,
             missed: 0,
@@ -165,11 +163,7 @@ impl Proxy {
     }
 
     fn pid(&self) -> Option<u32> {
-        match &self.instance {
-            Some(Instance::Process(child)) => Some(child.pid),
-            Some(Instance::InProc(_)) => Some(std::process::id()),
-            None => None,
-        }
+        self.instance.as_ref().map(|host| host.pid())
     }
 
     fn event(&self, kind: &str, detail: impl Into<String>) {
@@ -187,97 +181,61 @@ impl Proxy {
         }
     }
 
-    fn start_instance(&mut self, ctx: &mut Context<Self>) -> Result<(), String> {
+    fn start_instance(&mut self, ctx: &mut Context<Self>) -> Result<(), StartError> {
         let generation = self.generation;
-        let events = ctx.address().recipient::<Tagged>();
-        match self.spec.placement {
-            Placement::Inprocess => {
-                let instance = self.factory.start_inprocess(InProcInit {
-                    config: self.spec.config.clone(),
-                    generation,
-                    tick: self.spec.tick,
-                    route: Arc::clone(&self.route),
-                    events,
-                    outlet: Arc::new(BusOutlet(Arc::clone(&self.shared.bus))),
-                    cancel: Cancel::default(),
-                });
-                self.instance = Some(Instance::InProc(instance));
-            }
-            Placement::Process => {
-                if self.pool.is_none()
-                    && let Some(spec) = self.spec.pool
-                {
-                    self.pool = Some(SlotPool::create(spec).map_err(|err| err.to_string())?);
-                }
-                let held = self
-                    .pool
-                    .as_ref()
-                    .map(|pool| pool.held_for_next_peer())
-                    .unwrap_or_default();
-                let config_toml = toml::to_string(&self.spec.config)
-                    .map_err(|err| format!("cannot encode the actor's config: {err}"))?;
-                let init = WorkerInit {
-                    name: self.spec.name.clone(),
-                    kind: self.spec.kind.clone(),
-                    generation,
-                    config_toml,
-                    tick_ms: self.spec.tick.map(|tick| tick.as_millis() as u64),
-                    pool: self.spec.pool,
-                    first_seq: generation << 40,
-                    held,
-                };
-                let command = self.shared.worker.clone();
-                let pool = self.pool.clone();
-                let deadline = self.spec.start_timeout;
-                let (name, kind) = (self.spec.name.clone(), self.spec.kind.clone());
-                let addr = ctx.address();
-                crate::spawner::run(move || {
-                    let result = process::spawn_child(
-                        &command,
-                        &name,
-                        &kind,
-                        &init,
-                        pool.as_ref(),
-                        deadline,
-                    );
-                    addr.do_send(Spawned { generation, result });
-                })?;
-            }
+        let placer = crate::host::placer(self.spec.placement);
+        if placer.uses_pool()
+            && self.pool.is_none()
+            && let Some(spec) = self.spec.pool
+        {
+            self.pool = Some(
+                SlotPool::create(spec, self.pool_id)
+                    .map_err(|err| StartError::Pool(err.to_string()))?,
+            );
         }
+        self.early.clear();
+        placer.launch(Launch {
+            spec: Arc::clone(&self.spec),
+            factory: Arc::clone(&self.factory),
+            generation,
+            route: Arc::clone(&self.route),
+            shared: Arc::clone(&self.shared),
+            pool: self.pool.clone(),
+            events: ctx.address().recipient(),
+            done: ctx.address().recipient(),
+        })?;
         let timeout = self.spec.start_timeout;
         self.timers.push(ctx.run_later(timeout, move |proxy, ctx| {
             if proxy.starting && proxy.generation == generation {
-                proxy.kill_for(
-                    format!("did not become ready within {} ms", timeout.as_millis()),
-                    true,
-                    ctx,
-                );
+                let err = StartError::Timeout(timeout.as_millis() as u64);
+                proxy.ending.start_error = Some(err.clone());
+                proxy.kill_for(err.to_string(), true, ctx);
+                if proxy.instance.is_none() {
+                    // Still launching: give up on it now.
+                    proxy.finish(
+                        format!("did not become ready within {} ms", timeout.as_millis()),
+                        false,
+                        ctx,
+                    );
+                }
             }
         }));
         Ok(())
     }
 
     fn on_ready(&mut self, ctx: &mut Context<Self>) {
-        let delivery = match &self.instance {
-            Some(Instance::InProc(instance)) => Delivery::InProcess(instance.host.clone()),
-            Some(Instance::Process(child)) => Delivery::Process(Arc::clone(&child.conn)),
-            None => return,
+        let Some(host) = self.instance.clone() else {
+            return;
         };
         self.starting = false;
-        let pid = self.pid().unwrap_or(0);
+        let pid = host.pid();
         self.heartbeat = Heartbeat::new(
             self.spec.heartbeat,
             self.spec.heartbeat_misses,
             Instant::now(),
         );
         self.missed = 0;
-        self.route
-            .beat_generation
-            .store(self.generation, std::sync::atomic::Ordering::Relaxed);
-        self.route
-            .beat_n
-            .store(0, std::sync::atomic::Ordering::Relaxed);
-        self.route.attach(self.generation, delivery);
+        self.route.attach(self.generation, host);
         let generation = self.generation;
         self.status.update(|status| {
             status.state = State::Running;
@@ -295,84 +253,6 @@ impl Proxy {
         }
     }
 
-    /// The heartbeat tick: send the next heartbeat, judge the last ones.
-    fn check(&mut self, ctx: &mut Context<Self>) {
-        if self.starting || self.instance.is_none() || self.ending.killed_for.is_some() {
-            return;
-        }
-        let n = self.heartbeat.next_beat();
-        match &self.instance {
-            Some(Instance::InProc(instance)) => {
-                let _ = instance.host.try_send(ToHost::Beat(n));
-            }
-            Some(Instance::Process(child)) => {
-                let _ = child.conn.link.send_control(Body::Heartbeat { n });
-            }
-            None => {}
-        }
-        let now = Instant::now();
-        let acked = self.route.beat_n.load(std::sync::atomic::Ordering::Relaxed);
-        let at = crate::clock::at_us(
-            self.route
-                .beat_at_us
-                .load(std::sync::atomic::Ordering::Relaxed),
-        );
-        self.heartbeat.ack(acked, at);
-        self.route.metrics.mailbox.set(self.route.depth() as i64);
-        match self.heartbeat.check(now) {
-            Liveness::Alive => self.missed = 0,
-            Liveness::Late { missed } => {
-                if missed > self.missed {
-                    self.route
-                        .metrics
-                        .heartbeat_misses
-                        .inc_by(u64::from(missed - self.missed));
-                    self.missed = missed;
-                }
-            }
-            Liveness::Dead { silent_for } => {
-                self.route.metrics.heartbeat_misses.inc();
-                self.event(
-                    "hung",
-                    format!(
-                        "no heartbeat answered for {} ms (limit {} ms)",
-                        silent_for.as_millis(),
-                        self.heartbeat.limit().as_millis()
-                    ),
-                );
-                self.kill_for(
-                    format!(
-                        "hung: no heartbeat answered for {} ms",
-                        silent_for.as_millis()
-                    ),
-                    true,
-                    ctx,
-                );
-                return;
-            }
-        }
-        if let Some(since) = self.route.blocked_since() {
-            let waited = now.saturating_duration_since(since);
-            if waited > self.heartbeat.limit() {
-                self.event(
-                    "stalled",
-                    format!(
-                        "messages waited {} ms for the child to read",
-                        waited.as_millis()
-                    ),
-                );
-                self.kill_for(
-                    format!(
-                        "stalled: the child did not read its messages for {} ms",
-                        waited.as_millis()
-                    ),
-                    true,
-                    ctx,
-                );
-            }
-        }
-    }
-
     /// End the instance for `reason`. `abandon`: an in-process instance is
     /// given up at once (it may be stuck); otherwise it gets an injected panic.
     fn kill_for(&mut self, reason: String, abandon: bool, ctx: &mut Context<Self>) {
@@ -380,45 +260,39 @@ impl Proxy {
             return;
         }
         self.ending.killed_for = Some(reason.clone());
-        match &self.instance {
-            Some(Instance::Process(child)) => {
-                // Once SIGKILL is sent the child runs no more actor code: the
-                // replacement need not wait while the OS tears down its memory
-                // (milliseconds for a large pool); the watcher still reaps it.
-                child.kill();
-                self.finish(format!("{reason}; killed by SIGKILL"), false, ctx);
+        let Some(host) = self.instance.clone() else {
+            // Still launching: the launch result will find `killed_for` set.
+            return;
+        };
+        match host.kill(abandon) {
+            Killed::Now(how) => {
+                let reason = match how {
+                    Some(how) => format!("{reason}; {how}"),
+                    None => reason,
+                };
+                self.finish(reason, false, ctx);
             }
-            Some(Instance::InProc(instance)) => {
-                if abandon {
-                    instance.abandon();
-                    self.finish(reason, false, ctx);
-                } else {
-                    // A panic at the next message boundary; an instance
-                    // stuck in its current message is abandoned after the
-                    // hang limit, as the heartbeat check would have done.
-                    instance.kill();
-                    let generation = self.generation;
-                    let limit = self.heartbeat.limit();
-                    ctx.run_later(limit, move |proxy, ctx| {
-                        if proxy.generation != generation || proxy.ending.killed_for.is_none() {
-                            return;
-                        }
-                        if let Some(Instance::InProc(instance)) = &proxy.instance {
-                            instance.abandon();
-                            proxy.finish(
-                                format!(
-                                    "{reason}; still in its current message after {} ms, abandoned",
-                                    limit.as_millis()
-                                ),
-                                false,
-                                ctx,
-                            );
-                        }
-                    });
-                }
-            }
-            None => {
-                // Still spawning: the spawn result will find `killed_for` set.
+            Killed::AtBoundary => {
+                // An instance stuck in its current message is abandoned
+                // after the hang limit, as the heartbeat check would have.
+                let generation = self.generation;
+                let limit = self.heartbeat.limit();
+                ctx.run_later(limit, move |proxy, ctx| {
+                    if proxy.generation != generation || proxy.ending.killed_for.is_none() {
+                        return;
+                    }
+                    if let Some(host) = proxy.instance.clone() {
+                        host.kill(true);
+                        proxy.finish(
+                            format!(
+                                "{reason}; still in its current message after {} ms, abandoned",
+                                limit.as_millis()
+                            ),
+                            false,
+                            ctx,
+                        );
+                    }
+                });
             }
         }
     }
@@ -427,26 +301,13 @@ impl Proxy {
     fn finish(&mut self, reason: String, normal: bool, ctx: &mut Context<Self>) {
         let generation = self.generation;
         self.clear_timers(ctx);
-        match &self.instance {
-            Some(Instance::InProc(instance)) => instance.cancel.cancel(),
-            Some(Instance::Process(child)) => {
-                // A child that said it exits, or was killed, must be reaped
-                // soon; one that lingers is killed.
-                let (reaped, pid) = (child.reaped(), child.pid);
-                ctx.run_later(Duration::from_secs(2), move |_, _| {
-                    if !reaped.load(std::sync::atomic::Ordering::Acquire) {
-                        tracing::warn!(pid, "a finished child did not exit; killing it");
-                        let _ = nix::sys::signal::kill(
-                            nix::unistd::Pid::from_raw(pid as i32),
-                            nix::sys::signal::Signal::SIGKILL,
-                        );
-                    }
-                });
-            }
-            None => {}
+        if let Some(host) = self.instance.take()
+            && let Some(check) = host.retire()
+        {
+            ctx.run_later(LINGER, move |_, _| check());
         }
-        self.instance = None;
         self.starting = false;
+        self.early.clear();
         self.route.detach(generation);
         if let Some(pool) = &self.pool {
             pool.peer_restarted();
@@ -456,6 +317,7 @@ impl Proxy {
         } else {
             "exited"
         };
+        let start_error = self.ending.start_error.take();
         self.ending = Ending::default();
         self.status.update(|status| {
             status.last_exit = Some(reason.clone());
@@ -466,7 +328,7 @@ impl Proxy {
             .events
             .push(&self.spec.name, kind, reason.clone(), None, generation);
         if let Some(waiter) = self.start_waiter.take() {
-            let _ = waiter.send(Err(reason));
+            let _ = waiter.send(Err(start_error.unwrap_or(StartError::Ended(reason))));
         } else if let Some(waiter) = self.stop_waiter.take() {
             let _ = waiter.send(reason);
         } else if let Some(supervisor) = &self.supervisor {
@@ -500,258 +362,4 @@ impl Proxy {
 
 impl Actor for Proxy {
     type Context = Context<Self>;
-}
-
-impl Handler<Start> for Proxy {
-    type Result = ResponseFuture<Result<Started, String>>;
-
-    fn handle(&mut self, _: Start, ctx: &mut Self::Context) -> Self::Result {
-        if self.instance.is_some() || self.starting {
-            let name = self.spec.name.clone();
-            return Box::pin(async move { Err(format!("{name} is already running")) });
-        }
-        self.generation += 1;
-        self.starting = true;
-        self.ending = Ending::default();
-        let first = self.generation == 1;
-        if !first {
-            self.route.metrics.restarts.inc();
-            self.status.update(|status| {
-                status.restarts += 1;
-                status.state = State::Restarting;
-            });
-        }
-        self.event("starting", format!("generation {}", self.generation));
-        let (tx, rx) = oneshot::channel();
-        self.start_waiter = Some(tx);
-        if let Err(reason) = self.start_instance(ctx) {
-            self.starting = false;
-            self.start_waiter = None;
-            return Box::pin(async move { Err(reason) });
-        }
-        Box::pin(async move { rx.await.unwrap_or_else(|_| Err("start abandoned".into())) })
-    }
-}
-
-impl Handler<Stop> for Proxy {
-    type Result = ResponseFuture<String>;
-
-    fn handle(&mut self, _: Stop, ctx: &mut Self::Context) -> Self::Result {
-        if self.instance.is_none() && !self.starting {
-            return Box::pin(async { "not running".to_string() });
-        }
-        let (tx, rx) = oneshot::channel();
-        self.stop_waiter = Some(tx);
-        if let Some(waiter) = self.start_waiter.take() {
-            let _ = waiter.send(Err("stopped while starting".into()));
-        }
-        self.ending.stopping = true;
-        let generation = self.generation;
-        let timeout = self.spec.shutdown_timeout;
-        match &self.instance {
-            Some(Instance::Process(child)) => {
-                child.request_shutdown();
-                self.timers.push(ctx.run_later(timeout, move |proxy, ctx| {
-                    if proxy.generation == generation && proxy.instance.is_some() {
-                        proxy.kill_for(
-                            format!("did not stop within {} ms", timeout.as_millis()),
-                            true,
-                            ctx,
-                        );
-                    }
-                }));
-            }
-            Some(Instance::InProc(instance)) => {
-                let (done_tx, done_rx) = oneshot::channel();
-                let _ = instance.host.try_send(ToHost::Stop(done_tx));
-                let addr = ctx.address();
-                actix::spawn(async move {
-                    let timed_out = tokio::time::timeout(timeout, done_rx).await.is_err();
-                    addr.do_send(InProcStopped {
-                        generation,
-                        timed_out,
-                    });
-                });
-            }
-            None => {
-                // Spawning: it will be killed when the spawn result arrives.
-                self.ending.killed_for = Some("stopped while starting".into());
-            }
-        }
-        Box::pin(async move { rx.await.unwrap_or_else(|_| "stop abandoned".into()) })
-    }
-}
-
-impl Handler<InProcStopped> for Proxy {
-    type Result = ();
-
-    fn handle(&mut self, msg: InProcStopped, ctx: &mut Self::Context) {
-        if msg.generation != self.generation || self.instance.is_none() {
-            return;
-        }
-        if msg.timed_out {
-            if let Some(Instance::InProc(instance)) = &self.instance {
-                instance.abandon();
-            }
-            let reason = format!(
-                "did not stop within {} ms; abandoned its thread",
-                self.spec.shutdown_timeout.as_millis()
-            );
-            self.finish(reason, false, ctx);
-        } else {
-            self.finish("stopped".into(), true, ctx);
-        }
-    }
-}
-
-impl Handler<Kill> for Proxy {
-    type Result = ();
-
-    fn handle(&mut self, msg: Kill, ctx: &mut Self::Context) {
-        if self.instance.is_some() {
-            self.event("killed", msg.reason.clone());
-            self.kill_for(msg.reason, false, ctx);
-        }
-    }
-}
-
-impl Handler<Inject> for Proxy {
-    type Result = ();
-
-    fn handle(&mut self, msg: Inject, _: &mut Self::Context) {
-        match &self.instance {
-            Some(Instance::InProc(instance)) => {
-                let _ = instance.host.try_send(ToHost::Inject(msg.0));
-            }
-            Some(Instance::Process(child)) => {
-                let _ = child.conn.link.send_control(Body::Inject(msg.0));
-            }
-            None => {}
-        }
-    }
-}
-
-impl Handler<Spawned> for Proxy {
-    type Result = ();
-
-    fn handle(&mut self, msg: Spawned, ctx: &mut Self::Context) {
-        if msg.generation != self.generation || !self.starting {
-            if let Ok(mut connected) = msg.result {
-                let _ = connected.child.kill();
-                let _ = connected.child.wait();
-            }
-            return;
-        }
-        let connected = match msg.result {
-            Ok(connected) => connected,
-            Err(reason) => {
-                let reason = format!("start failed: {reason}");
-                self.event("start_failed", reason.clone());
-                self.finish(reason, false, ctx);
-                return;
-            }
-        };
-        let attached = process::attach(
-            connected,
-            self.generation,
-            &self.spec.name,
-            self.pool.clone(),
-            Arc::clone(&self.route),
-            Arc::clone(&self.shared.bus),
-            ctx.address().recipient(),
-        );
-        match attached {
-            Ok(child) => {
-                self.instance = Some(Instance::Process(child));
-                if let Some(reason) = self.ending.killed_for.take() {
-                    self.kill_for(reason, true, ctx);
-                }
-            }
-            Err(reason) => {
-                let reason = format!("start failed: {reason}");
-                self.event("start_failed", reason.clone());
-                self.finish(reason, false, ctx);
-            }
-        }
-    }
-}
-
-impl Handler<Tagged> for Proxy {
-    type Result = ();
-
-    fn handle(&mut self, msg: Tagged, ctx: &mut Self::Context) {
-        if msg.generation != self.generation || self.instance.is_none() {
-            if let InstanceEvent::Exited { status, .. } = &msg.event {
-                tracing::debug!(actor = %self.spec.name, generation = msg.generation, %status, "reaped a finished child");
-            }
-            return;
-        }
-        match msg.event {
-            InstanceEvent::Ready => {
-                if self.starting {
-                    self.on_ready(ctx);
-                }
-            }
-            InstanceEvent::StartFailed(reason) => {
-                let reason = format!("start failed: {reason}");
-                self.event("start_failed", reason.clone());
-                match &self.instance {
-                    // The child exits by itself; its exit status completes the story.
-                    Some(Instance::Process(_)) => self.ending.said = Some(reason),
-                    _ => self.finish(reason, false, ctx),
-                }
-            }
-            InstanceEvent::Ended(end) => self.finish(end.reason, end.code == 0, ctx),
-            InstanceEvent::Exiting(reason, code) => {
-                // It runs no more actor code: replace it now (see kill_for).
-                self.finish(
-                    format!("{reason} (exited with code {code})"),
-                    code == 0,
-                    ctx,
-                );
-            }
-            InstanceEvent::Fault(reason) => {
-                self.event("killed", format!("protocol fault: {reason}"));
-                self.kill_for(format!("protocol fault: {reason}"), true, ctx);
-            }
-            InstanceEvent::Disconnected => {
-                self.ending.disconnected = true;
-                if let Some((status, code)) = self.ending.exited.take() {
-                    self.on_exited(status, code, ctx);
-                    return;
-                }
-                let generation = self.generation;
-                // The exit status normally follows within a millisecond; a
-                // child that closed its channel but lingers is killed.
-                self.timers.push(
-                    ctx.run_later(Duration::from_millis(500), move |proxy, ctx| {
-                        if proxy.generation == generation && proxy.instance.is_some() {
-                            proxy.kill_for("closed its channel but did not exit".into(), true, ctx);
-                        }
-                    }),
-                );
-            }
-            InstanceEvent::Exited { status, code } => {
-                if self.ending.disconnected {
-                    self.on_exited(status, code, ctx);
-                } else {
-                    // Let the reader deliver what the child sent before it
-                    // exited (its last reply, why it is exiting); the channel
-                    // closes right after, and then the story is complete.
-                    self.ending.exited = Some((status, code));
-                    let generation = self.generation;
-                    self.timers.push(ctx.run_later(
-                        Duration::from_millis(200),
-                        move |proxy, ctx| {
-                            if proxy.generation == generation
-                                && let Some((status, code)) = proxy.ending.exited.take()
-                            {
-                                proxy.on_exited(status, code, ctx);
-                            }
-                        },
-                    ));
-                }
-            }
-        }
-    }
 }

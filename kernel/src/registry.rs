@@ -8,25 +8,28 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 
+use warden_transport::PoolSpec;
+
 use crate::actor::Actor;
-use crate::instance::inprocess::{self, InProcInit, InProcInstance};
+use crate::host::{Host, Launch, inprocess};
 use crate::worker::{self, WorkerArgs};
 
 pub(crate) trait Factory: Send + Sync {
-    fn validate(&self, table: &toml::Table) -> Result<(), String>;
-    fn start_inprocess(&self, init: InProcInit) -> InProcInstance;
+    /// Check the actor's own keys; returns the pool it asks for, if any.
+    fn validate(&self, table: &toml::Table) -> Result<Option<PoolSpec>, String>;
+    fn start_inprocess(&self, launch: Launch) -> Arc<dyn Host>;
     fn run_worker(&self, args: &WorkerArgs) -> i32;
 }
 
 struct Typed<A>(PhantomData<fn() -> A>);
 
 impl<A: Actor> Factory for Typed<A> {
-    fn validate(&self, table: &toml::Table) -> Result<(), String> {
-        crate::core::parse_config::<A>(table).map(|_| ())
+    fn validate(&self, table: &toml::Table) -> Result<Option<PoolSpec>, String> {
+        crate::core::parse_config::<A>(table).map(|config| A::pool_hint(&config))
     }
 
-    fn start_inprocess(&self, init: InProcInit) -> InProcInstance {
-        inprocess::start::<A>(init)
+    fn start_inprocess(&self, launch: Launch) -> Arc<dyn Host> {
+        inprocess::start::<A>(launch)
     }
 
     fn run_worker(&self, args: &WorkerArgs) -> i32 {

@@ -1,6 +1,6 @@
 //! The route to one actor: it outlives every instance of the actor and holds
 //! the table of calls in flight, the queue of messages waiting for an
-//! instance (or for flow-control room), and the current instance's delivery.
+//! instance (or for flow-control room), and the current instance's host.
 //!
 //! When an instance dies, its calls in flight are re-sent to the next
 //! instance if idempotent, and answered `Restarting` otherwise; messages that
@@ -8,56 +8,29 @@
 //! nothing is delivered twice unless the actor said that is safe.
 //!
 //! Deadlines are kept here too, in one ordered set swept every few
-//! milliseconds by the kernel, instead of one timer per call.
+//! milliseconds by the kernel, instead of one timer per call. The route
+//! knows nothing of placements: it delivers through the [`Host`] trait.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+mod calls;
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::Notify;
 use warden_transport::Payload;
 
 use crate::call_error::{CallError, TellError};
-use crate::instance::inprocess::ToHost;
-use crate::instance::process::ProcessConn;
+use crate::host::{Host, Sent};
+use crate::liveness::Beats;
 use crate::metrics::ActorMetrics;
 
-/// What a call resolves to.
-pub(crate) type CallResult = Result<Payload, CallError>;
+use calls::{CallEntry, Calls};
+pub(crate) use calls::{CallResult, Reply};
 
 /// How often deadlines are checked: a call's timeout fires within this of its deadline.
 pub(crate) const DEADLINE_SWEEP: Duration = Duration::from_millis(5);
-
-/// How messages reach the current instance.
-#[derive(Clone)]
-pub(crate) enum Delivery {
-    InProcess(actix::Recipient<ToHost>),
-    Process(Arc<ProcessConn>),
-}
-
-/// The result of one delivery attempt.
-pub(crate) enum Sent {
-    Yes,
-    /// No room now (flow control); try again when credit returns.
-    NotNow,
-    /// The instance is gone; the host will detach it.
-    Gone,
-    /// This message can never be delivered (it was refused locally).
-    Refused(String),
-}
-
-struct CallEntry {
-    reply: oneshot::Sender<CallResult>,
-    payload: Option<Payload>,
-    idempotent: bool,
-    resends: u32,
-    sent_to: Option<u64>,
-    deadline: Instant,
-    timeout: Duration,
-    /// The caller's tracing span, carried to the instance (0: none).
-    span: u64,
-}
 
 enum Queued {
     Call(u64),
@@ -70,27 +43,11 @@ struct Flow {
     queue: VecDeque<Queued>,
     queued_tells: usize,
     generation: u64,
-    delivery: Option<Delivery>,
+    host: Option<Arc<dyn Host>>,
     stopped: Option<String>,
     blocked_since: Option<Instant>,
     /// Tells delivered to the current instance and not yet handled.
     tells: usize,
-}
-
-/// The table of calls. Held only briefly, so that replies (on the reader
-/// thread or the host's) never wait behind a send.
-struct Calls {
-    next_id: u64,
-    table: HashMap<u64, CallEntry>,
-    deadlines: BTreeSet<(Instant, u64)>,
-}
-
-impl Calls {
-    fn remove(&mut self, id: u64) -> Option<CallEntry> {
-        let entry = self.table.remove(&id)?;
-        self.deadlines.remove(&(entry.deadline, id));
-        Some(entry)
-    }
 }
 
 /// See the module documentation.
@@ -98,19 +55,18 @@ pub(crate) struct Route {
     pub(crate) name: Arc<str>,
     mailbox: usize,
     resend_limit: u32,
-    /// Lock order: `flow` before `calls`.
+    /// Lock order: `flow` before `calls`. The calls lock is held only
+    /// briefly, so that answers (on a reader thread or a host's) never wait
+    /// behind a send.
     flow: Mutex<Flow>,
     calls: Mutex<Calls>,
-    /// Mirrors `State::blocked_since.is_some()`, read without the lock.
+    /// Mirrors `Flow::blocked_since.is_some()`, read without the lock.
     blocked: AtomicBool,
-    /// Latest heartbeat answered, and when (µs on the kernel clock).
-    pub(crate) beat_n: AtomicU64,
-    /// The instance whose heartbeat acks count (see [`Route::beat`]).
-    pub(crate) beat_generation: AtomicU64,
-    pub(crate) beat_at_us: AtomicU64,
+    /// The current instance's heartbeat answers.
+    pub(crate) beats: Beats,
     /// Signalled whenever mailbox room frees up, if anyone waits for it.
     room: Notify,
-    room_waiters: std::sync::atomic::AtomicUsize,
+    room_waiters: AtomicUsize,
     pub(crate) metrics: Arc<ActorMetrics>,
 }
 
@@ -124,22 +80,16 @@ impl Route {
                 queue: VecDeque::new(),
                 queued_tells: 0,
                 generation: 0,
-                delivery: None,
+                host: None,
                 stopped: None,
                 blocked_since: None,
                 tells: 0,
             }),
-            calls: Mutex::new(Calls {
-                next_id: 1,
-                table: HashMap::new(),
-                deadlines: BTreeSet::new(),
-            }),
+            calls: Mutex::new(Calls::new()),
             blocked: AtomicBool::new(false),
-            beat_n: AtomicU64::new(0),
-            beat_generation: AtomicU64::new(0),
-            beat_at_us: AtomicU64::new(0),
+            beats: Beats::default(),
             room: Notify::new(),
-            room_waiters: std::sync::atomic::AtomicUsize::new(0),
+            room_waiters: AtomicUsize::new(0),
             metrics,
         })
     }
@@ -174,7 +124,7 @@ impl Route {
     }
 
     fn depth_locked(&self, flow: &Flow) -> usize {
-        self.calls().table.len() + flow.queued_tells + flow.tells
+        self.calls().len() + flow.queued_tells + flow.tells
     }
 
     /// Calls and tells accepted and not yet answered or handled.
@@ -183,49 +133,43 @@ impl Route {
         self.depth_locked(&flow)
     }
 
-    /// Start a call that must be answered within `timeout`; the receiver
-    /// yields its result (a `Timeout` error once the deadline passed).
-    pub(crate) fn call(
-        &self,
-        payload: Payload,
-        idempotent: bool,
-        timeout: Duration,
-    ) -> Result<oneshot::Receiver<CallResult>, CallError> {
-        let (tx, rx) = oneshot::channel();
-        let mut flow = self.flow();
-        if flow.stopped.is_some() {
-            return Err(CallError::Stopped(self.name.to_string()));
-        }
-        let id = {
-            let mut calls = self.calls();
-            if calls.table.len() + flow.queued_tells + flow.tells >= self.mailbox {
-                return Err(CallError::Rejected {
-                    actor: self.name.to_string(),
-                    reason: format!("mailbox full ({} messages)", self.mailbox),
-                });
+    /// Start a call that must be answered within `timeout`. `reply` gets
+    /// exactly one answer: the reply, a typed error at once (stopped, mailbox
+    /// full), or `Timeout` once the deadline passed.
+    pub(crate) fn call(&self, payload: Payload, idempotent: bool, timeout: Duration, reply: Reply) {
+        let refused = {
+            let mut flow = self.flow();
+            if flow.stopped.is_some() {
+                Some((CallError::Stopped(self.name.to_string()), reply))
+            } else {
+                let accepted = {
+                    let mut calls = self.calls();
+                    if calls.len() + flow.queued_tells + flow.tells >= self.mailbox {
+                        Err(reply)
+                    } else {
+                        Ok(calls.insert(reply, payload, idempotent, timeout, current_span()))
+                    }
+                };
+                match accepted {
+                    Ok(id) => {
+                        flow.queue.push_back(Queued::Call(id));
+                        self.flush_locked(&mut flow);
+                        None
+                    }
+                    Err(reply) => Some((
+                        CallError::Rejected {
+                            actor: self.name.to_string(),
+                            reason: format!("mailbox full ({} messages)", self.mailbox),
+                        },
+                        reply,
+                    )),
+                }
             }
-            let id = calls.next_id;
-            calls.next_id += 1;
-            let deadline = Instant::now() + timeout;
-            calls.deadlines.insert((deadline, id));
-            calls.table.insert(
-                id,
-                CallEntry {
-                    reply: tx,
-                    payload: Some(payload),
-                    idempotent,
-                    resends: 0,
-                    sent_to: None,
-                    deadline,
-                    timeout,
-                    span: current_span(),
-                },
-            );
-            id
         };
-        flow.queue.push_back(Queued::Call(id));
-        self.flush_locked(&mut flow);
-        Ok(rx)
+        // Answered outside the locks: a callback may call into other routes.
+        if let Some((err, reply)) = refused {
+            reply.send(Err(err));
+        }
     }
 
     /// Enqueue a fire-and-forget message, or refuse if the mailbox is full.
@@ -246,27 +190,15 @@ impl Route {
     /// Answer every call whose deadline passed with `Timeout`.
     pub(crate) fn expire(&self, now: Instant) {
         // Queued ids of expired calls stay in the queue; delivery skips them.
-        let expired: Vec<CallEntry> = {
-            let mut calls = self.calls();
-            let mut expired = Vec::new();
-            while let Some(&(deadline, id)) = calls.deadlines.first() {
-                if deadline > now {
-                    break;
-                }
-                calls.deadlines.pop_first();
-                if let Some(entry) = calls.table.remove(&id) {
-                    expired.push(entry);
-                }
-            }
-            expired
-        };
+        let expired = self.calls().expired(now);
         if expired.is_empty() {
             return;
         }
         for entry in expired {
-            let _ = entry.reply.send(Err(CallError::Timeout {
+            let ms = entry.timeout.as_millis() as u64;
+            entry.reply.send(Err(CallError::Timeout {
                 actor: self.name.to_string(),
-                ms: entry.timeout.as_millis() as u64,
+                ms,
             }));
         }
         self.notify_room();
@@ -284,7 +216,7 @@ impl Route {
         };
         match entry {
             Some(entry) => {
-                let _ = entry.reply.send(result);
+                entry.reply.send(result);
                 self.notify_room();
                 true
             }
@@ -303,23 +235,17 @@ impl Route {
         self.notify_room();
     }
 
-    /// A heartbeat was answered.
+    /// Instance `generation` answered heartbeat `n`.
     pub(crate) fn beat(&self, generation: u64, n: u64) {
-        // Heartbeats are numbered per instance: a late ack from an instance
-        // that was replaced must not count for its successor.
-        if generation != self.beat_generation.load(Ordering::Relaxed) {
-            return;
-        }
-        self.beat_n.fetch_max(n, Ordering::Relaxed);
-        self.beat_at_us
-            .store(crate::clock::now_us(), Ordering::Relaxed);
+        self.beats.ack(generation, n, crate::clock::now_us());
     }
 
     /// Instance `generation` is ready: deliver what waits.
-    pub(crate) fn attach(&self, generation: u64, delivery: Delivery) {
+    pub(crate) fn attach(&self, generation: u64, host: Arc<dyn Host>) {
+        self.beats.reset(generation);
         let mut flow = self.flow();
         flow.generation = generation;
-        flow.delivery = Some(delivery);
+        flow.host = Some(host);
         flow.tells = 0;
         self.set_blocked(&mut flow, None);
         self.flush_locked(&mut flow);
@@ -353,7 +279,7 @@ impl Route {
         let resent = {
             let mut flow = self.flow();
             if flow.generation == generation {
-                flow.delivery = None;
+                flow.host = None;
                 self.set_blocked(&mut flow, None);
                 // Tells in flight died with the instance (at most once).
                 flow.tells = 0;
@@ -388,7 +314,7 @@ impl Route {
         };
         self.metrics.resent.inc_by(resent as u64);
         for entry in restarting {
-            let _ = entry
+            entry
                 .reply
                 .send(Err(CallError::Restarting(self.name.to_string())));
         }
@@ -400,16 +326,14 @@ impl Route {
         let calls: Vec<CallEntry> = {
             let mut flow = self.flow();
             flow.stopped = Some(reason.to_string());
-            flow.delivery = None;
+            flow.host = None;
             flow.queue.clear();
             flow.queued_tells = 0;
             self.set_blocked(&mut flow, None);
-            let mut calls = self.calls();
-            calls.deadlines.clear();
-            calls.table.drain().map(|(_, entry)| entry).collect()
+            self.calls().drain()
         };
         for entry in calls {
-            let _ = entry
+            entry
                 .reply
                 .send(Err(CallError::Stopped(self.name.to_string())));
         }
@@ -422,56 +346,47 @@ impl Route {
     }
 
     fn flush_locked(&self, flow: &mut Flow) {
-        let Some(delivery) = flow.delivery.clone() else {
+        let Some(host) = flow.host.clone() else {
             return;
         };
         let generation = flow.generation;
         while let Some(front) = flow.queue.pop_front() {
-            let outcome = match &front {
-                Queued::Tell(payload) => Some(deliver_tell(&delivery, payload)),
-                Queued::Call(id) => self.deliver_call(&delivery, generation, *id),
-            };
-            match outcome {
-                Some(Sent::Yes) => {
-                    if matches!(front, Queued::Tell(_)) {
+            let (outcome, front) = match front {
+                Queued::Tell(payload) => match host.tell(payload) {
+                    Sent::Yes => {
                         flow.queued_tells -= 1;
                         flow.tells += 1;
+                        continue;
                     }
-                }
-                // The call timed out while it waited.
-                None => {}
-                Some(outcome @ (Sent::NotNow | Sent::Gone)) => {
-                    flow.queue.push_front(front);
-                    if matches!(outcome, Sent::NotNow) && flow.blocked_since.is_none() {
-                        self.set_blocked(flow, Some(Instant::now()));
-                    }
-                    return;
-                }
-                Some(Sent::Refused(reason)) => match front {
-                    Queued::Call(id) => {
-                        if let Some(entry) = self.calls().remove(id) {
-                            let _ = entry.reply.send(Err(CallError::Rejected {
-                                actor: self.name.to_string(),
-                                reason,
-                            }));
-                        }
-                    }
-                    Queued::Tell(_) => {
+                    Sent::NotNow(payload) => (Blocked::NotNow, Queued::Tell(payload)),
+                    Sent::Gone(payload) => (Blocked::Gone, Queued::Tell(payload)),
+                    Sent::Refused(reason) => {
                         flow.queued_tells -= 1;
                         tracing::warn!(actor = %self.name, %reason, "tell dropped");
+                        continue;
                     }
                 },
+                Queued::Call(id) => match self.deliver_call(host.as_ref(), generation, id) {
+                    // Delivered, refused (answered), or it timed out while it waited.
+                    None => continue,
+                    Some(blocked) => (blocked, Queued::Call(id)),
+                },
+            };
+            flow.queue.push_front(front);
+            if matches!(outcome, Blocked::NotNow) && flow.blocked_since.is_none() {
+                self.set_blocked(flow, Some(Instant::now()));
             }
+            return;
         }
         if flow.blocked_since.is_some() {
             self.set_blocked(flow, None);
         }
     }
 
-    /// Deliver call `id` (None: it is no longer waiting). It is marked sent
+    /// Deliver call `id`; `Some` when it must wait. It is marked sent
     /// *before* the send, so that a reply racing back finds it, and unmarked
     /// if the send did not happen.
-    fn deliver_call(&self, delivery: &Delivery, generation: u64, id: u64) -> Option<Sent> {
+    fn deliver_call(&self, host: &dyn Host, generation: u64, id: u64) -> Option<Blocked> {
         let (payload, span) = {
             let mut calls = self.calls();
             let entry = calls.table.get_mut(&id)?;
@@ -484,38 +399,45 @@ impl Route {
             (payload, entry.span)
         };
         let Some(payload) = payload else {
-            return Some(Sent::Refused("internal: call has no payload".into()));
+            self.refuse(id, "internal: call has no payload".into());
+            return None;
         };
-        let (outcome, unsent) = match delivery {
-            Delivery::InProcess(host) => match host.try_send(ToHost::Call {
-                generation,
-                id,
-                span,
-                payload,
-            }) {
-                Ok(()) => (Sent::Yes, None),
-                Err(
-                    actix::prelude::SendError::Full(ToHost::Call { payload, .. })
-                    | actix::prelude::SendError::Closed(ToHost::Call { payload, .. }),
-                ) => (Sent::Gone, Some(payload)),
-                Err(_) => (Sent::Gone, None),
-            },
-            Delivery::Process(conn) => match conn.send_call(id, &payload, span) {
-                Sent::Yes => (Sent::Yes, None),
-                other => (other, Some(payload)),
-            },
+        let (blocked, unsent) = match host.call(generation, id, span, payload) {
+            Sent::Yes => return None,
+            Sent::NotNow(payload) => (Blocked::NotNow, payload),
+            Sent::Gone(payload) => (Blocked::Gone, payload),
+            Sent::Refused(reason) => {
+                self.refuse(id, reason);
+                return None;
+            }
         };
-        if !matches!(outcome, Sent::Yes) {
-            let mut calls = self.calls();
-            if let Some(entry) = calls.table.get_mut(&id) {
-                entry.sent_to = None;
-                if entry.payload.is_none() {
-                    entry.payload = unsent;
-                }
+        let mut calls = self.calls();
+        if let Some(entry) = calls.table.get_mut(&id) {
+            entry.sent_to = None;
+            if entry.payload.is_none() {
+                entry.payload = Some(unsent);
             }
         }
-        Some(outcome)
+        Some(blocked)
     }
+
+    fn refuse(&self, id: u64, reason: String) {
+        let entry = self.calls().remove(id);
+        if let Some(entry) = entry {
+            entry.reply.send(Err(CallError::Rejected {
+                actor: self.name.to_string(),
+                reason,
+            }));
+        }
+    }
+}
+
+/// Why delivery stopped.
+enum Blocked {
+    /// No room now (flow control); try again when credit returns.
+    NotNow,
+    /// The instance is gone; the proxy will detach it.
+    Gone,
 }
 
 /// The id of the caller's current tracing span, or 0.
@@ -523,12 +445,6 @@ fn current_span() -> u64 {
     tracing::Span::current().id().map_or(0, |id| id.into_u64())
 }
 
-fn deliver_tell(delivery: &Delivery, payload: &Payload) -> Sent {
-    match delivery {
-        Delivery::InProcess(host) => match host.try_send(ToHost::Tell(payload.clone())) {
-            Ok(()) => Sent::Yes,
-            Err(_) => Sent::Gone,
-        },
-        Delivery::Process(conn) => conn.send_tell(payload),
-    }
-}
+#[cfg(test)]
+#[path = "route_tests.rs"]
+mod tests;

@@ -13,6 +13,7 @@ use actix::prelude::*;
 use tokio::sync::watch;
 
 use crate::config::{Restart, SupervisorConfig};
+use crate::error::{KernelError, StartError};
 use crate::proxy::{ChildExit, Proxy, Shared, Start, Started, Stop};
 use crate::restart_policy::{BACKOFF_RESET, Intensity, affected, backoff, should_restart};
 use crate::route::Route;
@@ -57,7 +58,7 @@ impl Child {
 
 /// Start every child in order; fails (after stopping those started) if one cannot start.
 #[derive(Message)]
-#[rtype(result = "Result<(), String>")]
+#[rtype(result = "Result<(), KernelError>")]
 pub(crate) struct Boot;
 
 /// Stop every child in reverse start order.
@@ -67,10 +68,10 @@ pub(crate) struct Shutdown;
 
 /// An operator restart of one child (stop, then start); resolves with the new pid.
 #[derive(Message)]
-#[rtype(result = "Result<u32, String>")]
+#[rtype(result = "Result<u32, KernelError>")]
 pub(crate) struct AdminRestart(pub(crate) String);
 
-type AdminReply = tokio::sync::oneshot::Sender<Result<u32, String>>;
+type AdminReply = tokio::sync::oneshot::Sender<Result<u32, KernelError>>;
 
 enum Work {
     Exit(ChildExit),
@@ -82,8 +83,8 @@ enum Work {
 #[rtype(result = "()")]
 struct Done {
     started: Vec<(usize, Started)>,
-    failed: Option<(usize, String)>,
-    admin: Option<(AdminReply, Result<u32, String>)>,
+    failed: Option<(usize, StartError)>,
+    admin: Option<(AdminReply, Result<u32, KernelError>)>,
 }
 
 pub(crate) struct Supervisor {
@@ -269,7 +270,7 @@ impl Supervisor {
 
     fn admin_restart(&mut self, name: String, reply: AdminReply, ctx: &mut Context<Self>) {
         let Some(index) = self.index(&name) else {
-            let _ = reply.send(Err(format!("no actor named {name}")));
+            let _ = reply.send(Err(KernelError::UnknownActor(name)));
             return;
         };
         self.busy = true;
@@ -289,9 +290,12 @@ impl Supervisor {
             let _ = proxy.send(Stop).await;
             let (started, failed) = start_in_order(vec![(index, proxy)]).await;
             let result = match (&failed, started.first()) {
-                (Some((_, reason)), _) => Err(reason.clone()),
+                (Some((_, err)), _) => Err(KernelError::Start {
+                    actor: name.clone(),
+                    source: err.clone(),
+                }),
                 (None, Some(_)) => Ok(0),
-                (None, None) => Err("not started".into()),
+                (None, None) => Err(KernelError::Internal(format!("{name} was not started"))),
             };
             me.do_send(Done {
                 started,
@@ -324,13 +328,16 @@ impl Supervisor {
 
 async fn start_in_order(
     start: Vec<(usize, Addr<Proxy>)>,
-) -> (Vec<(usize, Started)>, Option<(usize, String)>) {
+) -> (Vec<(usize, Started)>, Option<(usize, StartError)>) {
     let mut started = Vec::new();
     for (index, proxy) in start {
         match proxy.send(Start).await {
             Ok(Ok(instance)) => started.push((index, instance)),
-            Ok(Err(reason)) => return (started, Some((index, reason))),
-            Err(err) => return (started, Some((index, format!("proxy unreachable: {err}")))),
+            Ok(Err(err)) => return (started, Some((index, err))),
+            Err(err) => {
+                let err = StartError::Internal(format!("proxy unreachable: {err}"));
+                return (started, Some((index, err)));
+            }
         }
     }
     (started, None)
@@ -353,7 +360,7 @@ impl Actor for Supervisor {
 }
 
 impl Handler<Boot> for Supervisor {
-    type Result = ResponseActFuture<Self, Result<(), String>>;
+    type Result = ResponseActFuture<Self, Result<(), KernelError>>;
 
     fn handle(&mut self, _: Boot, _: &mut Self::Context) -> Self::Result {
         self.busy = true;
@@ -380,9 +387,12 @@ impl Handler<Boot> for Supervisor {
                             (c.proxy.clone(), Arc::clone(&c.route), Arc::clone(&c.status))
                         })
                         .collect();
-                    let failure = failed.map(|(index, reason)| {
+                    let failure = failed.map(|(index, source)| {
                         act.stopped = true;
-                        format!("{} failed to start: {reason}", act.children[index].name)
+                        KernelError::Boot {
+                            actor: act.children[index].name.clone(),
+                            source,
+                        }
                     });
                     async move {
                         match failure {
@@ -414,17 +424,22 @@ impl Handler<ChildExit> for Supervisor {
 }
 
 impl Handler<AdminRestart> for Supervisor {
-    type Result = ResponseFuture<Result<u32, String>>;
+    type Result = ResponseFuture<Result<u32, KernelError>>;
 
     fn handle(&mut self, msg: AdminRestart, ctx: &mut Self::Context) -> Self::Result {
         let (tx, rx) = tokio::sync::oneshot::channel();
         if self.stopped {
-            let _ = tx.send(Err("the supervisor has stopped".into()));
+            let _ = tx.send(Err(KernelError::Stopped(
+                "it escalated or the kernel shut down".into(),
+            )));
         } else {
             self.work.push_back(Work::Admin(msg.0, tx));
             self.next_work(ctx);
         }
-        Box::pin(async move { rx.await.unwrap_or_else(|_| Err("restart abandoned".into())) })
+        Box::pin(async move {
+            rx.await
+                .unwrap_or_else(|_| Err(KernelError::Internal("restart abandoned".into())))
+        })
     }
 }
 
@@ -445,9 +460,12 @@ impl Handler<Done> for Supervisor {
             let _ = reply.send(result);
         }
         self.busy = false;
-        if let Some((index, reason)) = msg.failed {
+        if let Some((index, err)) = msg.failed {
             self.children[index].started_at = Some(now);
-            self.work.push_front(Work::StartFailed { index, reason });
+            self.work.push_front(Work::StartFailed {
+                index,
+                reason: format!("failed to start: {err}"),
+            });
         }
         self.next_work(ctx);
     }

@@ -1,47 +1,47 @@
-//! Payloads on a process link: frames become handles of the actor's
-//! shared-memory pool on the way out and frames again on the way in. Used
-//! by both ends (the kernel's process host and the child worker).
+//! Payloads on a process link: frames become handles on the way out and
+//! frames again on the way in. Each end decides what a frame is on its side
+//! ([`Frames`]): the kernel's end of a child's link (`host/process/frames.rs`)
+//! and the child's end (`worker/frames.rs`).
 
-use std::sync::Arc;
+use warden_transport::{FrameHandle, Payload, SharedFrame, WirePayload};
 
-use warden_transport::{Payload, SlotPool, WirePayload};
+/// What a frame handle means on one end of one link.
+pub(crate) trait Frames {
+    /// The handle that carries `frame` to the peer.
+    fn export(&self, frame: &SharedFrame) -> Result<FrameHandle, String>;
+    /// The frame a handle from the peer stands for; a handle that does not
+    /// match is the peer's fault.
+    fn import(&self, handle: FrameHandle) -> Result<SharedFrame, String>;
+}
 
-const NO_POOL: &str = "this actor has no shared-memory pool (set shm_slots and shm_slot_bytes)";
+/// The refusal when an actor without a pool must send or receive a frame.
+pub(crate) const NO_POOL: &str =
+    "this actor has no shared-memory pool (set shm_slots and shm_slot_bytes)";
 
 /// The wire form of `payload`. The caller keeps `payload` (and so its
 /// frames) alive until the message is sent, so that a release of a frame
 /// never overtakes the message that carries it.
-pub(crate) fn export(
-    pool: Option<&Arc<SlotPool>>,
-    payload: &Payload,
-) -> Result<WirePayload, String> {
-    let frames = payload
+pub(crate) fn export(frames: &dyn Frames, payload: &Payload) -> Result<WirePayload, String> {
+    let handles = payload
         .frames
         .iter()
-        .map(|frame| match pool {
-            Some(pool) => pool.export(frame).map_err(|err| err.to_string()),
-            None => Err(NO_POOL.to_string()),
-        })
+        .map(|frame| frames.export(frame))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(WirePayload {
         data: payload.data.clone(),
-        frames,
+        frames: handles,
     })
 }
 
-/// The payload a wire form stands for; a handle that does not match the
-/// pool is the sender's fault.
-pub(crate) fn import(pool: Option<&Arc<SlotPool>>, wire: WirePayload) -> Result<Payload, String> {
-    let frames = wire
+/// The payload a wire form stands for.
+pub(crate) fn import(frames: &dyn Frames, wire: WirePayload) -> Result<Payload, String> {
+    let imported = wire
         .frames
         .into_iter()
-        .map(|handle| match pool {
-            Some(pool) => pool.import(handle).map_err(|err| err.to_string()),
-            None => Err(format!("a frame handle arrived but {NO_POOL}")),
-        })
+        .map(|handle| frames.import(handle))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Payload {
         data: wire.data,
-        frames,
+        frames: imported,
     })
 }

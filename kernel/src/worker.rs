@@ -3,27 +3,34 @@
 //! The child dies with its parent, connects to the kernel's one-shot server,
 //! receives its setup (config, shared-memory pool), starts the actor and then
 //! serves envelopes in order on its main thread — calls, tells, heartbeats,
-//! releases — ticking between them. Replies go back on the same thread, so a
-//! call costs one wake-up on each side. Any panic ends the process after the
-//! kernel has been told why; the kernel restarts it.
+//! releases, answers to its own requests, values of the topics it follows —
+//! ticking between them. Replies go back on the same thread, so a call costs
+//! one wake-up on each side. Any panic ends the process after the kernel has
+//! been told why; the kernel restarts it.
+
+mod frames;
+mod peers;
 
 use std::sync::Arc;
-use std::time::Duration;
-
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use ipc_channel::ipc::IpcBytesReceiver;
 use warden_transport::bootstrap::{self, Wire};
 use warden_transport::{
-    Body, DEFAULT_WINDOW, Envelope, FailureKind, InjectedFault, Link, Outcome, Payload, SlotPool,
-    decode_envelope,
+    Body, CallOutcome, DEFAULT_WINDOW, Envelope, FailureKind, InjectedFault, Link, Outcome,
+    SlotPool, decode_envelope,
 };
 
 use crate::actor::Actor;
-use crate::core::{Core, EXIT_FAILURE, End, panic_message};
-use crate::ctx::{Ctx, Outlet, PublishError};
-use crate::instance::process::WorkerInit;
+use crate::call_error::CallError;
+use crate::core::{Core, EXIT_FAILURE, End};
+use crate::ctx::{Ctx, CtxParts};
+use crate::host::process::WorkerInit;
 use crate::wire::{export, import};
+
+use frames::ChildFrames;
+use peers::{LinkOutlet, LinkPeers, LinkReleases};
 
 /// Exit code when the actor could not start.
 pub const EXIT_START_FAILED: i32 = 2;
@@ -68,43 +75,6 @@ impl std::str::FromStr for Misbehave {
                 "unknown misbehaviour {other:?} (garbage, bad-release, exit-early)"
             )),
         }
-    }
-}
-
-struct LinkOutlet {
-    link: Arc<Link>,
-    pool: Option<Arc<SlotPool>>,
-}
-
-impl Outlet for LinkOutlet {
-    fn publish(&self, topic: &str, payload: Payload) -> Result<(), PublishError> {
-        let wire =
-            export(self.pool.as_ref(), &payload).map_err(|reason| PublishError::Invalid {
-                topic: topic.to_string(),
-                reason,
-            })?;
-        let keep = payload.frames;
-        self.link
-            .send(
-                Body::Publish {
-                    topic: topic.to_string(),
-                    payload: wire,
-                },
-                0,
-                keep,
-            )
-            .map_err(|err| PublishError::Backpressure {
-                topic: topic.to_string(),
-                reason: err.to_string(),
-            })
-    }
-}
-
-struct LinkReleases(Arc<Link>);
-
-impl warden_transport::ReleaseSink for LinkReleases {
-    fn release(&self, slot: u32, seq: u64) {
-        let _ = self.0.send_control(Body::Release { slot, seq });
     }
 }
 
@@ -155,17 +125,20 @@ pub(crate) fn run<A: Actor>(args: &WorkerArgs) -> i32 {
         let _ = link.send_control(Body::StartFailed { reason });
         EXIT_START_FAILED
     };
+    let sink = Arc::new(LinkReleases(Arc::clone(&link)));
     let pool = match (pool_region, init.pool) {
-        (Some(region), Some(spec)) => match SlotPool::attach(region, spec, init.first_seq) {
-            Ok(pool) => {
-                if let Err(err) = pool.hold_for_peer(&init.held) {
-                    return fail_start(err.to_string());
+        (Some(region), Some(spec)) => {
+            match SlotPool::attach(region, spec, init.pool_id, init.first_seq) {
+                Ok(pool) => {
+                    if let Err(err) = pool.hold_for_peer(&init.held) {
+                        return fail_start(err.to_string());
+                    }
+                    pool.set_sink(Some(sink.clone()));
+                    Some(pool)
                 }
-                pool.set_sink(Some(Arc::new(LinkReleases(Arc::clone(&link)))));
-                Some(pool)
+                Err(err) => return fail_start(err.to_string()),
             }
-            Err(err) => return fail_start(err.to_string()),
-        },
+        }
         (None, None) => None,
         _ => return fail_start("setup names a pool without its region, or the reverse".into()),
     };
@@ -180,19 +153,20 @@ pub(crate) fn run<A: Actor>(args: &WorkerArgs) -> i32 {
         placement = "process",
         pid = std::process::id()
     );
-    let outlet = Arc::new(LinkOutlet {
-        link: Arc::clone(&link),
-        pool: pool.clone(),
-    });
-    let cancelled = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let ctx = Ctx::new(
-        Arc::from(init.name.as_str()),
-        init.generation,
-        outlet,
-        pool.clone(),
-        cancelled,
+    let frames = Arc::new(ChildFrames::new(pool.clone(), parent.setup, sink));
+    let peers = Arc::new(LinkPeers::new(Arc::clone(&link), Arc::clone(&frames)));
+    let ctx = Ctx::new(CtxParts {
+        name: Arc::from(init.name.as_str()),
+        generation: init.generation,
+        outlet: Arc::new(LinkOutlet {
+            link: Arc::clone(&link),
+            frames: Arc::clone(&frames),
+        }),
+        peers: peers.clone(),
+        pool,
+        cancelled: Arc::new(AtomicBool::new(false)),
         span,
-    );
+    });
     let core = match Core::<A>::start(&config, ctx) {
         Ok(core) => core,
         Err(reason) => return fail_start(reason),
@@ -205,19 +179,24 @@ pub(crate) fn run<A: Actor>(args: &WorkerArgs) -> i32 {
             let _ = raw.send(Wire::Frame(serde_bytes::ByteBuf::from(vec![0xFF; 48])));
         }
         Some(Misbehave::BadRelease) => {
-            let _ = link.send_control(Body::Release { slot: 9999, seq: 1 });
+            let _ = link.send_control(Body::Release {
+                pool: init.pool_id,
+                slot: 9999,
+                seq: 1,
+            });
         }
         Some(Misbehave::ExitEarly) | None => {}
     }
     let mut worker = Worker {
         core,
         link,
-        pool,
-        tick: init.tick_ms.map(Duration::from_millis),
+        frames,
+        peers,
         tells_done: 0,
+        woken: false,
         ticker: None,
     };
-    if let Some(period) = worker.tick {
+    if let Some(period) = init.tick_ms.map(Duration::from_millis) {
         worker.ticker = Some(start_ticker(parent.wake.clone(), period));
     }
     worker.serve(&parent.from_parent)
@@ -226,10 +205,12 @@ pub(crate) fn run<A: Actor>(args: &WorkerArgs) -> i32 {
 struct Worker<A: Actor> {
     core: Core<A>,
     link: Arc<Link>,
-    pool: Option<Arc<SlotPool>>,
-    tick: Option<Duration>,
+    frames: Arc<ChildFrames>,
+    peers: Arc<LinkPeers>,
     /// Tells handled and not yet reported to the kernel.
     tells_done: u32,
+    /// Answers or topic values arrived since the actor last woke.
+    woken: bool,
     /// Set while a tick waits in the queue (so at most one ever does).
     ticker: Option<Arc<AtomicBool>>,
 }
@@ -260,16 +241,23 @@ fn start_ticker(wake: ipc_channel::ipc::IpcBytesSender, period: Duration) -> Arc
 impl<A: Actor> Worker<A> {
     fn serve(&mut self, rx: &IpcBytesReceiver) -> i32 {
         loop {
-            // Report handled tells once the queue is empty, in one message
-            // (and spend no syscall on it when there is nothing to report).
-            let ready = if self.tells_done == 0 {
+            // Once the queue is empty: wake the actor for what arrived, and
+            // report handled tells in one message (spending no syscall on
+            // it when there is nothing to do).
+            let ready = if self.tells_done == 0 && !self.woken {
                 None
             } else {
                 match rx.try_recv() {
                     Ok(bytes) => Some(Ok(bytes)),
                     Err(ipc_channel::TryRecvError::Empty) => {
+                        if self.woken {
+                            self.woken = false;
+                            if let Some(end) = self.core.wake() {
+                                return self.exit(end);
+                            }
+                        }
                         self.report_tells();
-                        None
+                        continue;
                     }
                     Err(ipc_channel::TryRecvError::IpcError(err)) => Some(Err(err)),
                 }
@@ -305,7 +293,7 @@ impl<A: Actor> Worker<A> {
         match envelope.body {
             Body::Call { id, payload } => {
                 let _span = tracing::debug_span!("call", id, caller_span = envelope.span).entered();
-                let (outcome, end) = match import(self.pool.as_ref(), payload) {
+                let (outcome, end) = match import(self.frames.as_ref(), payload) {
                     Ok(payload) => {
                         let handled = self.core.call(payload);
                         (handled.outcome, handled.end)
@@ -313,7 +301,7 @@ impl<A: Actor> Worker<A> {
                     Err(reason) => return Some(self.protocol(&reason)),
                 };
                 let (outcome, keep) = match outcome.and_then(|payload| {
-                    export(self.pool.as_ref(), &payload)
+                    export(self.frames.as_ref(), &payload)
                         .map(|wire| (wire, payload.frames))
                         .map_err(|reason| (FailureKind::Failed, reason))
                 }) {
@@ -328,7 +316,7 @@ impl<A: Actor> Worker<A> {
                 }
                 end.map(|end| self.exit(end))
             }
-            Body::Tell { payload } => match import(self.pool.as_ref(), payload) {
+            Body::Tell { payload } => match import(self.frames.as_ref(), payload) {
                 Ok(payload) => {
                     let end = self.core.tell(payload);
                     self.tells_done += 1;
@@ -336,34 +324,59 @@ impl<A: Actor> Worker<A> {
                 }
                 Err(reason) => Some(self.protocol(&reason)),
             },
+            Body::Response { id, outcome } => {
+                let target = self.peers.target_of(id);
+                let result = match outcome {
+                    CallOutcome::Ok(wire) => match import(self.frames.as_ref(), wire) {
+                        Ok(payload) => Ok(payload),
+                        Err(reason) => return Some(self.protocol(&reason)),
+                    },
+                    failure => Err(CallError::from_outcome(&target, &failure).unwrap_or_else(
+                        || CallError::Failed {
+                            actor: target.clone(),
+                            reason: "internal: an empty failure".into(),
+                        },
+                    )),
+                };
+                self.core.answer(id, result);
+                self.woken = true;
+                None
+            }
+            Body::Deliver { topic, payload } => match import(self.frames.as_ref(), payload) {
+                Ok(payload) => {
+                    self.peers.deliver(&topic, payload);
+                    self.woken = true;
+                    None
+                }
+                Err(reason) => Some(self.protocol(&reason)),
+            },
             Body::Heartbeat { n } => {
                 let _ = self.link.send_control(Body::HeartbeatAck { n, queued: 0 });
                 None
             }
-            Body::Release { slot, seq } => match &self.pool {
-                Some(pool) => match pool.release(slot, seq) {
+            Body::Release { pool, slot, seq } => match &self.frames.pool {
+                Some(own) if own.id() == pool => match own.release(slot, seq) {
                     Ok(()) => None,
                     Err(err) => Some(self.protocol(&err.to_string())),
                 },
-                None => Some(self.protocol("release without a pool")),
+                _ => Some(self.protocol(&format!("release of pool {pool}, which is not ours"))),
             },
             Body::Shutdown => {
                 self.core.stop();
                 Some(0)
             }
             Body::Inject(InjectedFault::Panic) => {
-                let reason = match crate::panics::guarded(|| -> () {
-                    std::panic::panic_any("injected panic (kernel diagnostics)")
-                }) {
-                    Err(panic) => panic_message(&*panic),
-                    Ok(()) => unreachable!("panic_any returned"),
-                };
+                let reason = crate::core::injected_panic();
                 Some(self.exit(End::failure(format!("panicked: {reason}"))))
             }
             Body::Inject(InjectedFault::Hang) => loop {
                 // Answer nothing, ever; the kernel's heartbeat check kills us.
                 std::thread::sleep(Duration::from_secs(3600));
             },
+            Body::Inject(InjectedFault::Stall(ms)) => {
+                self.core.set_stall(ms);
+                None
+            }
             Body::Credit => None,
             other => Some(self.protocol(&format!("unexpected {} from the kernel", other.kind()))),
         }

@@ -56,8 +56,8 @@ fn pool(c: &mut Criterion) {
         slots: 2,
         slot_bytes: LEN,
     };
-    let kernel = SlotPool::create(spec).unwrap();
-    let child = SlotPool::attach(kernel.region(), spec, 1 << 40).unwrap();
+    let kernel = SlotPool::create(spec, 1).unwrap();
+    let child = SlotPool::attach(kernel.region(), spec, 1, 1 << 40).unwrap();
     let frame = SharedFrame::from_vec((0..LEN).map(|i| i as u8).collect());
     let mut group = c.benchmark_group("pool");
     group.throughput(Throughput::Bytes(LEN as u64));

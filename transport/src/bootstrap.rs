@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
 /// Bumped whenever the envelope or the handshake changes.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// What travels on the ipc channels. Only the handshake uses ipc-channel's
 /// own serialization (it must carry a channel and a memory region); every
@@ -58,6 +58,19 @@ pub enum Wire {
     /// One encoded envelope (child → parent; parent → child envelopes
     /// travel as raw bytes on the `to_child` channel).
     Frame(ByteBuf),
+    /// Parent → child, on the setup channel, after the setup: another
+    /// actor's pool, sent before the first handle on it (a frame that
+    /// actor made, lent to this child).
+    Region {
+        /// The pool's id.
+        pool: u32,
+        /// Slots per side.
+        slots: u32,
+        /// Bytes per slot.
+        slot_bytes: u64,
+        /// The region.
+        region: IpcSharedMemory,
+    },
     /// Sent by the parent to its own one-shot server to unblock `accept`.
     Unblock,
 }
@@ -124,7 +137,7 @@ pub struct Connected {
     pub child: Child,
     /// The child's pid.
     pub pid: u32,
-    /// Parent → child, once: the setup.
+    /// Parent → child: the setup, then other actors' pool regions.
     pub setup: IpcSender<Wire>,
     /// Parent → child: envelopes.
     pub to_child: IpcBytesSender,
@@ -291,7 +304,7 @@ fn unblock(
 pub struct ParentLink {
     /// Child → parent.
     pub to_parent: IpcSender<Wire>,
-    /// Parent → child, once: the setup.
+    /// Parent → child: the setup, then other actors' pool regions.
     pub setup: IpcReceiver<Wire>,
     /// Parent → child: envelopes.
     pub from_parent: IpcBytesReceiver,

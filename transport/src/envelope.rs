@@ -4,11 +4,17 @@
 
 use bincode::{Decode, Encode};
 
-/// Where a large buffer lives while it crosses a process boundary: a slot of
-/// the actor's shared-memory pool, the slot's lease sequence, and the length
-/// in use. A few bytes on the wire instead of the buffer itself.
+/// Where a large buffer lives while it crosses a process boundary: a pool
+/// (by the id the kernel gave it), a slot of it, the slot's lease sequence,
+/// and the length in use. A few bytes on the wire instead of the buffer.
+///
+/// The pool is usually the link's own (the actor's), but a frame made by
+/// one child and sent to another crosses as a handle on the producer's
+/// pool, which the consumer maps too: no copy anywhere.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct FrameHandle {
+    /// The pool's id (see `SlotPool::id`).
+    pub pool: u32,
     /// Slot index in the pool (both halves numbered together).
     pub slot: u32,
     /// The lease sequence the allocator stamped when it handed the slot out.
@@ -58,6 +64,9 @@ pub enum InjectedFault {
     Panic,
     /// Stop answering anything (heartbeats included) until killed.
     Hang,
+    /// Delay every call and tell handled from now on by this many
+    /// milliseconds (slow replies; heartbeats still answered); 0 clears it.
+    Stall(u32),
 }
 
 /// What an envelope carries.
@@ -106,8 +115,11 @@ pub enum Body {
         /// The encoded value.
         payload: WirePayload,
     },
-    /// The receiver is done with a frame the peer allocated.
+    /// The receiver is done with a frame the peer allocated (or, for a
+    /// child, lent by the kernel from another actor's pool).
     Release {
+        /// The pool's id.
+        pool: u32,
         /// Slot index.
         slot: u32,
         /// The lease sequence being released.
@@ -134,6 +146,71 @@ pub enum Body {
     Inject(InjectedFault),
     /// Flow control only: carries `credit` and nothing else.
     Credit,
+    /// Child → kernel: a call from this actor to another one, by name. The
+    /// kernel answers with exactly one `Response` carrying the same `id`.
+    Request {
+        /// Chosen by the child, unique among its requests in flight.
+        id: u64,
+        /// The actor called.
+        target: String,
+        /// The actor kind the caller expects (checked by the kernel).
+        kind: String,
+        /// The request.
+        payload: WirePayload,
+        /// The deadline in milliseconds (0: the target's `call_timeout_ms`).
+        timeout_ms: u64,
+        /// Whether the target may receive it twice (re-sent after a restart).
+        idempotent: bool,
+    },
+    /// Kernel → child: the outcome of a `Request`.
+    Response {
+        /// The request's id.
+        id: u64,
+        /// The answer or the typed failure.
+        outcome: CallOutcome,
+    },
+    /// Child → kernel: a fire-and-forget message to another actor.
+    PeerTell {
+        /// The actor told.
+        target: String,
+        /// The actor kind the caller expects.
+        kind: String,
+        /// The message.
+        payload: WirePayload,
+    },
+    /// Child → kernel: forward the values published on `topic` to this
+    /// instance, keeping at most `capacity` waiting (oldest dropped).
+    Subscribe {
+        /// The topic.
+        topic: String,
+        /// Values kept waiting at most.
+        capacity: u32,
+    },
+    /// Kernel → child: a value published on a topic the child subscribed to.
+    Deliver {
+        /// The topic.
+        topic: String,
+        /// The value.
+        payload: WirePayload,
+    },
+}
+
+/// The outcome of an actor-to-actor call, with every failure a caller can
+/// see (`warden_kernel::CallError`, in wire form).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum CallOutcome {
+    /// The reply value.
+    Ok(WirePayload),
+    /// No answer within the deadline (ms).
+    Timeout(u64),
+    /// The instance died with the call in flight (not idempotent).
+    Restarting,
+    /// The target is stopped for good.
+    Stopped,
+    /// The target (or its mailbox, or the kernel) refused the request.
+    Rejected(String),
+    /// The target failed while handling it.
+    Failed(String),
 }
 
 /// One message on a kernel↔child link.
@@ -171,6 +248,11 @@ impl Body {
             Body::Shutdown => "shutdown",
             Body::Inject(_) => "inject",
             Body::Credit => "credit",
+            Body::Request { .. } => "request",
+            Body::Response { .. } => "response",
+            Body::PeerTell { .. } => "peer_tell",
+            Body::Subscribe { .. } => "subscribe",
+            Body::Deliver { .. } => "deliver",
         }
     }
 }

@@ -65,6 +65,21 @@ impl SharedFrame {
         matches!(self.inner, Inner::Slot(_))
     }
 
+    /// The handle that names this frame's slot, if it lives in a pool.
+    pub fn handle(&self) -> Option<crate::FrameHandle> {
+        self.slot().map(|slot| crate::FrameHandle {
+            pool: slot.pool.id(),
+            slot: slot.slot,
+            seq: slot.seq,
+            len: slot.len as u64,
+        })
+    }
+
+    /// The pool this frame's slot belongs to, if it lives in one.
+    pub fn pool(&self) -> Option<&Arc<crate::SlotPool>> {
+        self.slot().map(|slot| &slot.pool)
+    }
+
     pub(crate) fn from_slot(slot: SlotRef) -> Self {
         SharedFrame {
             inner: Inner::Slot(Arc::new(slot)),

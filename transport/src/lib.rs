@@ -10,6 +10,8 @@
 //!   `IpcOneShotServer` handshake, with a deadline;
 //! - [`Link`]: the sending half of a connection, with a credit window so a
 //!   send never blocks on a stalled receiver;
+//! - [`Lent`]: frames of other actors' pools lent to a child, held until it
+//!   releases them;
 //! - [`Heartbeat`]: liveness bookkeeping.
 
 pub mod bootstrap;
@@ -17,6 +19,7 @@ pub mod codec;
 pub mod envelope;
 mod frame;
 mod heartbeat;
+mod lent;
 mod link;
 mod pool;
 
@@ -24,8 +27,11 @@ pub use codec::{
     CodecError, MAX_FRAMES_PER_MESSAGE, MAX_MESSAGE_BYTES, MAX_PAYLOAD_BYTES, Payload,
     decode_envelope, decode_value, encode_envelope, encode_value,
 };
-pub use envelope::{Body, Envelope, FailureKind, FrameHandle, InjectedFault, Outcome, WirePayload};
+pub use envelope::{
+    Body, CallOutcome, Envelope, FailureKind, FrameHandle, InjectedFault, Outcome, WirePayload,
+};
 pub use frame::{FrameBuf, SharedFrame};
 pub use heartbeat::{Heartbeat, Liveness};
+pub use lent::Lent;
 pub use link::{DEFAULT_WINDOW, Link, LinkError, LinkSender, LinkStats, message_cost};
 pub use pool::{HeldSlot, PoolError, PoolSpec, ReleaseSink, Side, SlotPool};

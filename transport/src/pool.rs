@@ -76,6 +76,9 @@ pub enum Side {
     Kernel,
     /// The child process.
     Child,
+    /// Neither: another actor's pool, mapped by a child that was lent
+    /// frames from it. It only reads, and releases what it was lent.
+    Foreign,
 }
 
 impl Side {
@@ -83,6 +86,7 @@ impl Side {
         match self {
             Side::Kernel => 0..slots,
             Side::Child => slots..2 * slots,
+            Side::Foreign => 0..0,
         }
     }
 }
@@ -101,8 +105,9 @@ pub struct HeldSlot {
 
 /// Where this side's releases of the peer's slots go (the link to the peer).
 pub trait ReleaseSink: Send + Sync {
-    /// The last local reference to the peer's `slot`/`seq` lease was dropped.
-    fn release(&self, slot: u32, seq: u64);
+    /// The last local reference to the peer's `slot`/`seq` lease of pool
+    /// `pool` was dropped.
+    fn release(&self, pool: u32, slot: u32, seq: u64);
 }
 
 /// What can go wrong with the pool.
@@ -178,6 +183,7 @@ struct State {
 
 /// A shared-memory slot pool (see the module documentation).
 pub struct SlotPool {
+    id: u32,
     region: Region,
     spec: PoolSpec,
     side: Side,
@@ -206,11 +212,12 @@ impl std::fmt::Debug for SlotPool {
 
 impl SlotPool {
     /// Create the region (kernel side). Every page is written once here, so
-    /// the kernel's mapping is fully faulted before the first frame.
-    pub fn create(spec: PoolSpec) -> Result<Arc<Self>, PoolError> {
+    /// the kernel's mapping is fully faulted before the first frame. `id`
+    /// names the pool in frame handles; the kernel gives each pool its own.
+    pub fn create(spec: PoolSpec, id: u32) -> Result<Arc<Self>, PoolError> {
         let spec = spec.validated()?;
         let shm = IpcSharedMemory::from_byte(0, spec.region_bytes());
-        Self::new(shm, spec, Side::Kernel, 1)
+        Self::new(shm, spec, id, Side::Kernel, 1)
     }
 
     /// Map a region received from the kernel (child side). Pages are
@@ -220,8 +227,27 @@ impl SlotPool {
     pub fn attach(
         shm: IpcSharedMemory,
         spec: PoolSpec,
+        id: u32,
         first_seq: u64,
     ) -> Result<Arc<Self>, PoolError> {
+        let spec = Self::checked(&shm, spec)?;
+        let pool = Self::new(shm, spec, id, Side::Child, first_seq.max(1))?;
+        pool.populate_in_background();
+        Ok(pool)
+    }
+
+    /// Map another actor's pool, received from the kernel, to read the
+    /// frames it lends from it (child side; nothing is ever allocated here).
+    pub fn attach_foreign(
+        shm: IpcSharedMemory,
+        spec: PoolSpec,
+        id: u32,
+    ) -> Result<Arc<Self>, PoolError> {
+        let spec = Self::checked(&shm, spec)?;
+        Self::new(shm, spec, id, Side::Foreign, 1)
+    }
+
+    fn checked(shm: &IpcSharedMemory, spec: PoolSpec) -> Result<PoolSpec, PoolError> {
         let spec = spec.validated()?;
         if shm.len() != spec.region_bytes() {
             return Err(PoolError::RegionSize {
@@ -229,14 +255,13 @@ impl SlotPool {
                 expected: spec.region_bytes(),
             });
         }
-        let pool = Self::new(shm, spec, Side::Child, first_seq.max(1))?;
-        pool.populate_in_background();
-        Ok(pool)
+        Ok(spec)
     }
 
     fn new(
         mut shm: IpcSharedMemory,
         spec: PoolSpec,
+        id: u32,
         side: Side,
         first_seq: u64,
     ) -> Result<Arc<Self>, PoolError> {
@@ -255,6 +280,7 @@ impl SlotPool {
             peer: HashMap::new(),
         };
         Ok(Arc::new(SlotPool {
+            id,
             region: Region {
                 _shm: shm,
                 base,
@@ -289,6 +315,7 @@ impl SlotPool {
                 let (mut offset, end) = match pool.side {
                     Side::Kernel => (0, half),
                     Side::Child => (half, 2 * half),
+                    Side::Foreign => return,
                 };
                 while offset < end {
                     let len = STEP.min(end - offset);
@@ -318,6 +345,11 @@ impl SlotPool {
         self.region._shm.clone()
     }
 
+    /// The pool's id, as frame handles name it.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
     /// The pool's size.
     pub fn spec(&self) -> PoolSpec {
         self.spec
@@ -334,7 +366,7 @@ impl SlotPool {
         let mut sink = self.lock_sink();
         if let Some(to) = &to {
             for (slot, seq) in sink.pending.drain(..) {
-                to.release(slot, seq);
+                to.release(self.id, slot, seq);
             }
         }
         sink.to = to;
@@ -423,6 +455,7 @@ impl SlotPool {
                 }
             }
             return Ok(FrameHandle {
+                pool: self.id,
                 slot: slot.slot,
                 seq: slot.seq,
                 len: slot.len as u64,
@@ -437,6 +470,12 @@ impl SlotPool {
     /// Turn a handle received from the peer into a frame, checking it against
     /// the pool: a handle that does not match is the peer's fault.
     pub fn import(self: &Arc<Self>, handle: FrameHandle) -> Result<SharedFrame, PoolError> {
+        if handle.pool != self.id {
+            return Err(PoolError::BadHandle(format!(
+                "a handle on pool {} reached pool {}",
+                handle.pool, self.id
+            )));
+        }
         let len = usize::try_from(handle.len)
             .ok()
             .filter(|len| *len <= self.spec.slot_bytes)
@@ -637,7 +676,7 @@ impl SlotPool {
             }
         }
         match &sink.to {
-            Some(to) => to.release(slot, seq),
+            Some(to) => to.release(self.id, slot, seq),
             None => sink.pending.push((slot, seq)),
         }
     }

@@ -7,10 +7,13 @@ use super::*;
 struct Releases(Mutex<Vec<(u32, u64)>>);
 
 impl ReleaseSink for Releases {
-    fn release(&self, slot: u32, seq: u64) {
+    fn release(&self, pool: u32, slot: u32, seq: u64) {
+        assert_eq!(pool, POOL, "releases name their pool");
         self.0.lock().unwrap().push((slot, seq));
     }
 }
+
+const POOL: u32 = 3;
 
 impl Releases {
     fn take(&self) -> Vec<(u32, u64)> {
@@ -23,8 +26,8 @@ fn pair(slots: u32) -> (Arc<SlotPool>, Arc<SlotPool>, Arc<Releases>, Arc<Release
         slots,
         slot_bytes: 64 * 1024,
     };
-    let kernel = SlotPool::create(spec).unwrap();
-    let child = SlotPool::attach(kernel.region(), spec, 1 << 40).unwrap();
+    let kernel = SlotPool::create(spec, POOL).unwrap();
+    let child = SlotPool::attach(kernel.region(), spec, POOL, 1 << 40).unwrap();
     let to_child = Arc::new(Releases::default());
     let to_kernel = Arc::new(Releases::default());
     kernel.set_sink(Some(to_child.clone()));
@@ -159,8 +162,8 @@ fn a_restarted_peer_gives_back_its_slots_and_learns_what_is_still_held() {
         slots: 2,
         slot_bytes: 4096,
     };
-    let kernel = SlotPool::create(spec).unwrap();
-    let child = SlotPool::attach(kernel.region(), spec, 1 << 40).unwrap();
+    let kernel = SlotPool::create(spec, POOL).unwrap();
+    let child = SlotPool::attach(kernel.region(), spec, POOL, 1 << 40).unwrap();
     // The kernel lends a slot to the child; the child sends one of its own.
     let lent = filled(&kernel, 100, 1);
     let lent_handle = kernel.export(&lent).unwrap();
@@ -185,7 +188,7 @@ fn a_restarted_peer_gives_back_its_slots_and_learns_what_is_still_held() {
     );
 
     // The new child must not hand out the slot the kernel still reads.
-    let fresh = SlotPool::attach(kernel.region(), spec, 2 << 40).unwrap();
+    let fresh = SlotPool::attach(kernel.region(), spec, POOL, 2 << 40).unwrap();
     fresh.hold_for_peer(&held).unwrap();
     let a = fresh.alloc(10).unwrap();
     assert!(fresh.alloc(10).is_err(), "one slot is still held");
@@ -212,10 +215,47 @@ fn a_region_of_the_wrong_size_is_refused() {
         slots: 1,
         slot_bytes: 4096,
     };
-    let kernel = SlotPool::create(spec).unwrap();
+    let kernel = SlotPool::create(spec, POOL).unwrap();
     let bigger = PoolSpec { slots: 2, ..spec };
     assert!(matches!(
-        SlotPool::attach(kernel.region(), bigger, 1),
+        SlotPool::attach(kernel.region(), bigger, POOL, 1),
         Err(PoolError::RegionSize { .. })
     ));
+}
+
+#[test]
+fn a_handle_on_another_pool_is_refused() {
+    let (kernel, child, _, _) = pair(1);
+    let frame = filled(&kernel, 10, 1);
+    let good = kernel.export(&frame).unwrap();
+    assert!(matches!(
+        child.import(FrameHandle {
+            pool: POOL + 1,
+            ..good
+        }),
+        Err(PoolError::BadHandle(_))
+    ));
+}
+
+#[test]
+fn a_foreign_mapping_reads_lent_slots_and_releases_them_by_pool() {
+    // Child A's pool, mapped by child B: B reads what A wrote, allocates
+    // nothing, and names A's pool when it releases.
+    let spec = PoolSpec {
+        slots: 2,
+        slot_bytes: 4096,
+    };
+    let kernel = SlotPool::create(spec, POOL).unwrap();
+    let a = SlotPool::attach(kernel.region(), spec, POOL, 1 << 40).unwrap();
+    let b = SlotPool::attach_foreign(kernel.region(), spec, POOL).unwrap();
+    let to_kernel = Arc::new(Releases::default());
+    b.set_sink(Some(to_kernel.clone()));
+    let frame = filled(&a, 64, 9);
+    let handle = a.export(&frame).unwrap();
+    let seen = b.import(handle).unwrap();
+    assert!(seen.iter().all(|byte| *byte == 9));
+    assert_ne!(seen.as_ptr(), frame.as_ptr(), "another mapping");
+    assert!(b.alloc(10).is_err(), "a foreign mapping never allocates");
+    drop(seen);
+    assert_eq!(to_kernel.take(), vec![(handle.slot, handle.seq)]);
 }

@@ -1,0 +1,166 @@
+//! One `[actors.NAME]` table: the kernel's keys read and checked, the rest
+//! handed to the actor kind's own validation (which may also ask for a
+//! shared-memory pool).
+
+use std::time::Duration;
+
+use warden_transport::PoolSpec;
+
+use super::errors::actor_key_error;
+use super::{ActorSpec, ConfigError, Placement, Restart, SupervisorConfig, at_least};
+use crate::registry::Registry;
+
+/// The kernel's own keys inside `[actors.NAME]`; every other key belongs to the actor.
+const ACTOR_KERNEL_KEYS: &[&str] = &[
+    "kind",
+    "placement",
+    "restart",
+    "shutdown_timeout_ms",
+    "call_timeout_ms",
+    "mailbox",
+    "tick_ms",
+    "shm_slots",
+    "shm_slot_bytes",
+    "heartbeat_ms",
+    "heartbeat_misses",
+];
+
+pub(super) fn actor_spec(
+    name: String,
+    mut table: toml::Table,
+    supervisor: &SupervisorConfig,
+    start_timeout: Duration,
+    registry: &Registry,
+) -> Result<ActorSpec, ConfigError> {
+    let prefix = format!("actors.{name}");
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    {
+        return Err(ConfigError::new(
+            prefix,
+            "actor names use 1 to 64 of a-z, 0-9, '_' and '-'",
+        ));
+    }
+    let mut kernel_keys = toml::Table::new();
+    for key in ACTOR_KERNEL_KEYS {
+        if let Some(value) = table.remove(*key) {
+            kernel_keys.insert((*key).to_string(), value);
+        }
+    }
+    fn get<T: serde::de::DeserializeOwned>(
+        keys: &toml::Table,
+        prefix: &str,
+        key: &str,
+    ) -> Result<Option<T>, ConfigError> {
+        keys.get(key)
+            .map(|value| {
+                value.clone().try_into::<T>().map_err(|err| {
+                    ConfigError::new(format!("{prefix}.{key}"), err.to_string().trim_end())
+                })
+            })
+            .transpose()
+    }
+    let kind: String = get(&kernel_keys, &prefix, "kind")?.unwrap_or_else(|| name.clone());
+    let Some(factory) = registry.get(&kind) else {
+        let key = if kernel_keys.contains_key("kind") {
+            format!("{prefix}.kind")
+        } else {
+            prefix.clone()
+        };
+        return Err(ConfigError::new(
+            key,
+            format!(
+                "unknown actor kind {kind:?}; known kinds: {}",
+                registry.kinds().join(", ")
+            ),
+        ));
+    };
+    let placement = get(&kernel_keys, &prefix, "placement")?.unwrap_or(Placement::Inprocess);
+    let restart = get(&kernel_keys, &prefix, "restart")?.unwrap_or(Restart::Permanent);
+    let ms = |key: &str, default: u64, min: u64| -> Result<Duration, ConfigError> {
+        let value: u64 = get(&kernel_keys, &prefix, key)?.unwrap_or(default);
+        at_least(&format!("{prefix}.{key}"), value, min)?;
+        Ok(Duration::from_millis(value))
+    };
+    let shutdown_timeout = ms("shutdown_timeout_ms", 5_000, 1)?;
+    let call_timeout = ms("call_timeout_ms", 5_000, 1)?;
+    let heartbeat = ms("heartbeat_ms", supervisor.heartbeat.as_millis() as u64, 10)?;
+    let tick = get::<u64>(&kernel_keys, &prefix, "tick_ms")?
+        .map(|value| {
+            at_least(&format!("{prefix}.tick_ms"), value, 1)?;
+            Ok(Duration::from_millis(value))
+        })
+        .transpose()?;
+    let heartbeat_misses: u32 =
+        get(&kernel_keys, &prefix, "heartbeat_misses")?.unwrap_or(supervisor.heartbeat_misses);
+    at_least(
+        &format!("{prefix}.heartbeat_misses"),
+        heartbeat_misses as u64,
+        1,
+    )?;
+    let mailbox: usize = get(&kernel_keys, &prefix, "mailbox")?.unwrap_or(1024);
+    at_least(&format!("{prefix}.mailbox"), mailbox as u64, 1)?;
+
+    let slots: Option<u32> = get(&kernel_keys, &prefix, "shm_slots")?;
+    let slot_bytes: Option<usize> = get(&kernel_keys, &prefix, "shm_slot_bytes")?;
+    let pool = match (slots, slot_bytes) {
+        (None, None) => None,
+        (Some(slots), Some(slot_bytes)) => {
+            Some(PoolSpec { slots, slot_bytes }.validated().map_err(|err| {
+                // A slot count out of range is about shm_slots; a zero or
+                // oversized slot (the region limit) is about shm_slot_bytes.
+                let key = if (1..=1024).contains(&slots) {
+                    "shm_slot_bytes"
+                } else {
+                    "shm_slots"
+                };
+                ConfigError::new(format!("{prefix}.{key}"), err.to_string())
+            })?)
+        }
+        (Some(_), None) => {
+            return Err(ConfigError::new(
+                format!("{prefix}.shm_slot_bytes"),
+                "required when shm_slots is set",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::new(
+                format!("{prefix}.shm_slots"),
+                "required when shm_slot_bytes is set",
+            ));
+        }
+    };
+
+    let hint = factory
+        .validate(&table)
+        .map_err(|message| actor_key_error(&prefix, &message))?;
+    // Keys set in the table win; otherwise the pool the actor kind asks for.
+    let pool = match pool {
+        Some(pool) => Some(pool),
+        None => hint
+            .map(|hint| {
+                hint.validated()
+                    .map_err(|err| ConfigError::new(prefix.clone(), err.to_string()))
+            })
+            .transpose()?,
+    };
+
+    Ok(ActorSpec {
+        name,
+        kind,
+        placement,
+        restart,
+        shutdown_timeout,
+        call_timeout,
+        mailbox,
+        tick,
+        pool,
+        heartbeat,
+        heartbeat_misses,
+        start_timeout,
+        config: table,
+    })
+}

@@ -1,0 +1,314 @@
+//! The process placement, kernel side: a child running `warden worker`, the
+//! link to it, a reader thread that turns its envelopes into replies,
+//! heartbeats, publishes and requests to other actors (`process/reader.rs`),
+//! the topics it follows (`process/forward.rs`), the frames crossing its
+//! link (`process/frames.rs`), and a watcher thread that reaps it and
+//! records how it ended.
+//!
+//! Nothing here ever blocks on the child: sends are credit-windowed (see
+//! `warden_transport::Link`), the reader is the only receiver, and the
+//! process is killed, never waited for, when it misbehaves.
+
+mod forward;
+mod frames;
+mod reader;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use bincode::{Decode, Encode};
+use tokio::sync::oneshot;
+use warden_transport::bootstrap::{self, ChildCommand, Connected, Wire};
+use warden_transport::{
+    Body, DEFAULT_WINDOW, HeldSlot, InjectedFault, Link, Payload, PoolSpec, ReleaseSink,
+    WirePayload,
+};
+
+use crate::error::StartError;
+use crate::host::{Host, InstanceEvent, Killed, Launch, Launched, Placer, Sent, Tagged};
+
+pub(crate) use forward::Forwarder;
+pub(crate) use frames::KernelFrames;
+
+/// Data messages (replies to the child's requests) that may wait on the
+/// kernel's side of a link for credit before the child counts as stalled.
+const BACKLOG: usize = 4096;
+
+/// What the kernel tells a new child about itself (bincode, inside `Wire::Setup`).
+#[derive(Debug, Encode, Decode)]
+pub(crate) struct WorkerInit {
+    pub(crate) name: String,
+    pub(crate) kind: String,
+    pub(crate) generation: u64,
+    pub(crate) config_toml: String,
+    pub(crate) tick_ms: Option<u64>,
+    pub(crate) pool: Option<PoolSpec>,
+    pub(crate) pool_id: u32,
+    pub(crate) first_seq: u64,
+    pub(crate) held: Vec<HeldSlot>,
+}
+
+/// Releases of the child's slots go over the link.
+struct LinkReleases(Arc<Link>);
+
+impl ReleaseSink for LinkReleases {
+    fn release(&self, pool: u32, slot: u32, seq: u64) {
+        if let Err(err) = self.0.send_control(Body::Release { pool, slot, seq }) {
+            tracing::debug!(%err, slot, seq, "release not sent (child gone)");
+        }
+    }
+}
+
+/// How to start children.
+#[derive(Clone, Debug)]
+pub(crate) struct WorkerCommand {
+    pub(crate) program: PathBuf,
+    pub(crate) args: Vec<OsString>,
+    pub(crate) env: Vec<(OsString, OsString)>,
+}
+
+/// Starts child processes.
+pub(crate) struct ProcessPlacer;
+
+impl Placer for ProcessPlacer {
+    fn launch(&self, launch: Launch) -> Result<(), StartError> {
+        let spec = Arc::clone(&launch.spec);
+        let held = launch
+            .pool
+            .as_ref()
+            .map(|pool| pool.held_for_next_peer())
+            .unwrap_or_default();
+        let config_toml =
+            toml::to_string(&spec.config).map_err(|err| StartError::Config(err.to_string()))?;
+        let generation = launch.generation;
+        let init = WorkerInit {
+            name: spec.name.clone(),
+            kind: spec.kind.clone(),
+            generation,
+            config_toml,
+            tick_ms: spec.tick.map(|tick| tick.as_millis() as u64),
+            pool: launch.pool.as_ref().map(|pool| pool.spec()),
+            pool_id: launch.pool.as_ref().map_or(0, |pool| pool.id()),
+            first_seq: generation << 40,
+            held,
+        };
+        crate::spawner::run(move || {
+            let result = spawn_child(
+                &launch.shared.worker,
+                &spec.name,
+                &spec.kind,
+                &init,
+                &launch,
+            )
+            .and_then(|connected| attach(connected, &launch));
+            launch.done.do_send(Launched { generation, result });
+        })
+        .map_err(StartError::Internal)
+    }
+
+    fn uses_pool(&self) -> bool {
+        true
+    }
+}
+
+/// The kernel's end of a connected child, shared by the route (sending),
+/// the reader thread (receiving) and the forwarder.
+pub(crate) struct ProcessConn {
+    pub(crate) link: Arc<Link>,
+    pub(crate) frames: KernelFrames,
+    pub(crate) forwarder: Arc<Forwarder>,
+    /// Calls sent and not yet answered (the reader spins while non-zero).
+    awaiting: AtomicU64,
+}
+
+impl ProcessConn {
+    fn send(&self, payload: Payload, span: u64, body: impl FnOnce(WirePayload) -> Body) -> Sent {
+        if !self.link.has_room(payload.data.len(), payload.frames.len()) {
+            return Sent::NotNow(payload);
+        }
+        let wire = match crate::wire::export(&self.frames, &payload) {
+            Ok(wire) => wire,
+            Err(reason) => return Sent::Refused(reason),
+        };
+        match self.link.send_now(body(wire), span) {
+            Ok(()) => Sent::Yes,
+            Err(warden_transport::LinkError::Codec(err)) => Sent::Refused(err.to_string()),
+            Err(_) => Sent::Gone(payload),
+        }
+    }
+}
+
+/// A running child.
+pub(crate) struct ProcessInstance {
+    pid: u32,
+    conn: Arc<ProcessConn>,
+    exited: Arc<AtomicBool>,
+}
+
+impl Host for ProcessInstance {
+    fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    fn reports_exit(&self) -> bool {
+        true
+    }
+
+    fn call(&self, _generation: u64, id: u64, span: u64, payload: Payload) -> Sent {
+        let sent = self
+            .conn
+            .send(payload, span, |payload| Body::Call { id, payload });
+        if let Sent::Yes = sent {
+            self.conn.awaiting.fetch_add(1, Ordering::Relaxed);
+        }
+        sent
+    }
+
+    fn tell(&self, payload: Payload) -> Sent {
+        self.conn.send(payload, 0, |payload| Body::Tell { payload })
+    }
+
+    fn heartbeat(&self, n: u64) {
+        let _ = self.conn.link.send_control(Body::Heartbeat { n });
+    }
+
+    fn inject(&self, fault: InjectedFault) {
+        let _ = self.conn.link.send_control(Body::Inject(fault));
+    }
+
+    /// SIGKILL: once it is sent the child runs no more actor code, so the
+    /// replacement need not wait while the OS tears down its memory
+    /// (milliseconds for a large pool); the watcher still reaps it.
+    fn kill(&self, _abandon: bool) -> Killed {
+        if !self.exited.load(Ordering::Acquire) {
+            let pid = nix::unistd::Pid::from_raw(self.pid as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+        Killed::Now(Some("killed by SIGKILL"))
+    }
+
+    fn stop(&self) -> Option<oneshot::Receiver<()>> {
+        let _ = self.conn.link.send_control(Body::Shutdown);
+        None
+    }
+
+    /// A child that said it exits, or was killed, must be reaped soon; one
+    /// that lingers is killed. What it was lent goes back to its producers.
+    fn retire(&self) -> Option<Box<dyn FnOnce() + Send>> {
+        self.conn.frames.lent.clear();
+        let (reaped, pid) = (Arc::clone(&self.exited), self.pid);
+        Some(Box::new(move || {
+            if !reaped.load(Ordering::Acquire) {
+                tracing::warn!(pid, "a finished child did not exit; killing it");
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }))
+    }
+}
+
+/// Spawn and connect a child (blocking: run it on the spawner thread).
+fn spawn_child(
+    command: &WorkerCommand,
+    name: &str,
+    kind: &str,
+    init: &WorkerInit,
+    launch: &Launch,
+) -> Result<Connected, StartError> {
+    let mut args = command.args.clone();
+    args.extend(["--actor".into(), kind.into(), "--name".into(), name.into()]);
+    let child = ChildCommand {
+        program: command.program.clone(),
+        args,
+        env: command.env.clone(),
+    };
+    let mut connected = bootstrap::spawn(&child, launch.spec.start_timeout)
+        .map_err(|err| StartError::Spawn(err.to_string()))?;
+    let init_bytes = bincode::encode_to_vec(init, bincode::config::standard())
+        .map_err(|err| StartError::Config(format!("cannot encode the start parameters: {err}")))?;
+    let setup = Wire::Setup {
+        pool: launch.pool.as_ref().map(|pool| pool.region()),
+        init: serde_bytes::ByteBuf::from(init_bytes),
+    };
+    if let Err(err) = connected.setup.send(setup) {
+        let _ = connected.child.kill();
+        let _ = connected.child.wait();
+        return Err(StartError::Spawn(format!(
+            "child {} did not take its setup: {err}",
+            connected.pid
+        )));
+    }
+    Ok(connected)
+}
+
+/// Wire up a connected child: link, reader thread, watcher thread.
+fn attach(connected: Connected, launch: &Launch) -> Result<Arc<dyn Host>, StartError> {
+    let Connected {
+        mut child,
+        pid,
+        setup,
+        to_child,
+        from_child,
+    } = connected;
+    let generation = launch.generation;
+    let name = &launch.spec.name;
+    let link = Arc::new(Link::new(to_child, "kernel", DEFAULT_WINDOW, BACKLOG));
+    if let Some(pool) = &launch.pool {
+        pool.set_sink(Some(Arc::new(LinkReleases(Arc::clone(&link)))));
+    }
+    let conn = Arc::new_cyclic(|me| ProcessConn {
+        link,
+        frames: KernelFrames::new(launch.pool.clone(), setup),
+        forwarder: Forwarder::new(me.clone()),
+        awaiting: AtomicU64::new(0),
+    });
+    let exited = Arc::new(AtomicBool::new(false));
+    let kill_now = |child: &mut std::process::Child| {
+        let _ = child.kill();
+        let _ = child.wait();
+    };
+
+    let reader = reader::Reader::new(from_child, Arc::clone(&conn), launch);
+    let spawned = std::thread::Builder::new()
+        .name(format!("warden-read-{name}"))
+        .spawn(move || reader.run());
+    if let Err(err) = spawned {
+        kill_now(&mut child);
+        return Err(StartError::Internal(format!(
+            "cannot start the reader thread: {err}"
+        )));
+    }
+
+    let watcher_exited = Arc::clone(&exited);
+    let events = launch.events.clone();
+    let spawned = std::thread::Builder::new()
+        .name(format!("warden-wait-{name}"))
+        .spawn(move || {
+            let event = match child.wait() {
+                Ok(status) => InstanceEvent::Exited {
+                    status: bootstrap::describe_exit(status),
+                    code: status.code(),
+                },
+                Err(err) => InstanceEvent::Exited {
+                    status: format!("could not be waited for: {err}"),
+                    code: None,
+                },
+            };
+            watcher_exited.store(true, Ordering::Release);
+            events.do_send(Tagged { generation, event });
+        });
+    if let Err(err) = spawned {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        return Err(StartError::Internal(format!(
+            "cannot start the watcher thread: {err}"
+        )));
+    }
+    Ok(Arc::new(ProcessInstance { pid, conn, exited }))
+}
