@@ -1,7 +1,7 @@
 //! The errors a caller sees. They say what happened, not where the actor runs.
 
 /// Why a call did not produce a reply.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum CallError {
     /// No answer within the call's deadline.
     #[error("{actor}: no reply within {ms} ms")]

@@ -26,6 +26,7 @@ pub struct Metrics {
     restarts: Family<Labels, Counter>,
     heartbeat_misses: Family<Labels, Counter>,
     resent: Family<Labels, Counter>,
+    copies: Family<Labels, Counter>,
     mailbox: Family<Labels, Gauge>,
     published: Family<Labels, Counter>,
     delivered: Family<Labels, Counter>,
@@ -48,6 +49,7 @@ pub(crate) struct ActorMetrics {
     pub(crate) restarts: Counter,
     pub(crate) heartbeat_misses: Counter,
     pub(crate) resent: Counter,
+    pub(crate) copies: Counter,
     pub(crate) mailbox: Gauge,
 }
 
@@ -87,6 +89,7 @@ impl Metrics {
         let restarts = Family::<Labels, Counter>::default();
         let heartbeat_misses = Family::<Labels, Counter>::default();
         let resent = Family::<Labels, Counter>::default();
+        let copies = Family::<Labels, Counter>::default();
         let mailbox = Family::<Labels, Gauge>::default();
         let published = Family::<Labels, Counter>::default();
         let delivered = Family::<Labels, Counter>::default();
@@ -111,6 +114,11 @@ impl Metrics {
             "calls_resent",
             "Idempotent calls re-sent to a new instance, by actor",
             resent.clone(),
+        );
+        registry.register(
+            "frame_copies",
+            "Frames the kernel copied into a child's pool (they lived on the heap), by actor",
+            copies.clone(),
         );
         registry.register(
             "mailbox_depth",
@@ -139,6 +147,7 @@ impl Metrics {
             restarts,
             heartbeat_misses,
             resent,
+            copies,
             mailbox,
             published,
             delivered,
@@ -160,6 +169,7 @@ impl Metrics {
             restarts: self.restarts.get_or_create_owned(&labels),
             heartbeat_misses: self.heartbeat_misses.get_or_create_owned(&labels),
             resent: self.resent.get_or_create_owned(&labels),
+            copies: self.copies.get_or_create_owned(&labels),
             mailbox: self.mailbox.get_or_create_owned(&labels),
         }
     }

@@ -1,15 +1,21 @@
 //! The probe: the kernel's own diagnostic actor. Drills and benchmarks use
 //! it, and users can place it anywhere to check a deployment: it echoes
 //! (small values and large buffers), sleeps, fails, panics, hangs, exits with
-//! a code, and publishes bursts.
+//! a code, and publishes bursts. It also exercises what actors do between
+//! themselves: requests to another probe whose answers it collects, tells,
+//! topic subscriptions, and frames it keeps (a consumer holding a
+//! producer's slot).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use warden_transport::SharedFrame;
 
 use crate::actor::{Actor, ActorError};
-use crate::ctx::Ctx;
+use crate::bus::Subscription;
+use crate::call_error::CallError;
+use crate::ctx::{Ctx, Pending};
 
 /// The probe's own configuration keys.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -66,6 +72,62 @@ pub enum ProbeMsg {
     Hang,
     /// End the instance with this exit code.
     Exit(i32),
+    /// Ask probe `target` `msg` without waiting (`Ctx::request`, with
+    /// `timeout_ms` as the deadline when not 0); the answer is collected.
+    Ask {
+        /// The probe asked.
+        target: String,
+        /// What to ask.
+        msg: Box<ProbeMsg>,
+        /// Deadline in ms (0: the target's `call_timeout_ms`).
+        timeout_ms: u64,
+    },
+    /// Make a frame of `len` bytes of `fill` here and ask probe `target` to
+    /// echo it with its checksum (or, with `keep`, to keep it); the answer
+    /// is collected.
+    AskFrame {
+        /// The probe asked.
+        target: String,
+        /// Length.
+        len: usize,
+        /// Byte value.
+        fill: u8,
+        /// Ask the target to keep the frame instead of echoing it.
+        keep: bool,
+    },
+    /// Tell probe `target` `msg` (at most once).
+    TellTo {
+        /// The probe told.
+        target: String,
+        /// What to tell.
+        msg: Box<ProbeMsg>,
+    },
+    /// The answers collected so far, in arrival order (taken).
+    Answers,
+    /// Follow `topic`, whose values are `ProbeEvent`s.
+    Follow {
+        /// The topic.
+        topic: String,
+        /// Values kept waiting at most.
+        capacity: usize,
+    },
+    /// The values received on a followed topic since the last time (taken).
+    Received(String),
+    /// Keep `frame` until `ReleaseKept`.
+    Keep(SharedFrame),
+    /// Drop every kept frame.
+    ReleaseKept,
+}
+
+/// One collected answer to an `Ask` or `AskFrame`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Answer {
+    /// The request's id (as `ProbeReply::Asked` said).
+    pub id: u64,
+    /// The probe asked.
+    pub target: String,
+    /// What came back.
+    pub result: Result<ProbeReply, CallError>,
 }
 
 /// Replies.
@@ -100,6 +162,18 @@ pub enum ProbeReply {
     Slept,
     /// Published.
     Published(u32),
+    /// A request went out with this id.
+    Asked(u64),
+    /// Told.
+    Told,
+    /// Collected answers.
+    Answers(Vec<Answer>),
+    /// Following.
+    Following,
+    /// Values received on a topic.
+    Events(Vec<ProbeEvent>),
+    /// Frames kept now.
+    Kept(usize),
 }
 
 /// A value the probe publishes.
@@ -130,6 +204,28 @@ pub fn checksum(bytes: &[u8]) -> u64 {
 #[derive(Debug)]
 pub struct Probe {
     ticks: u64,
+    pending: Vec<Pending<ProbeReply>>,
+    answers: Vec<Answer>,
+    follows: HashMap<String, Subscription<ProbeEvent>>,
+    kept: Vec<SharedFrame>,
+}
+
+impl Probe {
+    /// Move every arrived answer into `answers`.
+    fn collect(&mut self, ctx: &mut Ctx) {
+        let mut waiting = Vec::new();
+        for pending in self.pending.drain(..) {
+            match ctx.reply(&pending) {
+                Some(result) => self.answers.push(Answer {
+                    id: pending.id(),
+                    target: pending.target().to_string(),
+                    result,
+                }),
+                None => waiting.push(pending),
+            }
+        }
+        self.pending = waiting;
+    }
 }
 
 impl Actor for Probe {
@@ -147,7 +243,13 @@ impl Actor for Probe {
                 "configured to fail at start (fail_start = true)".into(),
             ));
         }
-        Ok(Probe { ticks: 0 })
+        Ok(Probe {
+            ticks: 0,
+            pending: Vec::new(),
+            answers: Vec::new(),
+            follows: HashMap::new(),
+            kept: Vec::new(),
+        })
     }
 
     fn handle(&mut self, msg: ProbeMsg, ctx: &mut Ctx) -> Result<ProbeReply, ActorError> {
@@ -198,11 +300,83 @@ impl Actor for Probe {
                 Err(ActorError::Failed("abandoned while hanging".into()))
             }
             ProbeMsg::Exit(code) => Err(ActorError::Exit(code)),
+            ProbeMsg::Ask {
+                target,
+                msg,
+                timeout_ms,
+            } => {
+                let pending = if timeout_ms > 0 {
+                    ctx.request_timeout::<Probe>(&target, &msg, Duration::from_millis(timeout_ms))
+                } else {
+                    ctx.request::<Probe>(&target, &msg)
+                };
+                let id = pending.id();
+                self.pending.push(pending);
+                Ok(ProbeReply::Asked(id))
+            }
+            ProbeMsg::AskFrame {
+                target,
+                len,
+                fill,
+                keep,
+            } => {
+                let mut buf = ctx.buffer(len);
+                buf.fill(fill);
+                let frame = buf.freeze();
+                let msg = if keep {
+                    ProbeMsg::Keep(frame)
+                } else {
+                    ProbeMsg::EchoFrame {
+                        frame,
+                        checksum: true,
+                    }
+                };
+                let pending = ctx.request::<Probe>(&target, &msg);
+                let id = pending.id();
+                self.pending.push(pending);
+                Ok(ProbeReply::Asked(id))
+            }
+            ProbeMsg::TellTo { target, msg } => {
+                ctx.tell::<Probe>(&target, &msg)
+                    .map_err(|err| ActorError::Rejected(err.to_string()))?;
+                Ok(ProbeReply::Told)
+            }
+            ProbeMsg::Answers => {
+                self.collect(ctx);
+                Ok(ProbeReply::Answers(std::mem::take(&mut self.answers)))
+            }
+            ProbeMsg::Follow { topic, capacity } => {
+                let subscription = ctx.subscribe::<ProbeEvent>(&topic, capacity);
+                self.follows.insert(topic, subscription);
+                Ok(ProbeReply::Following)
+            }
+            ProbeMsg::Received(topic) => {
+                let subscription = self
+                    .follows
+                    .get(&topic)
+                    .ok_or_else(|| ActorError::Rejected(format!("not following {topic}")))?;
+                let events = std::iter::from_fn(|| subscription.try_recv())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|err| ActorError::Failed(err.to_string()))?;
+                Ok(ProbeReply::Events(events))
+            }
+            ProbeMsg::Keep(frame) => {
+                self.kept.push(frame);
+                Ok(ProbeReply::Kept(self.kept.len()))
+            }
+            ProbeMsg::ReleaseKept => {
+                self.kept.clear();
+                Ok(ProbeReply::Kept(0))
+            }
         }
     }
 
     fn tick(&mut self, _ctx: &mut Ctx) {
         self.ticks += 1;
+    }
+
+    fn wake(&mut self, ctx: &mut Ctx) {
+        self.collect(ctx);
     }
 
     fn idempotent(msg: &ProbeMsg) -> bool {

@@ -262,7 +262,11 @@ fn attach(connected: Connected, launch: &Launch) -> Result<Arc<dyn Host>, StartE
     }
     let conn = Arc::new_cyclic(|me| ProcessConn {
         link,
-        frames: KernelFrames::new(launch.pool.clone(), setup),
+        frames: KernelFrames::new(
+            launch.pool.clone(),
+            setup,
+            launch.route.metrics.copies.clone(),
+        ),
         forwarder: Forwarder::new(me.clone()),
         awaiting: AtomicU64::new(0),
     });

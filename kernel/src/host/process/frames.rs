@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use ipc_channel::ipc::IpcSender;
+use prometheus_client::metrics::counter::Counter;
 use warden_transport::bootstrap::Wire;
 use warden_transport::{FrameHandle, Lent, SharedFrame, SlotPool};
 
@@ -21,15 +22,22 @@ pub(crate) struct KernelFrames {
     /// The child's setup channel, where other pools' regions go.
     setup: Mutex<IpcSender<Wire>>,
     regions_sent: Mutex<HashSet<u32>>,
+    /// Frames copied into the pool (`warden_frame_copies_total`).
+    copies: Counter,
 }
 
 impl KernelFrames {
-    pub(crate) fn new(pool: Option<Arc<SlotPool>>, setup: IpcSender<Wire>) -> Self {
+    pub(crate) fn new(
+        pool: Option<Arc<SlotPool>>,
+        setup: IpcSender<Wire>,
+        copies: Counter,
+    ) -> Self {
         KernelFrames {
             pool,
             lent: Lent::new(),
             setup: Mutex::new(setup),
             regions_sent: Mutex::new(HashSet::new()),
+            copies,
         }
     }
 
@@ -75,7 +83,11 @@ impl Frames for KernelFrames {
                     .ok_or_else(|| "internal: a pool frame has no handle".to_string())
             }
             None => match &self.pool {
-                Some(pool) => pool.export(frame).map_err(|err| err.to_string()),
+                Some(pool) => {
+                    let handle = pool.export(frame).map_err(|err| err.to_string())?;
+                    self.copies.inc();
+                    Ok(handle)
+                }
                 None => Err(NO_POOL.to_string()),
             },
         }
