@@ -41,10 +41,23 @@ pub trait Actor: Sized + Send + 'static {
     /// have arrived — at most once per batch of arrivals.
     fn wake(&mut self, _ctx: &mut Ctx) {}
 
+    /// Check the actor's own config beyond what its types say (ranges,
+    /// combinations of keys). `warden check-config` and every start run it;
+    /// the error names the key within the actor's table.
+    fn validate(_config: &Self::Config) -> Result<(), ConfigProblem> {
+        Ok(())
+    }
+
     /// The shared-memory pool the actor needs in a child process when its
     /// table sets none (`shm_slots`, `shm_slot_bytes`): without one, large
     /// frames cannot cross. Sized from the actor's own config.
     fn pool_hint(_config: &Self::Config) -> Option<PoolSpec> {
+        None
+    }
+
+    /// How often `tick` runs when the table sets no `tick_ms`: an actor
+    /// that plays against the clock (audio, a camera) asks for its rate.
+    fn tick_hint(_config: &Self::Config) -> Option<std::time::Duration> {
         None
     }
 
@@ -71,4 +84,24 @@ pub enum ActorError {
     /// The instance ends with an exit code (0 is a normal exit).
     #[error("exit with code {0}")]
     Exit(i32),
+}
+
+/// What is wrong with one key of an actor's own config.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct ConfigProblem {
+    /// The key within the actor's table (`fps`, `generator.bpm`).
+    pub key: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl ConfigProblem {
+    /// A problem with `key`.
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigProblem {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
 }

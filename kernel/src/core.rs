@@ -62,9 +62,11 @@ pub(crate) fn injected_panic() -> String {
 
 /// Deserialize an actor's own config table.
 pub(crate) fn parse_config<A: Actor>(table: &toml::Table) -> Result<A::Config, String> {
-    toml::Value::Table(table.clone())
+    let config = toml::Value::Table(table.clone())
         .try_into::<A::Config>()
-        .map_err(|err| err.to_string().trim_end().to_string())
+        .map_err(|err| err.to_string().trim_end().to_string())?;
+    A::validate(&config).map_err(|problem| problem.to_string())?;
+    Ok(config)
 }
 
 /// A running actor and its context.

@@ -21,6 +21,7 @@ use crate::bus::Subscription;
 use crate::call_error::{CallError, TellError};
 use crate::route::CallResult;
 
+pub use peers::Waker;
 pub(crate) use peers::{PeerRequest, Peers};
 
 /// Where published values go: the kernel's bus in-process, the link to the
@@ -303,6 +304,12 @@ impl Ctx {
         capacity: usize,
     ) -> Subscription<T> {
         Subscription::new(topic, self.peers.subscribe(topic, capacity.max(1)))
+    }
+
+    /// A handle that has the host call [`Actor::wake`] soon, for the
+    /// actor's own background threads (see [`Waker`]).
+    pub fn waker(&self) -> Waker {
+        self.peers.waker()
     }
 
     /// A reply arrived (the host calls this).

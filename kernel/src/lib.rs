@@ -35,12 +35,12 @@ mod supervisor;
 mod wire;
 pub mod worker;
 
-pub use actor::{Actor, ActorError};
+pub use actor::{Actor, ActorError, ConfigProblem};
 pub use actor_ref::ActorRef;
 pub use bus::{Bus, Subscription, TopicCounters};
 pub use call_error::{CallError, TellError};
 pub use config::{ConfigError, KernelConfig, Placement, Restart, Strategy};
-pub use ctx::{Ctx, Pending, PublishError};
+pub use ctx::{Ctx, Pending, PublishError, Waker};
 pub use error::{KernelError, StartError};
 pub use events::Event;
 pub use kernel::{Kernel, KernelOptions};

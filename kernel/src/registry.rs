@@ -15,17 +15,39 @@ use crate::host::{Host, Launch, inprocess};
 use crate::worker::{self, WorkerArgs};
 
 pub(crate) trait Factory: Send + Sync {
-    /// Check the actor's own keys; returns the pool it asks for, if any.
-    fn validate(&self, table: &toml::Table) -> Result<Option<PoolSpec>, String>;
+    /// Check the actor's own keys; returns what it asks of the kernel.
+    fn validate(&self, table: &toml::Table) -> Result<Hints, ConfigFault>;
     fn start_inprocess(&self, launch: Launch) -> Arc<dyn Host>;
     fn run_worker(&self, args: &WorkerArgs) -> i32;
+}
+
+/// Why an actor's own table was refused.
+pub(crate) enum ConfigFault {
+    /// It does not deserialize (toml's message names the key).
+    Parse(String),
+    /// A value is out of range (the actor names the key).
+    Invalid(crate::actor::ConfigProblem),
+}
+
+/// What an actor kind asks of the kernel when its table does not say.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Hints {
+    pub(crate) pool: Option<PoolSpec>,
+    pub(crate) tick: Option<std::time::Duration>,
 }
 
 struct Typed<A>(PhantomData<fn() -> A>);
 
 impl<A: Actor> Factory for Typed<A> {
-    fn validate(&self, table: &toml::Table) -> Result<Option<PoolSpec>, String> {
-        crate::core::parse_config::<A>(table).map(|config| A::pool_hint(&config))
+    fn validate(&self, table: &toml::Table) -> Result<Hints, ConfigFault> {
+        let config = toml::Value::Table(table.clone())
+            .try_into::<A::Config>()
+            .map_err(|err| ConfigFault::Parse(err.to_string().trim_end().to_string()))?;
+        A::validate(&config).map_err(ConfigFault::Invalid)?;
+        Ok(Hints {
+            pool: A::pool_hint(&config),
+            tick: A::tick_hint(&config),
+        })
     }
 
     fn start_inprocess(&self, launch: Launch) -> Arc<dyn Host> {

@@ -154,7 +154,11 @@ pub(crate) fn run<A: Actor>(args: &WorkerArgs) -> i32 {
         pid = std::process::id()
     );
     let frames = Arc::new(ChildFrames::new(pool.clone(), parent.setup, sink));
-    let peers = Arc::new(LinkPeers::new(Arc::clone(&link), Arc::clone(&frames)));
+    let peers = Arc::new(LinkPeers::new(
+        Arc::clone(&link),
+        Arc::clone(&frames),
+        parent.wake.clone(),
+    ));
     let ctx = Ctx::new(CtxParts {
         name: Arc::from(init.name.as_str()),
         generation: init.generation,
@@ -274,6 +278,11 @@ impl<A: Actor> Worker<A> {
                 if let Some(end) = self.core.tick() {
                     return self.exit(end);
                 }
+                continue;
+            }
+            if bytes[..] == [peers::WAKE] {
+                self.peers.woken.store(false, Ordering::Release);
+                self.woken = true;
                 continue;
             }
             let envelope = match decode_envelope(&bytes) {

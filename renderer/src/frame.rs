@@ -40,16 +40,15 @@ pub(crate) fn check_size(what: &'static str, width: u32, height: u32) -> Result<
     Ok(())
 }
 
-/// Parses a size written `WIDTHxHEIGHT` (`1920x1080`), each side in `1..=MAX_SIDE`.
+/// Parses a size written `WIDTHxHEIGHT` (`1920x1080`, also `1920×1080`:
+/// the one parser every command shares, `warden_image::parse_size`), each
+/// side in `1..=MAX_SIDE`.
 pub fn parse_size(text: &str) -> Result<(u32, u32), RenderError> {
-    let bad = || RenderError::InvalidValue {
+    let (w, h) = warden_image::parse_size(text).map_err(|_| RenderError::InvalidValue {
         field: "size".to_owned(),
         value: text.to_owned(),
         expected: "WIDTHxHEIGHT, e.g. 1920x1080",
-    };
-    let (w, h) = text.split_once(['x', 'X']).ok_or_else(bad)?;
-    let w: u32 = w.trim().parse().map_err(|_| bad())?;
-    let h: u32 = h.trim().parse().map_err(|_| bad())?;
+    })?;
     check_size("size", w, h)?;
     Ok((w, h))
 }

@@ -84,19 +84,9 @@ fn frame_count(s: &str) -> Result<usize, String> {
     }
 }
 
-/// `WxH` with both sides at least 16.
+/// `WxH` (the shared parser) with both sides within 16..=8192.
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
-    let (w, h) = s
-        .split_once(['x', 'X'])
-        .ok_or_else(|| format!("{s:?} is not WxH"))?;
-    let w: u32 = w
-        .trim()
-        .parse()
-        .map_err(|_| format!("width {w:?} is not a number"))?;
-    let h: u32 = h
-        .trim()
-        .parse()
-        .map_err(|_| format!("height {h:?} is not a number"))?;
+    let (w, h) = warden_image::parse_size(s).map_err(|e| e.to_string())?;
     if w < 16 || h < 16 || w > 8192 || h > 8192 {
         return Err(format!("{w}x{h}: each side must be within 16..=8192"));
     }

@@ -9,9 +9,17 @@ use warden_kernel::{KernelConfig, Registry};
 /// The embedded default configuration (`warden run` without `--config`).
 pub(crate) const DEFAULT_CONFIG: &str = include_str!("../default.toml");
 
-/// Every actor kind this binary can host.
+/// Every actor kind this binary can host: the kernel's probe and the five
+/// concerns.
 pub(crate) fn registry() -> Registry {
-    Registry::with_builtins()
+    let mut registry = Registry::with_builtins();
+    registry
+        .register::<warden_image::actor::ImageDecode>()
+        .register::<warden_fft::actor::FftActor>()
+        .register::<warden_store::actor::StoreActor>()
+        .register::<warden_perception::actor::PerceptionActor>()
+        .register::<warden_compositor::Compositor>();
+    registry
 }
 
 /// Read and validate `path`, or the embedded default when `None`.

@@ -10,6 +10,7 @@
 //! onsets tracked on a tempo grid, and the tempo estimate. The per-frame path
 //! does not allocate. See `docs/FFT.md` for the details.
 
+pub mod actor;
 mod analyzer;
 mod bars;
 mod beat;

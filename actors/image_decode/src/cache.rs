@@ -137,6 +137,36 @@ impl ImageCache {
         self.fetch(path, scale, Caller::Get)
     }
 
+    /// The image held in memory as `bytes` under the name `name` (prescaled
+    /// to `scale` if given), cached under `name|scaled:WxH` like a file: an
+    /// entry whose bytes changed is decoded again.
+    pub fn get_bytes(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        scale: Option<&ScaleSpec>,
+    ) -> Result<Arc<DecodedImage>, LoadError> {
+        let key = CacheKey::new(Path::new(name), scale);
+        let stamp = FileStamp::of_bytes(bytes);
+        match self.lookup(&key, stamp, Caller::Get) {
+            Lookup::Hit(image) => Ok(image),
+            Lookup::Wait(flight) => flight.wait(),
+            Lookup::Miss(flight) => {
+                let result =
+                    crate::load::load_bytes(bytes, &self.limits, scale).map(|l| Arc::new(l.image));
+                self.finish(&key, stamp, &result, None);
+                flight.complete(result.clone());
+                result
+            }
+        }
+    }
+
+    /// Whether `path` under `scale` is held (a cheap look, no decode, no
+    /// file check).
+    pub fn contains(&self, path: &Path, scale: Option<&ScaleSpec>) -> bool {
+        self.state().lru.contains(&CacheKey::new(path, scale))
+    }
+
     /// The cached entry for `path` and `scale`, if any, without decoding,
     /// touching the LRU order or the counters, or checking the file.
     pub fn peek(&self, path: &Path, scale: Option<&ScaleSpec>) -> Option<Arc<DecodedImage>> {

@@ -242,8 +242,8 @@ pub enum EncodeError {
         /// The operating system's message.
         detail: String,
     },
-    /// The PNG encoder failed.
-    #[error("PNG encoding failed: {detail}")]
+    /// The encoder failed.
+    #[error("encoding failed: {detail}")]
     Encode {
         /// What the encoder said.
         detail: String,

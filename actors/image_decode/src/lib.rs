@@ -18,6 +18,8 @@
 //! [`EncodeError`]); no input makes these functions panic — a panic inside a
 //! decoder crate is caught and returned as [`DecodeError::DecoderPanicked`].
 
+#[cfg(feature = "actor")]
+pub mod actor;
 mod cache;
 mod cache_key;
 mod classify;
@@ -25,6 +27,7 @@ mod contain;
 mod convert;
 mod decode;
 mod error;
+pub mod feed;
 mod fit;
 mod format;
 mod jpeg_markers;
@@ -35,6 +38,7 @@ mod png_out;
 mod prefetch;
 mod resize;
 mod rgba;
+pub mod samples;
 mod webp_riff;
 
 pub use cache::{CacheStats, ImageCache};
@@ -42,6 +46,7 @@ pub use cache_key::CacheKey;
 pub use contain::panic_is_contained;
 pub use decode::{DecodedImage, decode_bytes, decode_file, read_file};
 pub use error::{DecodeError, EncodeError, LoadError, PixelBufferError, ScaleError};
+pub use feed::{FeedConfig, FeedError, FeedItem, FeedMirror, FeedState, parse_feed};
 pub use fit::{Fit, MAX_TARGET_PIXELS, MAX_TARGET_SIDE, ScaleSpec, fit_size, parse_size};
 pub use format::ImageFormat;
 pub use limits::Limits;

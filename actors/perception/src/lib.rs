@@ -4,6 +4,7 @@
 //! second pass, per-track timelines, the seed's wire frames, and scoring with
 //! the MOTChallenge metrics.
 
+pub mod actor;
 pub mod assign;
 pub mod detect;
 pub mod error;

@@ -65,6 +65,17 @@ pub fn inspect(
     tail: u64,
 ) -> Result<(InspectReport, Vec<AuditEntry>), StoreError> {
     let store = Store::open_existing(dir, StoreConfig::default())?;
+    let report = report(&store, audit, tail)?;
+    store.close()?;
+    Ok(report)
+}
+
+/// The same report of an open store (the store actor's `Inspect`).
+pub fn report(
+    store: &Store,
+    audit: bool,
+    tail: u64,
+) -> Result<(InspectReport, Vec<AuditEntry>), StoreError> {
     let version = store.version();
     let mut records = Vec::new();
     for topic in Topic::ALL {
@@ -101,7 +112,6 @@ pub fn inspect(
         }
         None => store.audit(&tail_query)?,
     };
-    store.close()?;
     Ok((
         InspectReport {
             version,

@@ -10,6 +10,7 @@
 //! change after it, or — when that part of the history is compacted — a
 //! baseline to relist from.
 
+pub mod actor;
 mod audit;
 pub mod bench;
 mod commit;
@@ -31,7 +32,7 @@ pub use commit::CommitStats;
 pub use durable::FILE_NAME;
 pub use error::{ReplayError, StoreError, UnknownTopic};
 pub use history::HistoryLimits;
-pub use inspect::{HistoryRow, InspectReport, RecordRow, inspect};
+pub use inspect::{HistoryRow, InspectReport, RecordRow, inspect, report};
 pub use record::{Author, Change, Entry, EntryKind, Record, Stamp};
 pub use records::{TopicRecords, Write};
 pub use reduce::{

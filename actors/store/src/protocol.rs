@@ -30,6 +30,11 @@ pub use messages::{
     AckError, BaselineReason, ClientMessage, Notify, NotifyChange, Resume, ServerMessage,
 };
 
+/// A snapshot's records as JSON text, `{target: {key: value}}`.
+pub fn snapshot_json(snapshot: &crate::scene::TopicSnapshot) -> String {
+    serde_json::to_string(&messages::snapshot_values(snapshot)).unwrap_or_else(|_| "{}".into())
+}
+
 /// The endpoint's handle for one connection.
 pub type ConnId = u64;
 

@@ -168,7 +168,35 @@ impl Store {
         })
     }
 
+    /// [`Store::apply_delta`] without waiting: an `Ack` here means applied
+    /// and queued for the commit; it is durable (and may be acknowledged to
+    /// the writer) once [`Store::version`] reaches its version.
+    pub fn apply_delta_queued(
+        &self,
+        topic: Topic,
+        payload: impl Into<Arc<Value>>,
+        expected_version: u64,
+        author: &Author,
+    ) -> Result<Outcome, StoreError> {
+        self.queue_write(|locked, timestamp| {
+            locked
+                .scene
+                .apply_delta(topic, payload, expected_version, author, timestamp)
+        })
+    }
+
     fn write(
+        &self,
+        apply: impl FnOnce(&mut Locked, u64) -> Result<Arc<Entry>, Rejection>,
+    ) -> Result<Outcome, StoreError> {
+        let outcome = self.queue_write(apply)?;
+        if let Outcome::Ack { version } = outcome {
+            self.inner.queue.wait_durable(version)?;
+        }
+        Ok(outcome)
+    }
+
+    fn queue_write(
         &self,
         apply: impl FnOnce(&mut Locked, u64) -> Result<Arc<Entry>, Rejection>,
     ) -> Result<Outcome, StoreError> {
@@ -196,7 +224,6 @@ impl Store {
             }
             version
         };
-        self.inner.queue.wait_durable(version)?;
         Ok(Outcome::Ack { version })
     }
 

@@ -8,7 +8,7 @@ use warden_transport::PoolSpec;
 
 use super::errors::actor_key_error;
 use super::{ActorSpec, ConfigError, Placement, Restart, SupervisorConfig, at_least};
-use crate::registry::Registry;
+use crate::registry::{ConfigFault, Registry};
 
 /// The kernel's own keys inside `[actors.NAME]`; every other key belongs to the actor.
 const ACTOR_KERNEL_KEYS: &[&str] = &[
@@ -134,13 +134,18 @@ pub(super) fn actor_spec(
         }
     };
 
-    let hint = factory
-        .validate(&table)
-        .map_err(|message| actor_key_error(&prefix, &message))?;
-    // Keys set in the table win; otherwise the pool the actor kind asks for.
+    let hints = factory.validate(&table).map_err(|fault| match fault {
+        ConfigFault::Parse(message) => actor_key_error(&prefix, &message),
+        ConfigFault::Invalid(problem) => {
+            ConfigError::new(format!("{prefix}.{}", problem.key), problem.message)
+        }
+    })?;
+    // Keys set in the table win; otherwise what the actor kind asks for.
+    let tick = tick.or(hints.tick);
     let pool = match pool {
         Some(pool) => Some(pool),
-        None => hint
+        None => hints
+            .pool
             .map(|hint| {
                 hint.validated()
                     .map_err(|err| ConfigError::new(prefix.clone(), err.to_string()))

@@ -38,4 +38,29 @@ pub(crate) trait Peers: Send + Sync {
     fn tell(&self, target: &str, kind: &'static str, payload: Payload);
     /// A queue that receives `topic`'s values from now on.
     fn subscribe(&self, topic: &str, capacity: usize) -> Arc<Queue>;
+    /// A way for the actor's other threads to have `Actor::wake` called.
+    fn waker(&self) -> Waker;
+}
+
+/// Has the host call [`crate::Actor::wake`] soon, from any thread: for an
+/// actor's own background work (a watcher, a download) to hand results to
+/// the actor without the actor ever waiting. Wakes are coalesced.
+#[derive(Clone)]
+pub struct Waker(Arc<dyn Fn() + Send + Sync>);
+
+impl Waker {
+    pub(crate) fn new(wake: impl Fn() + Send + Sync + 'static) -> Self {
+        Waker(Arc::new(wake))
+    }
+
+    /// Ask for `Actor::wake` to run soon (between messages).
+    pub fn wake(&self) {
+        (self.0)();
+    }
+}
+
+impl std::fmt::Debug for Waker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Waker")
+    }
 }

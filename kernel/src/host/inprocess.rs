@@ -20,7 +20,7 @@ use crate::actor::Actor as Concern;
 use crate::bus::{Bus, Queue};
 use crate::call_error::CallError;
 use crate::core::{Core, End};
-use crate::ctx::{Ctx, CtxParts, Outlet, PeerRequest, Peers, PublishError};
+use crate::ctx::{Ctx, CtxParts, Outlet, PeerRequest, Peers, PublishError, Waker};
 use crate::directory::Directory;
 use crate::error::StartError;
 use crate::host::{Cancel, Host, InstanceEvent, Killed, Launch, Launched, Placer, Sent, Tagged};
@@ -242,16 +242,18 @@ impl Peers for LocalPeers {
     }
 
     fn subscribe(&self, topic: &str, capacity: usize) -> Arc<Queue> {
+        let waker = self.waker();
+        self.bus
+            .subscribe_queue(topic, capacity, Some(Box::new(move || waker.wake())))
+    }
+
+    fn waker(&self) -> Waker {
         let (host, woken) = (self.host.clone(), Arc::clone(&self.woken));
-        self.bus.subscribe_queue(
-            topic,
-            capacity,
-            Some(Box::new(move || {
-                if !woken.swap(true, Ordering::AcqRel) {
-                    host.do_send(ToHost::Wake);
-                }
-            })),
-        )
+        Waker::new(move || {
+            if !woken.swap(true, Ordering::AcqRel) {
+                host.do_send(ToHost::Wake);
+            }
+        })
     }
 }
 

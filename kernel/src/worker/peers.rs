@@ -5,13 +5,20 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ipc_channel::ipc::IpcBytesSender;
 use warden_transport::{Body, Link, Payload, ReleaseSink};
 
 use crate::bus::Queue;
 use crate::call_error::CallError;
-use crate::ctx::{Outlet, PeerRequest, Peers, PublishError};
+use crate::ctx::{Outlet, PeerRequest, Peers, PublishError, Waker};
 use crate::wire::export;
 use crate::worker::frames::ChildFrames;
+
+/// The one-byte message on the child's own queue that means "wake the
+/// actor" (an empty one is a tick; envelopes are never this short).
+pub(crate) const WAKE: u8 = 1;
 
 /// Publishes go over the link.
 pub(crate) struct LinkOutlet {
@@ -55,6 +62,10 @@ impl ReleaseSink for LinkReleases {
 /// Requests, tells and subscriptions of a child's actor.
 pub(crate) struct LinkPeers {
     link: Arc<Link>,
+    /// The child's own queue, for wake-ups from the actor's threads.
+    wake: Mutex<IpcBytesSender>,
+    /// Set while a wake-up waits in the queue (at most one does).
+    pub(crate) woken: Arc<AtomicBool>,
     frames: Arc<ChildFrames>,
     /// Requests in flight: id → the actor asked (for the errors' names).
     targets: Mutex<HashMap<u64, String>>,
@@ -63,9 +74,11 @@ pub(crate) struct LinkPeers {
 }
 
 impl LinkPeers {
-    pub(crate) fn new(link: Arc<Link>, frames: Arc<ChildFrames>) -> Self {
+    pub(crate) fn new(link: Arc<Link>, frames: Arc<ChildFrames>, wake: IpcBytesSender) -> Self {
         LinkPeers {
             link,
+            wake: Mutex::new(wake),
+            woken: Arc::new(AtomicBool::new(false)),
             frames,
             targets: Mutex::new(HashMap::new()),
             topics: Mutex::new(HashMap::new()),
@@ -165,5 +178,19 @@ impl Peers for LinkPeers {
             tracing::debug!(topic, %err, "subscription not sent (the kernel is gone)");
         }
         queue
+    }
+
+    fn waker(&self) -> Waker {
+        let woken = Arc::clone(&self.woken);
+        let wake = self
+            .wake
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        Waker::new(move || {
+            if !woken.swap(true, Ordering::AcqRel) {
+                let _ = wake.send(&[WAKE]);
+            }
+        })
     }
 }

@@ -1,0 +1,149 @@
+//! `[actors.NAME]` keys of a `compositor` actor, checked once: every error
+//! names its key.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use warden_kernel::ConfigProblem;
+use warden_renderer::{BackendRequest, Easing, TransitionKind};
+
+/// See the module documentation. Every key has a default.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CompositorConfig {
+    /// The frame size, `WxH`.
+    pub size: String,
+    /// Frames per second (1..=240).
+    pub fps: f64,
+    /// The transitions, used in turn (default: all twelve).
+    pub transitions: Vec<String>,
+    /// How long a transition runs (ms).
+    pub transition_ms: u64,
+    /// How long an image stays before the next transition (s).
+    pub slide_secs: f64,
+    /// How progress follows time: `linear`, `ease-in`, `ease-out`, `ease-in-out`.
+    pub easing: String,
+    /// `auto` (wgpu only on a hardware GPU), `cpu` or `wgpu`.
+    pub backend: String,
+}
+
+impl Default for CompositorConfig {
+    fn default() -> Self {
+        CompositorConfig {
+            size: "1920x1080".into(),
+            fps: 30.0,
+            transitions: TransitionKind::ALL
+                .iter()
+                .map(|kind| kind.name().to_string())
+                .collect(),
+            transition_ms: 1500,
+            slide_secs: 6.0,
+            easing: "ease-in-out".into(),
+            backend: "auto".into(),
+        }
+    }
+}
+
+/// The checked settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    /// Canvas width.
+    pub width: u32,
+    /// Canvas height.
+    pub height: u32,
+    /// The frame period.
+    pub period: Duration,
+    /// Transitions in turn.
+    pub transitions: Vec<TransitionKind>,
+    /// Transition length.
+    pub transition: Duration,
+    /// Time an image stays.
+    pub slide: Duration,
+    /// Easing.
+    pub easing: Easing,
+    /// Backend.
+    pub backend: BackendRequest,
+}
+
+impl CompositorConfig {
+    /// Check every key.
+    pub fn settings(&self) -> Result<Settings, ConfigProblem> {
+        let (width, height) = warden_renderer::parse_size(&self.size)
+            .map_err(|err| ConfigProblem::new("size", err.to_string()))?;
+        if !(self.fps.is_finite() && (1.0..=240.0).contains(&self.fps)) {
+            return Err(ConfigProblem::new(
+                "fps",
+                format!("{} is outside 1..=240", self.fps),
+            ));
+        }
+        if self.transitions.is_empty() {
+            return Err(ConfigProblem::new(
+                "transitions",
+                "name at least one transition",
+            ));
+        }
+        let transitions = self
+            .transitions
+            .iter()
+            .map(|name| TransitionKind::from_name(name))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| ConfigProblem::new("transitions", err.to_string()))?;
+        if !(1..=600_000).contains(&self.transition_ms) {
+            return Err(ConfigProblem::new(
+                "transition_ms",
+                format!("{} is outside 1..=600000", self.transition_ms),
+            ));
+        }
+        if !(self.slide_secs.is_finite() && (0.1..=86_400.0).contains(&self.slide_secs)) {
+            return Err(ConfigProblem::new(
+                "slide_secs",
+                format!("{} is outside 0.1..=86400", self.slide_secs),
+            ));
+        }
+        let easing = Easing::from_name(&self.easing)
+            .map_err(|err| ConfigProblem::new("easing", err.to_string()))?;
+        let backend = BackendRequest::from_name(&self.backend)
+            .map_err(|err| ConfigProblem::new("backend", err.to_string()))?;
+        Ok(Settings {
+            width,
+            height,
+            period: Duration::from_secs_f64(1.0 / self.fps),
+            transitions,
+            transition: Duration::from_millis(self.transition_ms),
+            slide: Duration::from_secs_f64(self.slide_secs),
+            easing,
+            backend,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_valid_and_every_error_names_its_key() {
+        let settings = CompositorConfig::default().settings().expect("defaults");
+        assert_eq!((settings.width, settings.height), (1920, 1080));
+        assert_eq!(settings.transitions.len(), 12);
+        let bad = |edit: fn(&mut CompositorConfig)| {
+            let mut config = CompositorConfig::default();
+            edit(&mut config);
+            config.settings().expect_err("refused").key
+        };
+        assert_eq!(bad(|c| c.size = "big".into()), "size");
+        assert_eq!(bad(|c| c.size = "1920×1080x".into()), "size");
+        assert_eq!(bad(|c| c.fps = 0.0), "fps");
+        assert_eq!(bad(|c| c.transitions = vec!["swirl".into()]), "transitions");
+        assert_eq!(bad(|c| c.transitions.clear()), "transitions");
+        assert_eq!(bad(|c| c.transition_ms = 0), "transition_ms");
+        assert_eq!(bad(|c| c.slide_secs = f64::NAN), "slide_secs");
+        assert_eq!(bad(|c| c.easing = "bounce".into()), "easing");
+        assert_eq!(bad(|c| c.backend = "metal".into()), "backend");
+        let unicode = CompositorConfig {
+            size: "640×360".into(),
+            ..CompositorConfig::default()
+        };
+        assert_eq!(unicode.settings().expect("× works").width, 640);
+    }
+}
