@@ -27,6 +27,7 @@ mod contain;
 mod convert;
 mod decode;
 mod error;
+#[cfg(feature = "feed")]
 pub mod feed;
 mod fit;
 mod format;
@@ -46,6 +47,7 @@ pub use cache_key::CacheKey;
 pub use contain::panic_is_contained;
 pub use decode::{DecodedImage, decode_bytes, decode_file, read_file};
 pub use error::{DecodeError, EncodeError, LoadError, PixelBufferError, ScaleError};
+#[cfg(feature = "feed")]
 pub use feed::{FeedConfig, FeedError, FeedItem, FeedMirror, FeedState, parse_feed};
 pub use fit::{Fit, MAX_TARGET_PIXELS, MAX_TARGET_SIDE, ScaleSpec, fit_size, parse_size};
 pub use format::ImageFormat;
