@@ -19,14 +19,119 @@ fn config_file(text: &str) -> tempfile::NamedTempFile {
 }
 
 fn probe_pid(running: &support::Running) -> u64 {
-    get_json(&running.url("/api/actors/probe")).1["pid"]
+    actor_pid(running, "probe")
+}
+
+fn actor_pid(running: &support::Running, name: &str) -> u64 {
+    get_json(&running.url(&format!("/api/actors/{name}"))).1["pid"]
         .as_u64()
         .unwrap()
 }
 
+/// A system of one probe in a child process.
+fn probe_config() -> tempfile::NamedTempFile {
+    config_file(
+        "[actors.probe]\nplacement = \"process\"\nshm_slots = 2\nshm_slot_bytes = 1_048_576\n",
+    )
+}
+
+fn run_probe() -> support::Running {
+    let config = probe_config();
+    let running = run(&["--config", config.path().to_str().unwrap()], Some(TOKEN));
+    drop(config); // read at start
+    running
+}
+
 #[test]
-fn the_default_config_serves_the_admin_api_with_the_probe_in_a_child() {
+fn the_default_config_boots_the_five_concern_actors_in_both_placements() {
     let running = run(&[], Some(TOKEN));
+    assert!(eventually(Duration::from_secs(10), || get_json(
+        &running.url("/readyz")
+    )
+    .0 == 200));
+    let (status, actors) = get_json(&running.url("/api/actors"));
+    assert_eq!(status, 200);
+    let actors = actors.as_array().unwrap();
+    let mut kinds: Vec<&str> = actors.iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    kinds.sort_unstable();
+    assert_eq!(
+        kinds,
+        ["compositor", "fft", "image_decode", "perception", "store"]
+    );
+    let placements: Vec<&str> = actors
+        .iter()
+        .map(|a| a["placement"].as_str().unwrap())
+        .collect();
+    assert!(placements.contains(&"process") && placements.contains(&"inprocess"));
+    assert!(placements.iter().filter(|p| **p == "process").count() >= 2);
+    for actor in actors {
+        assert_eq!(actor["state"], "running", "{actor}");
+        let pid = actor["pid"].as_u64().unwrap();
+        if actor["placement"] == "process" {
+            assert_ne!(pid, u64::from(running.child.id()));
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+            assert_eq!(
+                exe,
+                std::fs::canonicalize(env!("CARGO_BIN_EXE_warden")).unwrap(),
+                "children run the very binary of the kernel"
+            );
+        } else {
+            assert_eq!(pid, u64::from(running.child.id()));
+        }
+    }
+    // The table it printed names each actor with its kind and placement.
+    let mut table = Vec::new();
+    while let Ok(line) = running.lines.recv_timeout(Duration::from_millis(200)) {
+        table.push(line);
+    }
+    for actor in actors {
+        let name = actor["name"].as_str().unwrap();
+        assert!(
+            table.iter().any(|line| line.starts_with(name)
+                && line.contains(actor["kind"].as_str().unwrap())
+                && line.contains(actor["placement"].as_str().unwrap())),
+            "{name} in {table:?}"
+        );
+    }
+    // The store's files are where the default config says.
+    assert!(running.dir.path().join("warden-data/scene").is_dir());
+    assert!(running.terminate().success());
+}
+
+#[test]
+fn killing_each_concern_actor_gives_a_new_instance_that_serves() {
+    let running = run(&[], Some(TOKEN));
+    for name in ["store", "image_decode", "fft", "perception", "compositor"] {
+        let before = get_json(&running.url(&format!("/api/actors/{name}"))).1;
+        let (status, body) = post(
+            &running.url(&format!("/api/actors/{name}/kill")),
+            Some(TOKEN),
+        );
+        assert_eq!(status, 202, "{name}: {body}");
+        let generation = before["generation"].as_u64().unwrap();
+        assert!(
+            eventually(Duration::from_secs(10), || {
+                let now = get_json(&running.url(&format!("/api/actors/{name}"))).1;
+                now["state"] == "running"
+                    && now["generation"].as_u64() > Some(generation)
+                    // Its loop turns: heartbeats are answered in mailbox order.
+                    && now["heartbeat_age_ms"].as_u64().is_some_and(|age| age < 1000)
+            }),
+            "{name}: {}",
+            get_json(&running.url(&format!("/api/actors/{name}"))).1
+        );
+        let after = get_json(&running.url(&format!("/api/actors/{name}"))).1;
+        if before["placement"] == "process" {
+            assert_ne!(after["pid"], before["pid"], "{name}: a new child");
+        }
+        assert_eq!(after["restarts"].as_u64(), Some(1), "{name}");
+    }
+    assert!(running.terminate().success());
+}
+
+#[test]
+fn the_admin_api_answers_with_the_probe_in_a_child() {
+    let running = run_probe();
     let (status, health) = get_json(&running.url("/healthz"));
     assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
     assert!(eventually(Duration::from_secs(5), || get_json(
@@ -93,7 +198,7 @@ fn the_default_config_serves_the_admin_api_with_the_probe_in_a_child() {
 
 #[test]
 fn kill_needs_the_token_and_yields_a_new_pid() {
-    let running = run(&[], Some(TOKEN));
+    let running = run_probe();
     let pid = probe_pid(&running);
 
     let (status, body) = post(&running.url("/api/actors/probe/kill"), None);
@@ -206,7 +311,7 @@ fn escalation_stops_warden_with_a_non_zero_exit_naming_the_actor() {
 #[test]
 fn children_die_with_the_kernel() {
     let running = run(&[], Some(TOKEN));
-    let pid = probe_pid(&running);
+    let pid = actor_pid(&running, "perception");
     let kernel = nix::unistd::Pid::from_raw(running.child.id() as i32);
     nix::sys::signal::kill(kernel, nix::sys::signal::Signal::SIGKILL).unwrap();
     assert!(
@@ -215,7 +320,7 @@ fn children_die_with_the_kernel() {
                 .map(|stat| stat.contains(") Z"))
                 .unwrap_or(true)
         }),
-        "the probe child outlived a SIGKILLed kernel"
+        "a child outlived a SIGKILLed kernel"
     );
 }
 

@@ -117,6 +117,16 @@ pub enum ProbeMsg {
     Keep(SharedFrame),
     /// Drop every kept frame.
     ReleaseKept,
+    /// Echo `count` small values off probe `target`, one after another (a
+    /// request, its answer, the next request), timing each round trip.
+    PingPong {
+        /// The probe asked.
+        target: String,
+        /// Round trips.
+        count: u32,
+    },
+    /// The round trips of the last `PingPong`, once it is done (taken).
+    PingResults,
 }
 
 /// One collected answer to an `Ask` or `AskFrame`.
@@ -174,6 +184,8 @@ pub enum ProbeReply {
     Events(Vec<ProbeEvent>),
     /// Frames kept now.
     Kept(usize),
+    /// Round-trip times in nanoseconds (`None`: still running).
+    Latencies(Option<Vec<u64>>),
 }
 
 /// A value the probe publishes.
@@ -208,6 +220,44 @@ pub struct Probe {
     answers: Vec<Answer>,
     follows: HashMap<String, Subscription<ProbeEvent>>,
     kept: Vec<SharedFrame>,
+    chain: Option<Chain>,
+}
+
+/// A `PingPong` under way.
+#[derive(Debug)]
+struct Chain {
+    target: String,
+    left: u32,
+    sent_at: std::time::Instant,
+    pending: Option<Pending<ProbeReply>>,
+    samples: Vec<u64>,
+}
+
+impl Chain {
+    fn next(&mut self, ctx: &mut Ctx) {
+        if self.left == 0 {
+            return;
+        }
+        self.left -= 1;
+        self.sent_at = std::time::Instant::now();
+        self.pending = Some(ctx.request::<Probe>(&self.target, &ProbeMsg::Echo(String::new())));
+    }
+
+    /// Take an arrived answer and send the next request.
+    fn step(&mut self, ctx: &mut Ctx) {
+        let Some(pending) = &self.pending else {
+            return;
+        };
+        if ctx.reply(pending).is_some() {
+            self.samples.push(self.sent_at.elapsed().as_nanos() as u64);
+            self.pending = None;
+            self.next(ctx);
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.left == 0 && self.pending.is_none()
+    }
 }
 
 impl Probe {
@@ -249,6 +299,7 @@ impl Actor for Probe {
             answers: Vec::new(),
             follows: HashMap::new(),
             kept: Vec::new(),
+            chain: None,
         })
     }
 
@@ -368,6 +419,30 @@ impl Actor for Probe {
                 self.kept.clear();
                 Ok(ProbeReply::Kept(0))
             }
+            ProbeMsg::PingPong { target, count } => {
+                let mut chain = Chain {
+                    target,
+                    left: count,
+                    sent_at: std::time::Instant::now(),
+                    pending: None,
+                    samples: Vec::with_capacity(count as usize),
+                };
+                chain.next(ctx);
+                self.chain = Some(chain);
+                Ok(ProbeReply::Asked(0))
+            }
+            ProbeMsg::PingResults => {
+                if let Some(chain) = &mut self.chain {
+                    chain.step(ctx);
+                }
+                match self.chain.take() {
+                    Some(chain) if chain.done() => Ok(ProbeReply::Latencies(Some(chain.samples))),
+                    running => {
+                        self.chain = running;
+                        Ok(ProbeReply::Latencies(None))
+                    }
+                }
+            }
         }
     }
 
@@ -376,6 +451,9 @@ impl Actor for Probe {
     }
 
     fn wake(&mut self, ctx: &mut Ctx) {
+        if let Some(chain) = &mut self.chain {
+            chain.step(ctx);
+        }
         self.collect(ctx);
     }
 

@@ -4,6 +4,9 @@
 //! arbiters, out-of-process vs a raw Unix socket), large-buffer handoff vs
 //! `memcpy`, and SIGKILL-to-answered restart vs the bare spawn+handshake.
 //! The hidden `uds-echo` and `floor` modes are the baselines' child sides.
+//! `warden bench actors` measures the concern actors (`bench/actors.rs`).
+
+mod actors;
 
 use std::io::{Read as _, Write as _};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -41,6 +44,12 @@ enum Which {
         /// Profiling aid: only time out-of-process calls, for this many seconds.
         #[arg(long, hide = true)]
         profile_process_calls: Option<u64>,
+    },
+    /// The concern actors' paths against their baselines.
+    Actors {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Baseline child: echo length-prefixed frames on a Unix socket.
     #[command(hide = true)]
@@ -134,12 +143,42 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             restarts,
             profile_process_calls: None,
         } => ipc(json, calls.max(100), restarts.max(3)),
+        Which::Actors { json } => bench_actors(json),
         Which::UdsEcho { path } => uds_echo(&path),
         Which::Floor {
             bootstrap,
             parent_pid,
         } => floor(&bootstrap, parent_pid),
     }
+}
+
+fn bench_actors(json: bool) -> anyhow::Result<ExitCode> {
+    super::logging::quiet_backtraces();
+    // The baselines: a raw Unix-socket round trip, a memcpy of a 1080p frame.
+    let mut uds_peer = UdsPeer::start()?;
+    let mut uds = Vec::new();
+    uds_peer.measure(200, &mut Vec::new())?;
+    uds_peer.measure(3000, &mut uds)?;
+    drop(uds_peer);
+    let uds_p50 = quantile(&mut uds, 0.5);
+    let len = 1920 * 1080 * 4;
+    let source: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+    let mut target = vec![0u8; len];
+    let mut copies = Vec::new();
+    for _ in 0..31 {
+        let started = Instant::now();
+        target.copy_from_slice(&source);
+        std::hint::black_box(&target);
+        copies.push(started.elapsed());
+    }
+    let memcpy_ms = quantile(&mut copies, 0.5) / 1000.0;
+    let results = actix_rt::System::new().block_on(actors::run(uds_p50, memcpy_ms))?;
+    if json {
+        println!("{}", serde_json::to_string(&results)?);
+    } else {
+        actors::print_table(&results);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn uds_echo(path: &std::path::Path) -> anyhow::Result<ExitCode> {

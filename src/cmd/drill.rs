@@ -1,25 +1,29 @@
 //! `warden drill` — restart drills under load. The drill process is the
-//! kernel: it boots the configured system, keeps every probe busy with
-//! verified calls (small echoes and shared-memory frames), and kills each
-//! actor in every way (SIGKILL/injected panic, panic, hang) round after round.
-//! It reports per actor the faults injected, restarts seen, recovery times
-//! and calls sent/answered/lost, and exits non-zero if any call was lost, a
-//! fault went unrecovered, a recovery broke its bound, or the kernel itself
-//! panicked or escalated.
+//! kernel: it boots the configured system, keeps every actor busy with
+//! verified calls of its kind (`drill/load.rs`), and kills each actor in
+//! every way (SIGKILL/injected panic, panic, hang) round after round. It
+//! reports per actor its kind and placement, the faults injected, restarts
+//! seen, recovery times, calls sent/answered/refused/lost and, for stores,
+//! acknowledged writes lost; it exits non-zero if any call or acked write
+//! was lost, a fault went unrecovered, a recovery broke its bound, or the
+//! kernel itself panicked or escalated.
+
+mod load;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use serde::Serialize;
 use warden_kernel::config::ActorSpec;
-use warden_kernel::probe::{Probe, ProbeMsg, ProbeReply, checksum};
-use warden_kernel::{
-    ActorRef, InjectedFault, Kernel, KernelConfig, KernelOptions, SharedFrame, State,
-};
+use warden_kernel::probe::ProbeMsg;
+use warden_kernel::{InjectedFault, Kernel, KernelConfig, KernelOptions, State};
+
+use load::{Load, Target};
 
 const DRILL_CONFIG: &str = include_str!("../drill.toml");
 
@@ -34,13 +38,14 @@ const SETTLE: Duration = Duration::from_millis(600);
 /// Arguments of `warden drill`.
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// The system to drill (TOML); a built-in two-probe system when omitted.
+    /// The system to drill (TOML); without it, every actor kind in both
+    /// placements (stores in a temporary directory).
     #[arg(long)]
     config: Option<PathBuf>,
     /// Rounds: each round injects every fault into every actor once.
     #[arg(long, default_value_t = 3)]
     rounds: u32,
-    /// Concurrent callers per probe actor.
+    /// Concurrent callers per actor.
     #[arg(long, default_value_t = 4)]
     callers: u32,
     /// Print one JSON object instead of a table.
@@ -59,16 +64,9 @@ impl Fault {
     const ALL: [Fault; 3] = [Fault::Kill, Fault::Panic, Fault::Hang];
 }
 
-#[derive(Default)]
-struct Load {
-    sent: AtomicU64,
-    answered: AtomicU64,
-    lost: AtomicU64,
-    first_loss: std::sync::Mutex<Option<String>>,
-}
-
 #[derive(Serialize, Default)]
 struct ActorReport {
+    kind: String,
     placement: String,
     faults: u32,
     restarts: u64,
@@ -79,7 +77,10 @@ struct ActorReport {
     recovery_ms_max: f64,
     calls_sent: u64,
     calls_answered: u64,
+    calls_refused: u64,
     calls_lost: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acks_lost: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     first_loss: Option<String>,
     #[serde(skip)]
@@ -91,72 +92,24 @@ struct Report {
     ok: bool,
     rounds: u32,
     lost: u64,
+    acks_lost: u64,
     kernel_crashes: u64,
     escalated: Option<String>,
     actors: BTreeMap<String, ActorReport>,
-}
-
-async fn caller(probe: ActorRef<Probe>, id: u32, load: Arc<Load>, stop: Arc<AtomicBool>) {
-    let frame = SharedFrame::from_vec((0..65_536u32).map(|i| (i * 7 + id) as u8).collect());
-    let sum = checksum(&frame);
-    let mut seq = 0u64;
-    while !stop.load(Ordering::Relaxed) {
-        seq += 1;
-        load.sent.fetch_add(1, Ordering::Relaxed);
-        let (msg, expect) = if seq.is_multiple_of(8) {
-            (
-                ProbeMsg::EchoFrame {
-                    frame: frame.clone(),
-                    checksum: true,
-                },
-                None,
-            )
-        } else {
-            let text = format!("{}:{id}:{seq}", probe.name());
-            (ProbeMsg::Echo(text.clone()), Some(text))
-        };
-        let result = probe.call_timeout(msg, Duration::from_secs(20)).await;
-        let verdict = match (&result, expect) {
-            (Ok(ProbeReply::Echo { text, .. }), Some(expected)) if *text == expected => Ok(()),
-            (
-                Ok(ProbeReply::Frame {
-                    checksum: seen,
-                    frame: back,
-                }),
-                None,
-            ) if *seen == sum && *back == frame => Ok(()),
-            _ => Err(format!("{result:?}")),
-        };
-        match verdict {
-            Ok(()) => {
-                load.answered.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(what) => {
-                // A call refused at once never suspends: give the drill's
-                // other tasks their turn before trying again.
-                actix_rt::time::sleep(Duration::from_millis(1)).await;
-                load.lost.fetch_add(1, Ordering::Relaxed);
-                load.first_loss
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get_or_insert(what);
-            }
-        }
-    }
 }
 
 /// Inject `fault` and wait until a new instance answers; returns the recovery time.
 async fn inject(
     kernel: &Kernel,
     spec: &ActorSpec,
-    probe: Option<&ActorRef<Probe>>,
+    target: Option<&Target>,
     fault: Fault,
     bound: Duration,
 ) -> Option<Duration> {
     let name = spec.name.as_str();
     let before = kernel.status(name).ok()?.generation;
     let started = Instant::now();
-    match (fault, probe) {
+    match (fault, target.and_then(Target::probe)) {
         (Fault::Kill, _) => kernel.kill(name, "drill: kill").ok()?,
         (Fault::Panic, Some(probe)) => {
             let probe = probe.clone();
@@ -175,13 +128,11 @@ async fn inject(
     loop {
         let status = kernel.status(name).ok()?;
         if status.generation > before && status.state == State::Running {
-            match probe {
+            match target {
                 None => return Some(started.elapsed()),
-                Some(probe) => {
-                    if let Ok(ProbeReply::Echo { generation, .. }) = probe
-                        .call_timeout(ProbeMsg::Echo("recovered?".into()), Duration::from_secs(2))
-                        .await
-                        && generation > before
+                Some(target) => {
+                    if target.ping(Duration::from_secs(2)).await.is_ok()
+                        && kernel.status(name).ok()?.generation > before
                     {
                         return Some(started.elapsed());
                     }
@@ -202,12 +153,22 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// The drill's own system, its stores in `dir`.
+fn default_config(
+    dir: &std::path::Path,
+    registry: &warden_kernel::Registry,
+) -> anyhow::Result<KernelConfig> {
+    let text = DRILL_CONFIG.replace("@DATA@", &dir.display().to_string());
+    Ok(KernelConfig::from_toml(&text, registry)?)
+}
+
 /// Boot, drill, report.
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let registry = super::setup::registry();
+    let data = tempfile::tempdir().context("cannot make a directory for the drill's stores")?;
     let config = match &args.config {
         Some(path) => super::setup::load_config(Some(path), &registry)?,
-        None => KernelConfig::from_toml(DRILL_CONFIG, &registry)?,
+        None => default_config(data.path(), &registry)?,
     };
     let pace = config.supervisor.within.as_secs_f64()
         / f64::from(config.supervisor.max_restarts.max(1))
@@ -225,16 +186,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         let kernel = Kernel::boot(config.clone(), &registry, options).await?;
         let stop = Arc::new(AtomicBool::new(false));
         let mut loads = BTreeMap::new();
-        let mut probes = BTreeMap::new();
+        let mut targets = BTreeMap::new();
         let mut tasks = Vec::new();
         for spec in &config.actors {
-            if let Ok(probe) = kernel.actor::<Probe>(&spec.name) {
+            if let Some(target) = Target::of(&kernel, spec) {
                 let load = Arc::new(Load::default());
                 for id in 0..args.callers {
-                    tasks.push(actix_rt::spawn(caller(probe.clone(), id, Arc::clone(&load), Arc::clone(&stop))));
+                    tasks.push(actix_rt::spawn(load::caller(target.clone(), id, Arc::clone(&load), Arc::clone(&stop))));
                 }
                 loads.insert(spec.name.clone(), load);
-                probes.insert(spec.name.clone(), probe);
+                targets.insert(spec.name.clone(), target);
             }
         }
         let mut reports: BTreeMap<String, ActorReport> = BTreeMap::new();
@@ -254,7 +215,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                         Fault::Hang => spec.heartbeat * (spec.heartbeat_misses + 1) + RESTART_BOUND,
                         _ => RESTART_BOUND,
                     };
-                    let recovery = inject(&kernel, spec, probes.get(&spec.name), fault, bound).await;
+                    let recovery = inject(&kernel, spec, targets.get(&spec.name), fault, bound).await;
                     let report = reports.entry(spec.name.clone()).or_default();
                     report.faults += 1;
                     match recovery {
@@ -280,9 +241,24 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             let _ = task.await;
         }
         let escalated = kernel.escalation();
+        for spec in &config.actors {
+            let report = reports.entry(spec.name.clone()).or_default();
+            report.kind = spec.kind.clone();
+            report.placement = spec.placement.as_str().to_string();
+            if let (Some(Target::Store(store)), Some(load)) = (targets.get(&spec.name), loads.get(&spec.name))
+                && escalated.is_none()
+            {
+                report.acks_lost = Some(match load::lost_acks(store, load).await {
+                    Ok(lost) => lost,
+                    Err(err) => {
+                        tracing::error!(actor = %spec.name, %err, "cannot check the acknowledged writes");
+                        u64::MAX
+                    }
+                });
+            }
+        }
         for status in kernel.statuses() {
             let report = reports.entry(status.name.clone()).or_default();
-            report.placement = status.placement.as_str().to_string();
             report.restarts = status.restarts - restarts_before.get(&status.name).copied().unwrap_or(0);
             report.recoveries.sort_by(f64::total_cmp);
             report.recovery_ms_p50 = percentile(&report.recoveries, 0.5);
@@ -290,14 +266,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             if let Some(load) = loads.get(&status.name) {
                 report.calls_sent = load.sent.load(Ordering::Relaxed);
                 report.calls_answered = load.answered.load(Ordering::Relaxed);
+                report.calls_refused = load.refused.load(Ordering::Relaxed);
                 report.calls_lost = load.lost.load(Ordering::Relaxed);
                 report.first_loss = load.first_loss.lock().unwrap_or_else(|e| e.into_inner()).clone();
             }
         }
         kernel.shutdown().await;
         let lost = reports.values().map(|r| r.calls_lost).sum();
+        let acks_lost = reports.values().filter_map(|r| r.acks_lost).fold(0u64, u64::saturating_add);
         let kernel_crashes = warden_kernel::panics::outside_actors();
         let ok = lost == 0
+            && acks_lost == 0
             && kernel_crashes == 0
             && escalated.is_none()
             && reports.values().all(|r| r.unrecovered == 0 && r.over_bound == 0);
@@ -305,11 +284,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             ok,
             rounds,
             lost,
+            acks_lost,
             kernel_crashes,
             escalated,
             actors: reports,
         })
     })?;
+    drop(data);
 
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -325,8 +306,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn print_table(report: &Report) {
     println!(
-        "{:<18} {:<10} {:>6} {:>8} {:>12} {:>12} {:>10} {:>10} {:>6}",
+        "{:<22} {:<12} {:<10} {:>6} {:>8} {:>12} {:>12} {:>9} {:>9} {:>8} {:>5}",
         "ACTOR",
+        "KIND",
         "PLACEMENT",
         "FAULTS",
         "RESTARTS",
@@ -334,12 +316,14 @@ fn print_table(report: &Report) {
         "max",
         "SENT",
         "ANSWERED",
+        "REFUSED",
         "LOST"
     );
     for (name, r) in &report.actors {
         println!(
-            "{:<18} {:<10} {:>6} {:>8} {:>9.2} ms {:>9.2} ms {:>10} {:>10} {:>6}",
+            "{:<22} {:<12} {:<10} {:>6} {:>8} {:>9.2} ms {:>9.2} ms {:>9} {:>9} {:>8} {:>5}",
             name,
+            r.kind,
             r.placement,
             r.faults,
             r.restarts,
@@ -347,6 +331,7 @@ fn print_table(report: &Report) {
             r.recovery_ms_max,
             r.calls_sent,
             r.calls_answered,
+            r.calls_refused,
             r.calls_lost
         );
         if r.unrecovered > 0 || r.over_bound > 0 {
@@ -355,14 +340,18 @@ fn print_table(report: &Report) {
                 r.unrecovered, r.over_bound
             );
         }
+        if let Some(lost) = r.acks_lost.filter(|lost| *lost > 0) {
+            println!("  {name}: {lost} acknowledged writes missing");
+        }
         if let Some(loss) = &r.first_loss {
             println!("  {name}: first lost call: {loss}");
         }
     }
     println!(
-        "drill: {} rounds, {} calls lost, {} kernel crashes{} — {}",
+        "drill: {} rounds, {} calls lost, {} acknowledged writes lost, {} kernel crashes{} — {}",
         report.rounds,
         report.lost,
+        report.acks_lost,
         report.kernel_crashes,
         report
             .escalated

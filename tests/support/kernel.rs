@@ -144,3 +144,34 @@ pub fn children() -> Vec<(u32, char)> {
 pub fn fd_count() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
+
+/// A registry with the probe and the five concern actors, as the binary has.
+pub fn full_registry() -> Registry {
+    let mut registry = Registry::with_builtins();
+    registry
+        .register::<warden_image::actor::ImageDecode>()
+        .register::<warden_fft::actor::FftActor>()
+        .register::<warden_store::actor::StoreActor>()
+        .register::<warden_perception::actor::PerceptionActor>()
+        .register::<warden_compositor::Compositor>();
+    registry
+}
+
+/// Boot a kernel from TOML with every actor kind registered.
+pub async fn boot_full(toml: &str) -> Kernel {
+    let config = KernelConfig::from_toml(toml, &full_registry()).unwrap();
+    Kernel::boot(config, &full_registry(), options())
+        .await
+        .unwrap()
+}
+
+/// Wait until actor `name` runs a generation after `before`; returns its status.
+pub async fn restarted(kernel: &Kernel, name: &str, before: u64) -> warden_kernel::ActorStatus {
+    let ok = eventually(Duration::from_secs(10), || {
+        let status = kernel.status(name).unwrap();
+        status.generation > before && status.state == warden_kernel::State::Running
+    })
+    .await;
+    assert!(ok, "{name} did not restart: {:?}", kernel.status(name));
+    kernel.status(name).unwrap()
+}

@@ -22,6 +22,8 @@ pub struct Running {
     pub lines: mpsc::Receiver<String>,
     /// Everything it wrote to stderr so far.
     pub stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    /// Its working directory (the default config's store lives there).
+    pub dir: tempfile::TempDir,
 }
 
 impl Running {
@@ -56,10 +58,13 @@ pub fn wait_exit(child: &mut Child, within: Duration) -> Option<std::process::Ex
     None
 }
 
-/// Start `warden run` with `args` (and `--admin 127.0.0.1:0`), wait for its address.
+/// Start `warden run` with `args` (and `--admin 127.0.0.1:0`) in a fresh
+/// working directory, wait for its address.
 pub fn run(args: &[&str], token: Option<&str>) -> Running {
+    let dir = tempfile::tempdir().unwrap();
     let mut command = warden();
     command
+        .current_dir(dir.path())
         .arg("run")
         .args(args)
         .args(["--admin", "127.0.0.1:0"]);
@@ -78,6 +83,7 @@ pub fn run(args: &[&str], token: Option<&str>) -> Running {
         base: String::new(),
         lines,
         stderr: std::sync::Arc::new(std::sync::Mutex::new(String::new())),
+        dir,
     };
     let stdout = running.child.stdout.take().unwrap();
     let stderr_pipe = running.child.stderr.take().unwrap();

@@ -179,6 +179,9 @@ struct State {
     free: Vec<u32>,
     next_seq: u64,
     peer: HashMap<u32, (u64, u32)>,
+    /// Counts peer instances: handles of the peer's half are accepted only
+    /// from the current one (see [`SlotPool::import_from`]).
+    epoch: u64,
 }
 
 /// A shared-memory slot pool (see the module documentation).
@@ -278,6 +281,7 @@ impl SlotPool {
             free: range.rev().collect(),
             next_seq: first_seq,
             peer: HashMap::new(),
+            epoch: 0,
         };
         Ok(Arc::new(SlotPool {
             id,
@@ -467,9 +471,33 @@ impl SlotPool {
         self.export(&copy)
     }
 
+    /// Which peer instance is current (it changes with [`SlotPool::peer_restarted`]).
+    pub fn peer_epoch(&self) -> u64 {
+        self.lock().epoch
+    }
+
+    /// [`SlotPool::import`] for a message of peer instance `epoch`: a late
+    /// message of a replaced instance (its reader still draining) is
+    /// refused, so that a frame it held is never released to its successor.
+    pub fn import_from(
+        self: &Arc<Self>,
+        handle: FrameHandle,
+        epoch: u64,
+    ) -> Result<SharedFrame, PoolError> {
+        self.import_checked(handle, Some(epoch))
+    }
+
     /// Turn a handle received from the peer into a frame, checking it against
     /// the pool: a handle that does not match is the peer's fault.
     pub fn import(self: &Arc<Self>, handle: FrameHandle) -> Result<SharedFrame, PoolError> {
+        self.import_checked(handle, None)
+    }
+
+    fn import_checked(
+        self: &Arc<Self>,
+        handle: FrameHandle,
+        epoch: Option<u64>,
+    ) -> Result<SharedFrame, PoolError> {
         if handle.pool != self.id {
             return Err(PoolError::BadHandle(format!(
                 "a handle on pool {} reached pool {}",
@@ -486,6 +514,14 @@ impl SlotPool {
                 ))
             })?;
         let mut state = self.lock();
+        if let Some(epoch) = epoch
+            && epoch != state.epoch
+        {
+            return Err(PoolError::BadHandle(format!(
+                "a handle from a replaced peer instance (epoch {epoch}, now {})",
+                state.epoch
+            )));
+        }
         let own = if let Some(index) = self.own_index(handle.slot) {
             match &mut state.own[index] {
                 Own::Shared { seq, local, .. } if *seq == handle.seq => *local += 1,
@@ -561,6 +597,7 @@ impl SlotPool {
         sink.to = None;
         sink.pending.clear();
         let mut state = self.lock();
+        state.epoch += 1;
         let State { own, free, .. } = &mut *state;
         let start = self.side.range(self.spec.slots).start;
         for (index, slot) in own.iter_mut().enumerate() {

@@ -259,3 +259,31 @@ fn a_foreign_mapping_reads_lent_slots_and_releases_them_by_pool() {
     drop(seen);
     assert_eq!(to_kernel.take(), vec![(handle.slot, handle.seq)]);
 }
+
+#[test]
+fn a_late_handle_from_a_replaced_peer_is_refused_and_never_released_to_its_successor() {
+    let (kernel, child, _, _) = pair(2);
+    let epoch = kernel.peer_epoch();
+    let frame = filled(&child, 10, 4);
+    let handle = child.export(&frame).unwrap();
+    // The child dies; its reader still delivers one last message.
+    kernel.peer_restarted();
+    let held = kernel.held_for_next_peer();
+    assert!(held.is_empty());
+    assert!(matches!(
+        kernel.import_from(handle, epoch),
+        Err(PoolError::BadHandle(_))
+    ));
+    let fresh_sink = Arc::new(Releases::default());
+    kernel.set_sink(Some(fresh_sink.clone()));
+    assert!(
+        fresh_sink.take().is_empty(),
+        "nothing released to the new child"
+    );
+    // The new instance's handles are accepted.
+    let next = kernel.peer_epoch();
+    let fresh = SlotPool::attach(kernel.region(), kernel.spec(), POOL, 2 << 40).unwrap();
+    let frame = filled(&fresh, 10, 5);
+    let handle = fresh.export(&frame).unwrap();
+    assert!(kernel.import_from(handle, next).is_ok());
+}

@@ -6,7 +6,8 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use warden_kernel::{Actor, ActorError, ConfigProblem, Ctx, PoolSpec, SharedFrame};
+use warden_image::actor::{ImageDecode, ImageFrame, ImageMsg, ImageReply, Scale};
+use warden_kernel::{Actor, ActorError, ConfigProblem, Ctx, Pending, PoolSpec, SharedFrame};
 use warden_renderer::{Compositor as _, Frame, Renderer, RendererOptions, Scene};
 
 use crate::config::{CompositorConfig, Settings};
@@ -21,6 +22,25 @@ pub enum CompositorMsg {
     RenderOnce,
     /// Backend, demotion level, rate and frame-time figures (idempotent).
     Status,
+    /// Change the slideshow's timing or transitions from now on (`None`
+    /// keeps a value); refused, naming the key, when a value is invalid.
+    Configure {
+        /// Transition names, used in turn.
+        transitions: Option<Vec<String>>,
+        /// Transition length (ms).
+        transition_ms: Option<u64>,
+        /// Time an image stays (s).
+        slide_secs: Option<f64>,
+    },
+    /// Ask image_decode actor `from` for its image at `index`, prescaled to
+    /// the canvas, without waiting; the image is held once it arrives
+    /// (`Status` says when, and how long it took).
+    Fetch {
+        /// The image_decode actor.
+        from: String,
+        /// The image's position in its source.
+        index: u64,
+    },
 }
 
 /// A rendered frame.
@@ -63,6 +83,14 @@ pub struct CompositorStatus {
     pub render_ms_p99: f64,
     /// The same, slowest.
     pub render_ms_max: f64,
+    /// Images received from image_decode.
+    pub images_fetched: u64,
+    /// Request → image in memory, for the last one (ms).
+    pub image_fetch_ms: f64,
+    /// Why the last image request failed, if it did.
+    pub image_fetch_error: Option<String>,
+    /// The image held: its name and size.
+    pub image: Option<(String, u32, u32)>,
 }
 
 /// Replies.
@@ -76,12 +104,18 @@ pub enum CompositorReply {
 
 /// See the module documentation.
 pub struct Compositor {
+    config: CompositorConfig,
     settings: Settings,
     renderer: Renderer,
     scene: Scene,
     out: Frame,
     frames: u64,
     render_times: VecDeque<Duration>,
+    fetch: Option<(Pending<ImageReply>, Instant)>,
+    fetched: u64,
+    fetch_ms: f64,
+    fetch_error: Option<String>,
+    image: Option<ImageFrame>,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -126,6 +160,34 @@ impl Compositor {
             render_ms_p50: percentile(&sorted, 0.5),
             render_ms_p99: percentile(&sorted, 0.99),
             render_ms_max: sorted.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+            images_fetched: self.fetched,
+            image_fetch_ms: self.fetch_ms,
+            image_fetch_error: self.fetch_error.clone(),
+            image: self
+                .image
+                .as_ref()
+                .map(|image| (image.name.clone(), image.width, image.height)),
+        }
+    }
+
+    /// Take an image that arrived.
+    fn receive(&mut self, ctx: &mut Ctx) {
+        let Some((pending, asked)) = &self.fetch else {
+            return;
+        };
+        let Some(result) = ctx.reply(pending) else {
+            return;
+        };
+        self.fetch_ms = asked.elapsed().as_secs_f64() * 1000.0;
+        self.fetch = None;
+        match result {
+            Ok(ImageReply::Image(image)) => {
+                self.fetched += 1;
+                self.fetch_error = None;
+                self.image = Some(image);
+            }
+            Ok(other) => self.fetch_error = Some(format!("unexpected answer {other:?}")),
+            Err(err) => self.fetch_error = Some(err.to_string()),
         }
     }
 }
@@ -152,12 +214,18 @@ impl Actor for Compositor {
         tracing::info!(choice = %renderer.choice(), "compositor renderer open");
         let scene = Scene::new(settings.width, settings.height);
         Ok(Compositor {
+            config,
             settings,
             renderer,
             scene,
             out: Frame::empty(),
             frames: 0,
             render_times: VecDeque::new(),
+            fetch: None,
+            fetched: 0,
+            fetch_ms: 0.0,
+            fetch_error: None,
+            image: None,
         })
     }
 
@@ -177,11 +245,52 @@ impl Actor for Compositor {
                 }))
             }
             CompositorMsg::Status => Ok(CompositorReply::Status(self.status())),
+            CompositorMsg::Configure {
+                transitions,
+                transition_ms,
+                slide_secs,
+            } => {
+                let mut config = self.config.clone();
+                if let Some(transitions) = transitions {
+                    config.transitions = transitions;
+                }
+                if let Some(ms) = transition_ms {
+                    config.transition_ms = ms;
+                }
+                if let Some(secs) = slide_secs {
+                    config.slide_secs = secs;
+                }
+                let settings = config
+                    .settings()
+                    .map_err(|problem| ActorError::Rejected(problem.to_string()))?;
+                self.config = config;
+                self.settings = settings;
+                Ok(CompositorReply::Status(self.status()))
+            }
+            CompositorMsg::Fetch { from, index } => {
+                let msg = ImageMsg::Nth {
+                    index,
+                    scale: Scale {
+                        size: Some((self.settings.width, self.settings.height)),
+                        fit: None,
+                    },
+                };
+                let pending = ctx.request::<ImageDecode>(&from, &msg);
+                self.fetch = Some((pending, Instant::now()));
+                // An error (an unknown actor) is already there.
+                self.receive(ctx);
+                Ok(CompositorReply::Status(self.status()))
+            }
         }
     }
 
+    fn wake(&mut self, ctx: &mut Ctx) {
+        self.receive(ctx);
+    }
+
     fn idempotent(msg: &CompositorMsg) -> bool {
-        matches!(msg, CompositorMsg::Status)
+        // Rendering changes nothing but the frame counter.
+        matches!(msg, CompositorMsg::Status | CompositorMsg::RenderOnce)
     }
 
     fn pool_hint(config: &CompositorConfig) -> Option<PoolSpec> {

@@ -14,7 +14,7 @@ mod player;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use warden_kernel::{Actor, ActorError, Ctx};
+use warden_kernel::{Actor, ActorError, Ctx, SharedFrame};
 
 use crate::{Analyzer, AnalyzerConfig, FftError, GeneratorConfig};
 
@@ -74,8 +74,9 @@ impl Default for FftConfig {
         FftConfig {
             source: SourceKind::Generator,
             wav: None,
+            // Four bars at 120 BPM, looped: rendered in a fraction of a second.
             generator: GeneratorConfig {
-                seconds: 60.0,
+                seconds: 8.0,
                 ..GeneratorConfig::default()
             },
             looping: true,
@@ -139,6 +140,15 @@ pub enum FftMsg {
     Snapshot,
     /// Source, analysis settings and counters (idempotent).
     Status,
+    /// Analyse a block of mono samples (`f32`, little-endian) at
+    /// `sample_rate` with the actor's settings, apart from the stream it
+    /// plays (idempotent): the frames it made and the last one.
+    AnalyzeBlock {
+        /// The samples.
+        samples: SharedFrame,
+        /// Their rate.
+        sample_rate: u32,
+    },
 }
 
 /// Replies.
@@ -148,6 +158,13 @@ pub enum FftReply {
     Snapshot(Option<FftBars>),
     /// The actor's state.
     Status(FftStatus),
+    /// An analysed block.
+    Block {
+        /// Frames the block made.
+        frames: u64,
+        /// The last of them.
+        last: Option<FftBars>,
+    },
 }
 
 /// What `Status` (and the source and tuning changes) answer.
@@ -358,6 +375,57 @@ impl Actor for FftActor {
                 Ok(FftReply::Status(self.status()))
             }
             FftMsg::Snapshot => Ok(FftReply::Snapshot(self.latest.clone())),
+            FftMsg::AnalyzeBlock {
+                samples,
+                sample_rate,
+            } => {
+                if samples.len() % 4 != 0 {
+                    return Err(ActorError::Rejected(format!(
+                        "{} bytes are not whole f32 samples",
+                        samples.len()
+                    )));
+                }
+                let mono: Vec<f32> = samples
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect();
+                let mut analyzer = Analyzer::new(AnalyzerConfig {
+                    sample_rate,
+                    ..self.analyzer_config.clone()
+                })
+                .map_err(rejected)?;
+                let hop_s = f64::from(analyzer.config().hop as u32) / f64::from(sample_rate);
+                // The last frame is kept in buffers reused for every
+                // frame: the block path allocates nothing per hop.
+                let mut frames = 0u64;
+                let mut last = FftBars {
+                    seq: 0,
+                    t: 0.0,
+                    pos_s: 0.0,
+                    bars: Vec::with_capacity(analyzer.config().bars),
+                    peaks: Vec::with_capacity(analyzer.config().bars),
+                    beat: false,
+                    onset: false,
+                    bpm: None,
+                };
+                let _ = analyzer.push(&mono, |view| {
+                    frames += 1;
+                    let frame = view.frame;
+                    last.seq = frame.seq;
+                    last.t = frame.t;
+                    last.pos_s = frame.seq as f64 * hop_s;
+                    last.bars.clear();
+                    last.bars.extend_from_slice(&frame.bars);
+                    last.peaks.clear();
+                    last.peaks.extend_from_slice(&frame.peaks);
+                    last.beat = frame.beat;
+                    last.onset = frame.onset;
+                    last.bpm = frame.bpm;
+                    Ok::<(), ()>(())
+                });
+                let last = (frames > 0).then_some(last);
+                Ok(FftReply::Block { frames, last })
+            }
             FftMsg::Status => Ok(FftReply::Status(self.status())),
         }
     }
@@ -373,7 +441,10 @@ impl Actor for FftActor {
     }
 
     fn idempotent(msg: &FftMsg) -> bool {
-        matches!(msg, FftMsg::Snapshot | FftMsg::Status)
+        matches!(
+            msg,
+            FftMsg::Snapshot | FftMsg::Status | FftMsg::AnalyzeBlock { .. }
+        )
     }
 
     fn tick_hint(_config: &FftConfig) -> Option<Duration> {

@@ -299,11 +299,13 @@ impl PerceptionActor {
     /// Capture, process and publish the frame whose slot has come, if any.
     fn step(&mut self, ctx: &mut Ctx) -> Result<(), PerceptionError> {
         let now_ms = unix_ms();
+        let step_started = Instant::now();
         let Some(frame) = self.camera.due(now_ms)? else {
             return Ok(());
         };
         let started = Instant::now();
         let outputs = self.pipeline.push(&frame)?;
+        let processing = started.elapsed();
         for output in outputs {
             self.publish_output(ctx, output);
         }
@@ -311,7 +313,8 @@ impl PerceptionActor {
             self.publish_picture(ctx, &frame);
         }
         self.stats.record_frame(
-            started.elapsed(),
+            processing,
+            step_started.elapsed(),
             unix_ms().saturating_sub(frame.timestamp_ms),
         );
         if Instant::now() >= self.next_timelines {

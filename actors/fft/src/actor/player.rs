@@ -49,6 +49,9 @@ impl AudioSource {
 }
 
 enum Samples {
+    /// The generator is rendering on a thread of its own; silence meanwhile
+    /// (a restart must not wait for its audio).
+    Rendering(std::sync::mpsc::Receiver<Result<Vec<f32>, FftError>>),
     Memory {
         mono: Vec<f32>,
         at: usize,
@@ -82,14 +85,25 @@ impl Player {
     pub(crate) fn open(source: &AudioSource, looping: bool) -> Result<Self, FftError> {
         let (samples, sample_rate) = match source {
             AudioSource::Generator(config) => {
-                let generated = generate(config)?;
-                (
-                    Samples::Memory {
-                        mono: generated.mono(),
-                        at: 0,
-                    },
-                    generated.sample_rate,
-                )
+                // Checked here (a quick render of a few samples), rendered
+                // in full on a thread.
+                generate(&GeneratorConfig {
+                    seconds: config.seconds.min(config.first_beat_s + 0.05),
+                    ..config.clone()
+                })?;
+                let (tx, rx) = std::sync::mpsc::channel();
+                let rate = config.sample_rate;
+                let config = config.clone();
+                std::thread::Builder::new()
+                    .name("warden-fft-generate".into())
+                    .spawn(move || {
+                        let _ = tx.send(generate(&config).map(|generated| generated.mono()));
+                    })
+                    .map_err(|err| FftError::Io {
+                        path: PathBuf::from("<generator thread>"),
+                        source: err,
+                    })?;
+                (Samples::Rendering(rx), rate)
             }
             AudioSource::Tone {
                 hz,
@@ -128,15 +142,6 @@ impl Player {
                 )
             }
         };
-        if let Samples::Memory { mono, .. } = &samples
-            && mono.is_empty()
-        {
-            return Err(FftError::config(
-                "seconds",
-                0,
-                "the source holds no samples",
-            ));
-        }
         Ok(Player {
             samples,
             sample_rate,
@@ -180,10 +185,39 @@ impl Player {
         Ok(&self.chunk)
     }
 
+    /// Switch to the rendered audio once it is there.
+    fn rendered(&mut self) -> Result<(), FftError> {
+        if let Samples::Rendering(rx) = &self.samples {
+            match rx.try_recv() {
+                Ok(mono) => {
+                    let mono = mono?;
+                    if mono.is_empty() {
+                        return Err(FftError::config(
+                            "seconds",
+                            0,
+                            "the source holds no samples",
+                        ));
+                    }
+                    self.samples = Samples::Memory { mono, at: 0 };
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => {}
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    return Err(FftError::config(
+                        "generator",
+                        0,
+                        "the generator thread died",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn skip(&mut self, frames: u64) -> Result<(), FftError> {
         self.skipped += frames;
         self.consumed += frames;
         match &mut self.samples {
+            Samples::Rendering(_) => {}
             Samples::Memory { mono, at } => {
                 *at = ((*at as u64 + frames) % mono.len() as u64) as usize;
             }
@@ -215,8 +249,10 @@ impl Player {
 
     /// Append exactly `frames` samples to `out` (silence past a non-looping end).
     fn fill_into(&mut self, out: &mut Vec<f32>, frames: usize) -> Result<(), FftError> {
+        self.rendered()?;
         let looping = self.looping;
         match &mut self.samples {
+            Samples::Rendering(_) => out.resize(out.len() + frames, 0.0),
             Samples::Memory { mono, at } => {
                 let mut left = frames;
                 while left > 0 {
@@ -272,6 +308,33 @@ impl Player {
 mod tests {
     use super::*;
 
+    impl Player {
+        fn wait_rendered(&mut self) {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while matches!(self.samples, Samples::Rendering(_)) {
+                self.rendered().expect("rendered");
+                assert!(Instant::now() < deadline, "the generator never finished");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+
+    #[test]
+    fn the_generator_plays_silence_until_its_audio_is_rendered() {
+        let mut player = Player::open(
+            &AudioSource::Generator(GeneratorConfig {
+                seconds: 2.0,
+                ..GeneratorConfig::default()
+            }),
+            true,
+        )
+        .expect("gen");
+        player.wait_rendered();
+        let start = player.started;
+        let audio = player.due(start + Duration::from_millis(100)).expect("due");
+        assert!(audio.iter().any(|s| *s != 0.0), "real audio once rendered");
+    }
+
     #[test]
     fn the_clock_decides_how_many_samples_are_due_and_long_stalls_are_skipped() {
         let source = AudioSource::Tone {
@@ -310,6 +373,7 @@ mod tests {
         };
         config.chords = false;
         let mut once = Player::open(&AudioSource::Generator(config.clone()), false).expect("gen");
+        once.wait_rendered();
         let start = once.started;
         let all = once
             .due(start + Duration::from_millis(30))
@@ -318,6 +382,7 @@ mod tests {
         assert_eq!(all.len(), 240);
         assert!(all[80..].iter().all(|s| *s == 0.0), "silent after the end");
         let mut looped = Player::open(&AudioSource::Generator(config), true).expect("gen");
+        looped.wait_rendered();
         let start = looped.started;
         let again = looped
             .due(start + Duration::from_millis(30))

@@ -161,8 +161,11 @@ pub struct PerceptionStats {
     pub fps_target: f32,
     /// Frames processed per second over the last frames.
     pub fps: f64,
-    /// Pipeline time per frame, median of the last 100, ms.
+    /// Pipeline time per frame (detect, track, predict), median of the last 100, ms.
     pub processing_ms_p50: f64,
+    /// The actor's whole time per frame (camera, pipeline, encoding,
+    /// publishing), median of the last 100, ms.
+    pub step_ms_p50: f64,
     /// Capture → published, median of the last 100, ms.
     pub latency_ms_p50: f64,
     /// The same, 99th percentile.
@@ -195,8 +198,8 @@ pub(crate) struct Counters {
     pub(crate) skipped: u64,
     pub(crate) source_errors: u64,
     pub(crate) encode_failures: u64,
-    /// (processing ms, latency ms, when) of the last frames.
-    recent: VecDeque<(f64, f64, std::time::Instant)>,
+    /// (processing ms, latency ms, when, step ms) of the last frames.
+    recent: VecDeque<(f64, f64, std::time::Instant, f64)>,
 }
 
 fn percentile(mut values: Vec<f64>, p: f64) -> f64 {
@@ -222,7 +225,7 @@ impl Counters {
         }
     }
 
-    pub(crate) fn record_frame(&mut self, processing: Duration, latency_ms: u64) {
+    pub(crate) fn record_frame(&mut self, processing: Duration, step: Duration, latency_ms: u64) {
         self.frames += 1;
         if self.recent.len() == 100 {
             self.recent.pop_front();
@@ -231,6 +234,7 @@ impl Counters {
             processing.as_secs_f64() * 1000.0,
             latency_ms as f64,
             std::time::Instant::now(),
+            step.as_secs_f64() * 1000.0,
         ));
     }
 
@@ -252,6 +256,7 @@ impl Counters {
             _ => 0.0,
         };
         let processing: Vec<f64> = self.recent.iter().map(|r| r.0).collect();
+        let steps: Vec<f64> = self.recent.iter().map(|r| r.3).collect();
         let latency: Vec<f64> = self.recent.iter().map(|r| r.1).collect();
         PerceptionStats {
             frame_id: self.frame_id,
@@ -259,6 +264,7 @@ impl Counters {
             fps_target,
             fps,
             processing_ms_p50: percentile(processing, 0.5),
+            step_ms_p50: percentile(steps, 0.5),
             latency_ms_p50: percentile(latency.clone(), 0.5),
             latency_ms_p99: percentile(latency, 0.99),
             detections: self.detections,

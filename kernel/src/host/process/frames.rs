@@ -24,6 +24,8 @@ pub(crate) struct KernelFrames {
     regions_sent: Mutex<HashSet<u32>>,
     /// Frames copied into the pool (`warden_frame_copies_total`).
     copies: Counter,
+    /// The pool's peer epoch of this child: handles are accepted from it only.
+    epoch: u64,
 }
 
 impl KernelFrames {
@@ -32,8 +34,10 @@ impl KernelFrames {
         setup: IpcSender<Wire>,
         copies: Counter,
     ) -> Self {
+        let epoch = pool.as_ref().map_or(0, |pool| pool.peer_epoch());
         KernelFrames {
             pool,
+            epoch,
             lent: Lent::new(),
             setup: Mutex::new(setup),
             regions_sent: Mutex::new(HashSet::new()),
@@ -95,7 +99,9 @@ impl Frames for KernelFrames {
 
     fn import(&self, handle: FrameHandle) -> Result<SharedFrame, String> {
         match self.own(handle.pool) {
-            Some(pool) => pool.import(handle).map_err(|err| err.to_string()),
+            Some(pool) => pool
+                .import_from(handle, self.epoch)
+                .map_err(|err| err.to_string()),
             None if self.pool.is_none() && self.lent.handles() == 0 => {
                 Err(format!("a frame handle arrived but {NO_POOL}"))
             }
