@@ -18,10 +18,35 @@ fn a_drill_round_loses_nothing_and_recovers_every_fault() {
     );
     let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(report["lost"], 0);
+    assert_eq!(report["acks_lost"], 0);
     assert_eq!(report["kernel_crashes"], 0);
     assert_eq!(report["ok"], true);
     let actors = report["actors"].as_object().unwrap();
-    assert_eq!(actors.len(), 2);
+    // Every kind, each in both placements.
+    let mut seen: Vec<(String, String)> = actors
+        .values()
+        .map(|a| {
+            (
+                a["kind"].as_str().unwrap().to_string(),
+                a["placement"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    seen.sort();
+    let mut expected = Vec::new();
+    for kind in [
+        "compositor",
+        "fft",
+        "image_decode",
+        "perception",
+        "probe",
+        "store",
+    ] {
+        for placement in ["inprocess", "process"] {
+            expected.push((kind.to_string(), placement.to_string()));
+        }
+    }
+    assert_eq!(seen, expected);
     for (name, actor) in actors {
         assert_eq!(actor["faults"], 3, "{name}");
         assert_eq!(actor["restarts"], 3, "{name}");
@@ -29,7 +54,19 @@ fn a_drill_round_loses_nothing_and_recovers_every_fault() {
             actor["calls_answered"].as_u64().unwrap() > 100,
             "{name} was under load"
         );
-        assert_eq!(actor["calls_sent"], actor["calls_answered"], "{name}");
+        assert_eq!(
+            actor["calls_sent"].as_u64().unwrap(),
+            actor["calls_answered"].as_u64().unwrap() + actor["calls_refused"].as_u64().unwrap(),
+            "{name}"
+        );
+        if actor["kind"] == "store" {
+            assert_eq!(actor["acks_lost"], 0, "{name}");
+        } else {
+            assert_eq!(
+                actor["calls_refused"], 0,
+                "{name}: only writes may be refused"
+            );
+        }
         assert!(actor["recovery_ms_p50"].as_f64().unwrap() > 0.0);
         assert!(
             actor["recovery_ms_max"].as_f64().unwrap()

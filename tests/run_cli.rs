@@ -349,6 +349,35 @@ fn check_config_names_the_bad_key() {
             "supervisor.within_secs: must be at least 1",
         ),
         ("[actors.probe\n", "line 1"),
+        (
+            "[actors.fft]\nbars = 0\n",
+            "actors.fft.bars: invalid bars = 0",
+        ),
+        ("[actors.fft]\nbarz = 3\n", "actors.fft.barz: unknown field"),
+        (
+            "[actors.fft.generator]\nbpm = 1000\n",
+            "actors.fft.generator.bpm: invalid bpm = 1000",
+        ),
+        (
+            "[actors.perception]\nfps = 0\n",
+            "actors.perception.fps: 0 is outside (0, 60]",
+        ),
+        (
+            "[actors.image_decode]\nsize = \"huge\"\n",
+            "actors.image_decode.size",
+        ),
+        (
+            "[actors.image_decode]\nsource = \"feed\"\n",
+            "actors.image_decode.feed_url",
+        ),
+        (
+            "[actors.compositor]\ntransitions = [\"swirl\"]\n",
+            "actors.compositor.transitions",
+        ),
+        (
+            "[actors.store]\nhistory = 0\n",
+            "actors.store.history: must be at least 1",
+        ),
     ] {
         let bad = config_file(text);
         let output = warden()
@@ -361,6 +390,19 @@ fn check_config_names_the_bad_key() {
         assert!(stderr.contains(needle), "{text}: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+    // The embedded default is a valid config file as it stands.
+    let default = concat!(env!("CARGO_MANIFEST_DIR"), "/src/default.toml");
+    let output = warden().args(["check-config", default]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for kind in ["store", "image_decode", "fft", "perception", "compositor"] {
+        assert!(stdout.contains(&format!("({kind})")), "{stdout}");
+    }
+
     let output = warden()
         .args(["check-config", "/nonexistent.toml"])
         .output()

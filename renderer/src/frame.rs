@@ -186,6 +186,10 @@ mod tests {
     fn sizes_parse_and_bad_ones_are_named() {
         assert_eq!(parse_size("1920x1080").expect("ok"), (1920, 1080));
         assert_eq!(parse_size("97X5").expect("ok"), (97, 5));
+        assert_eq!(
+            parse_size("1920×1080").expect("the one parser takes ×"),
+            (1920, 1080)
+        );
         for bad in ["1920", "x5", "0x5", "9000x10", "axb", ""] {
             assert!(parse_size(bad).is_err(), "{bad}");
         }

@@ -14,7 +14,7 @@ mod player;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use warden_kernel::{Actor, ActorError, Ctx, SharedFrame};
+use warden_kernel::{Actor, ActorError, ConfigProblem, Ctx, SharedFrame};
 
 use crate::{Analyzer, AnalyzerConfig, FftError, GeneratorConfig};
 
@@ -252,6 +252,33 @@ impl FftConfig {
     }
 }
 
+/// The actor's key for an analyser field the core names.
+fn analyzer_key(field: &str) -> &str {
+    match field {
+        "attack_s" => "attack_ms",
+        "decay_s" => "decay_ms",
+        "peak_hold_s" => "peak_hold_ms",
+        other => other,
+    }
+}
+
+fn problem_of(err: FftError, prefix: &str) -> ConfigProblem {
+    match &err {
+        FftError::InvalidConfig { field, .. } => {
+            let key = if prefix.is_empty() {
+                analyzer_key(field).to_string()
+            } else {
+                format!("{prefix}.{field}")
+            };
+            ConfigProblem::new(key, err.to_string())
+        }
+        _ => ConfigProblem::new(
+            if prefix.is_empty() { "source" } else { prefix },
+            chain(&err),
+        ),
+    }
+}
+
 impl FftActor {
     fn play(&mut self, source: AudioSource) -> Result<(), FftError> {
         let player = Player::open(&source, self.looping)?;
@@ -320,6 +347,34 @@ impl Actor for FftActor {
     type Config = FftConfig;
     type Msg = FftMsg;
     type Reply = FftReply;
+
+    fn validate(config: &FftConfig) -> Result<(), ConfigProblem> {
+        if config.source == SourceKind::Wav && config.wav.is_none() {
+            return Err(ConfigProblem::new(
+                "wav",
+                "source = \"wav\" needs the file in `wav`",
+            ));
+        }
+        if config.source == SourceKind::Generator {
+            // A few samples' worth checks every generator key.
+            let probe = GeneratorConfig {
+                seconds: config
+                    .generator
+                    .seconds
+                    .min(config.generator.first_beat_s + 0.05),
+                ..config.generator.clone()
+            };
+            crate::generate(&probe).map_err(|err| problem_of(err, "generator"))?;
+        }
+        let rate = match config.source {
+            SourceKind::Generator => config.generator.sample_rate,
+            SourceKind::Wav => 48_000,
+        };
+        config
+            .analyzer(rate)
+            .validate()
+            .map_err(|err| problem_of(err, ""))
+    }
 
     fn start(config: FftConfig, _ctx: &mut Ctx) -> Result<Self, ActorError> {
         let source = config.initial_source()?;
