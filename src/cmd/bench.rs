@@ -156,11 +156,12 @@ fn bench_actors(json: bool) -> anyhow::Result<ExitCode> {
     super::logging::quiet_backtraces();
     // The baselines: a raw Unix-socket round trip, a memcpy of a 1080p frame.
     let mut uds_peer = UdsPeer::start()?;
-    let mut uds = Vec::new();
-    uds_peer.measure(200, &mut Vec::new())?;
-    uds_peer.measure(3000, &mut uds)?;
-    drop(uds_peer);
-    let uds_p50 = quantile(&mut uds, 0.5);
+    let uds = move |calls: usize, out: &mut Vec<f64>| -> anyhow::Result<()> {
+        let mut samples = Vec::new();
+        uds_peer.measure(calls, &mut samples)?;
+        out.extend(samples.iter().map(|d| d.as_secs_f64() * 1e6));
+        Ok(())
+    };
     let len = 1920 * 1080 * 4;
     let source: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
     let mut target = vec![0u8; len];
@@ -172,7 +173,7 @@ fn bench_actors(json: bool) -> anyhow::Result<ExitCode> {
         copies.push(started.elapsed());
     }
     let memcpy_ms = quantile(&mut copies, 0.5) / 1000.0;
-    let results = actix_rt::System::new().block_on(actors::run(uds_p50, memcpy_ms))?;
+    let results = actix_rt::System::new().block_on(actors::run(uds, memcpy_ms))?;
     if json {
         println!("{}", serde_json::to_string(&results)?);
     } else {

@@ -440,10 +440,19 @@ impl Actor for FftActor {
                         samples.len()
                     )));
                 }
-                let mono: Vec<f32> = samples
-                    .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect();
+                // Read in place where the bytes are aligned f32s (the
+                // common case: a heap or slot buffer); converted otherwise.
+                let converted: Vec<f32>;
+                let mono: &[f32] = match bytemuck::try_cast_slice::<u8, f32>(&samples) {
+                    Ok(floats) if cfg!(target_endian = "little") => floats,
+                    _ => {
+                        converted = samples
+                            .chunks_exact(4)
+                            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                            .collect();
+                        &converted
+                    }
+                };
                 let mut analyzer = Analyzer::new(AnalyzerConfig {
                     sample_rate,
                     ..self.analyzer_config.clone()
@@ -463,7 +472,7 @@ impl Actor for FftActor {
                     onset: false,
                     bpm: None,
                 };
-                let _ = analyzer.push(&mono, |view| {
+                let _ = analyzer.push(mono, |view| {
                     frames += 1;
                     let frame = view.frame;
                     last.seq = frame.seq;

@@ -391,6 +391,10 @@ impl Actor for StoreActor {
         let accepted = StoreReply::Accepted {
             generation: self.generation,
         };
+        let session = matches!(
+            msg,
+            StoreMsg::Open { .. } | StoreMsg::Frame { .. } | StoreMsg::Close { .. }
+        );
         let reply = match msg {
             StoreMsg::Open { conn } => {
                 self.sessions.opened(conn);
@@ -456,7 +460,11 @@ impl Actor for StoreActor {
             }
             StoreMsg::Status => StoreReply::Status(self.status()),
         };
-        self.flush(ctx);
+        // Frames for clients go out now; what an `Update` made durable goes
+        // out when the commit watcher wakes the actor (right after).
+        if session {
+            self.flush(ctx);
+        }
         Ok(reply)
     }
 

@@ -23,7 +23,8 @@ use warden_kernel::{ActorRef, CallError, Kernel, KernelConfig, KernelOptions, Sh
 use warden_perception::actor::{PerceptionActor, PerceptionMsg, PerceptionReply};
 use warden_store::actor::{StoreActor, StoreMsg, StoreReply};
 
-const CONFIG: &str = r#"
+/// The children: frames and calls between them.
+const CHILDREN: &str = r#"
 [supervisor]
 heartbeat_ms = 500
 max_restarts = 1000
@@ -48,29 +49,15 @@ placement = "process"
 [actors.pong]
 kind = "probe"
 placement = "process"
-
-[actors.decoder]
-kind = "image_decode"
-placement = "inprocess"
-heartbeat_ms = 5000
-cache_bytes = 1_048_576
-
-[actors.fft]
-kind = "fft"
-placement = "inprocess"
-
-[actors.store]
-kind = "store"
-placement = "inprocess"
-data = "@DATA@/actor"
-
-[actors.camera]
-kind = "perception"
-placement = "inprocess"
-scenario = "crossing"
-fps = 10
-publish_frames = false
 "#;
+
+/// Each concern alone in the kernel, in-process, beside its core.
+const ALONE: [&str; 4] = [
+    "[actors.decoder]\nkind = \"image_decode\"\nplacement = \"inprocess\"\nheartbeat_ms = 5000\ncache_bytes = 1_048_576\n",
+    "[actors.fft]\nkind = \"fft\"\nplacement = \"inprocess\"\n",
+    "[actors.store]\nkind = \"store\"\nplacement = \"inprocess\"\ndata = \"@DATA@/actor\"\n",
+    "[actors.camera]\nkind = \"perception\"\nplacement = \"inprocess\"\nscenario = \"crossing\"\nfps = 20\npublish_frames = false\n",
+];
 
 /// What `warden bench actors --json` prints.
 #[derive(Serialize)]
@@ -262,11 +249,11 @@ async fn decode_pair(decoder: &ActorRef<ImageDecode>, rounds: usize) -> anyhow::
     Ok((median(&mut actor), median(&mut core)))
 }
 
-/// One second of the generator's audio, analysed per block by the actor
+/// Four seconds of the generator's audio, analysed per block by the actor
 /// and by the core; per hop in µs.
 async fn fft_pair(fft: &ActorRef<FftActor>, rounds: usize) -> anyhow::Result<(f64, f64)> {
     let generated = warden_fft::generate(&warden_fft::GeneratorConfig {
-        seconds: 1.0,
+        seconds: 4.0,
         ..warden_fft::GeneratorConfig::default()
     })?;
     let mono = generated.mono();
@@ -346,17 +333,21 @@ async fn perception_pair(camera: &ActorRef<PerceptionActor>) -> anyhow::Result<(
     use warden_perception::{
         FrameSource as _, Pipeline, PipelineConfig, Scenario, SyntheticCamera,
     };
-    // Let the actor run past its background bootstrap and fill its window.
-    let actor = until(async || match camera.call(PerceptionMsg::Stats).await? {
-        PerceptionReply::Stats(stats) if stats.frames >= 100 => Ok(Some(stats.step_ms_p50)),
-        PerceptionReply::Stats(_) => Ok(None),
-        other => anyhow::bail!("unexpected {other:?}"),
-    })
-    .await?;
+    // Let the actor run past its background bootstrap and fill its window,
+    // looking rarely (a look is work on its thread and the other core).
+    let actor = loop {
+        actix_rt::time::sleep(Duration::from_millis(250)).await;
+        match camera.call(PerceptionMsg::Stats).await? {
+            PerceptionReply::Stats(stats) if stats.frames >= 120 => break stats.step_ms_p50,
+            PerceptionReply::Stats(_) => {}
+            other => anyhow::bail!("unexpected {other:?}"),
+        }
+    };
     let mut config = Scenario::Crossing.config(1);
     config.frames = 200;
+    config.fps = 20.0;
     let mut source = SyntheticCamera::new(config)?;
-    let mut pipeline = Pipeline::new(&PipelineConfig::default(), 10.0)?;
+    let mut pipeline = Pipeline::new(&PipelineConfig::default(), 20.0)?;
     let mut samples = Vec::new();
     while let Some(frame) = {
         let started = Instant::now();
@@ -373,14 +364,32 @@ async fn perception_pair(camera: &ActorRef<PerceptionActor>) -> anyhow::Result<(
     Ok((actor, median(&mut steady)))
 }
 
-/// Run the bench.
-pub(crate) async fn run(uds_rtt_us_p50: f64, memcpy_1080p_ms: f64) -> anyhow::Result<ActorResults> {
-    let dir = tempfile::tempdir()?;
+async fn boot(text: &str, dir: &std::path::Path) -> anyhow::Result<Kernel> {
     let registry = crate::cmd::setup::registry();
     let config = KernelConfig::from_toml(
-        &CONFIG.replace("@DATA@", &dir.path().display().to_string()),
+        &format!(
+            "[supervisor]\nmax_restarts = 1000\nwithin_secs = 10\n{}",
+            text.replace("@DATA@", &dir.display().to_string())
+        ),
         &registry,
     )?;
+    let options = KernelOptions {
+        worker_env: vec![("RUST_BACKTRACE".into(), "0".into())],
+        ..KernelOptions::default()
+    };
+    Ok(Kernel::boot(config, &registry, options).await?)
+}
+
+/// Run the bench. `uds` measures raw Unix-socket round trips (µs) into
+/// the vector; it runs in rounds with the actor calls, so both see the same
+/// machine.
+pub(crate) async fn run(
+    mut uds: impl FnMut(usize, &mut Vec<f64>) -> anyhow::Result<()>,
+    memcpy_1080p_ms: f64,
+) -> anyhow::Result<ActorResults> {
+    let dir = tempfile::tempdir()?;
+    let registry = crate::cmd::setup::registry();
+    let config = KernelConfig::from_toml(CHILDREN, &registry)?;
     let options = KernelOptions {
         worker_env: vec![("RUST_BACKTRACE".into(), "0".into())],
         ..KernelOptions::default()
@@ -390,11 +399,18 @@ pub(crate) async fn run(uds_rtt_us_p50: f64, memcpy_1080p_ms: f64) -> anyhow::Re
     let ping = kernel.actor::<Probe>("ping")?;
     let pong = kernel.actor::<Probe>("pong")?;
 
-    // Child↔child round trips first (they are the frame's baseline too).
+    // Child↔child round trips first (they are the frame's baseline too),
+    // in rounds with the raw socket's.
     ping_pong(&ping, 200).await?;
-    let mut calls = ping_pong(&ping, 3000).await?;
+    uds(200, &mut Vec::new())?;
+    let (mut calls, mut raw) = (Vec::new(), Vec::new());
+    for _ in 0..10 {
+        calls.extend(ping_pong(&ping, 300).await?);
+        uds(300, &mut raw)?;
+    }
     let call_p50 = quantile(&mut calls, 0.5);
     let call_p99 = quantile(&mut calls, 0.99);
+    let uds_rtt_us_p50 = quantile(&mut raw, 0.5);
 
     // The frame: warm the image's cache entry and the compositor's mapping.
     for _ in 0..3 {
@@ -409,10 +425,19 @@ pub(crate) async fn run(uds_rtt_us_p50: f64, memcpy_1080p_ms: f64) -> anyhow::Re
 
     let (restart_calls, restart_max, timed_out, restarting) =
         calls_across_restarts(&kernel, &pong, 10).await?;
+    kernel.shutdown().await;
 
+    // Each concern alone, beside its core on the same quiet machine.
+    let kernel = boot(ALONE[0], dir.path()).await?;
     let (decode_actor, decode_core) = decode_pair(&kernel.actor("decoder")?, 7).await?;
+    kernel.shutdown().await;
+    let kernel = boot(ALONE[1], dir.path()).await?;
     let (fft_actor, fft_core) = fft_pair(&kernel.actor("fft")?, 15).await?;
-    let (store_actor, store_core) = store_pair(&kernel.actor("store")?, dir.path(), 200).await?;
+    kernel.shutdown().await;
+    let kernel = boot(ALONE[2], dir.path()).await?;
+    let (store_actor, store_core) = store_pair(&kernel.actor("store")?, dir.path(), 300).await?;
+    kernel.shutdown().await;
+    let kernel = boot(ALONE[3], dir.path()).await?;
     let (perception_actor, perception_core) = perception_pair(&kernel.actor("camera")?).await?;
     kernel.shutdown().await;
 
