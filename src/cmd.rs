@@ -11,5 +11,6 @@ pub(crate) mod perceive;
 pub(crate) mod render;
 pub(crate) mod run;
 pub(crate) mod setup;
+pub(crate) mod stats;
 pub(crate) mod store;
 pub(crate) mod worker;

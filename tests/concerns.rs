@@ -212,13 +212,18 @@ async fn store(placement: Placement) {
     let kernel = kernel_with(placement, &store_table(dir.path())).await;
     let store = kernel.actor::<StoreActor>("store").unwrap();
     let session = kernel.subscribe::<SessionOut>("store.session", 1024);
-    let mut acked: Vec<u64> = Vec::new();
+    // The store starts seeded with the compositor's scene.
+    let StoreReply::Status(status) = store.call(StoreMsg::Status).await.unwrap() else {
+        panic!("no status");
+    };
+    assert_eq!(status.version, 5, "four layers and the camera");
+    let mut acked: Vec<u64> = vec![status.version];
     for i in 0..5 {
         let reply = store
             .call(StoreMsg::Update {
                 topic: "layers".into(),
                 payload_json: format!(r#"{{"op":"add","id":"layer{i}","opacity":0.5}}"#),
-                expected_version: acked.last().copied().unwrap_or(0),
+                expected_version: *acked.last().unwrap(),
                 actor_id: "conformance".into(),
             })
             .await

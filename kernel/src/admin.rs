@@ -38,12 +38,27 @@ struct AdminState {
     token: String,
 }
 
+/// Routes the binary adds to the admin server (the live system's
+/// endpoints, which the kernel knows nothing of).
+pub type Extra = std::sync::Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
+
 /// Serve the admin API for `kernel` on `addr` (port 0 picks a free port).
 /// `token` guards mutating endpoints. Must run inside an actix `System`.
 pub async fn serve(
     kernel: Kernel,
     addr: SocketAddr,
     token: String,
+) -> Result<AdminServer, KernelError> {
+    serve_with(kernel, addr, token, std::sync::Arc::new(|_| {})).await
+}
+
+/// [`serve`] with `extra` routes (registered before the kernel's `/`, so an
+/// extra route of the same path wins).
+pub async fn serve_with(
+    kernel: Kernel,
+    addr: SocketAddr,
+    token: String,
+    extra: Extra,
 ) -> Result<AdminServer, KernelError> {
     if token.trim().is_empty() {
         return Err(KernelError::Bind {
@@ -53,8 +68,10 @@ pub async fn serve(
     }
     let state = web::Data::new(AdminState { kernel, token });
     let server = HttpServer::new(move || {
+        let extra = std::sync::Arc::clone(&extra);
         App::new()
             .app_data(state.clone())
+            .configure(move |cfg| extra(cfg))
             .route("/", web::get().to(dashboard))
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
@@ -64,10 +81,11 @@ pub async fn serve(
             .route("/api/actors/{name}", web::get().to(actor))
             .route("/api/actors/{name}/restart", web::post().to(restart))
             .route("/api/actors/{name}/kill", web::post().to(kill))
+            .route("/api/actors/{name}/stall", web::post().to(stall))
             .route("/api/events", web::get().to(events))
             .default_service(web::to(not_found))
     })
-    .workers(1)
+    .workers(2)
     .disable_signals()
     .shutdown_timeout(1)
     .bind(addr)
@@ -95,7 +113,7 @@ fn error(status: actix_web::http::StatusCode, message: impl Into<String>) -> Htt
 
 /// Constant-time comparison of the presented token with ours. The scheme is
 /// case-insensitive (RFC 7235); surrounding spaces never count.
-fn authorized(req: &HttpRequest, token: &str) -> bool {
+pub fn authorized(req: &HttpRequest, token: &str) -> bool {
     let Some(presented) = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -193,6 +211,47 @@ async fn kill(
     }
 }
 
+#[derive(Deserialize)]
+struct StallMs {
+    ms: u32,
+}
+
+/// The longest stall the admin API injects (a stall is per request).
+const STALL_MAX_MS: u32 = 60_000;
+
+async fn stall(
+    req: HttpRequest,
+    state: web::Data<AdminState>,
+    name: web::Path<String>,
+    query: Result<web::Query<StallMs>, actix_web::Error>,
+) -> HttpResponse {
+    if !authorized(&req, &state.token) {
+        return unauthorized();
+    }
+    let ms = match query {
+        Ok(query) if query.ms <= STALL_MAX_MS => query.ms,
+        Ok(query) => {
+            return error(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                format!("ms={} is over {STALL_MAX_MS}", query.ms),
+            );
+        }
+        Err(err) => {
+            return error(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                format!("give ?ms=N (0..={STALL_MAX_MS}; 0 ends the stall): {err}"),
+            );
+        }
+    };
+    match state
+        .kernel
+        .inject(&name, warden_transport::InjectedFault::Stall(ms))
+    {
+        Ok(()) => HttpResponse::Ok().json(json!({ "stalled": name.as_str(), "ms": ms })),
+        Err(err) => error(status_of(&err), err.to_string()),
+    }
+}
+
 /// The HTTP status a kernel error stands for.
 fn status_of(err: &KernelError) -> actix_web::http::StatusCode {
     use actix_web::http::StatusCode;
@@ -240,6 +299,11 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
 
 async fn openapi() -> HttpResponse {
     HttpResponse::Ok().json(crate::admin_doc::openapi())
+}
+
+/// The admin API's OpenAPI document, for a binary that adds its own paths.
+pub fn openapi_document() -> serde_json::Value {
+    crate::admin_doc::openapi()
 }
 
 async fn dashboard() -> HttpResponse {

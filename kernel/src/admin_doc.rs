@@ -34,6 +34,11 @@ pub(crate) fn openapi() -> Value {
                 "parameters": name, "security": bearer,
                 "responses": { "202": { "description": "killed; the supervisor restarts it per policy" },
                     "401": { "description": "missing or wrong token" }, "404": { "description": "unknown actor" } } } },
+            "/api/actors/{name}/stall": { "post": { "summary": "Inject a stall: the actor sleeps ms before every request from now on (0 ends it)",
+                "parameters": [name[0].clone(), { "name": "ms", "in": "query", "required": true,
+                    "schema": { "type": "integer", "minimum": 0, "maximum": 60000 } }], "security": bearer,
+                "responses": { "200": { "description": "stalled" }, "400": { "description": "ms missing or over 60000" },
+                    "401": { "description": "missing or wrong token" }, "404": { "description": "unknown actor" } } } },
             "/api/events": { "get": { "summary": "Supervisor events with id > since, oldest first",
                 "parameters": [{ "name": "since", "in": "query", "schema": { "type": "integer", "minimum": 0 } }],
                 "responses": { "200": { "description": "events", "content": { "application/json": {

@@ -39,15 +39,7 @@ pub(crate) struct Handled {
     pub(crate) end: Option<End>,
 }
 
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        (*text).to_string()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "panic with a non-string payload".to_string()
-    }
-}
+pub(crate) use crate::panics::message as panic_message;
 
 /// Raise the kernel's diagnostic panic inside the actor guard (so it is
 /// counted as the actor's, not the kernel's); returns its message.

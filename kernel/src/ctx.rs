@@ -28,6 +28,8 @@ pub(crate) use peers::{PeerRequest, Peers};
 /// kernel in a child process.
 pub(crate) trait Outlet: Send + Sync {
     fn publish(&self, topic: &str, payload: Payload) -> Result<(), PublishError>;
+    /// Put an event of the actor's own in the supervisor's log.
+    fn event(&self, kind: &str, detail: &str);
 }
 
 /// Why a publish failed.
@@ -79,6 +81,70 @@ impl<R> std::fmt::Debug for Pending<R> {
             .field("id", &self.id)
             .field("target", &self.target)
             .finish()
+    }
+}
+
+fn publish<T: Serialize + ?Sized>(
+    outlet: &dyn Outlet,
+    topic: &str,
+    value: &T,
+) -> Result<(), PublishError> {
+    let payload = encode_value(value).map_err(|err| PublishError::Invalid {
+        topic: topic.to_string(),
+        reason: err.to_string(),
+    })?;
+    outlet.publish(topic, payload)
+}
+
+fn buffer(pool: Option<&Arc<SlotPool>>, len: usize) -> FrameBuf {
+    if let Some(pool) = pool {
+        match pool.alloc(len) {
+            Ok(buf) => return buf,
+            Err(PoolError::Exhausted { .. }) | Err(PoolError::TooLarge { .. }) => {
+                tracing::debug!(
+                    len,
+                    "shared-memory pool cannot serve this buffer; using the heap"
+                );
+            }
+            Err(err) => tracing::warn!(%err, "shared-memory pool error; using the heap"),
+        }
+    }
+    FrameBuf::heap(len)
+}
+
+/// Publishing from the actor's own threads (see [`Ctx::publisher`]).
+/// Cheap to clone; lives no longer than it is useful (a value published by
+/// an instance the kernel has replaced goes nowhere).
+#[derive(Clone)]
+pub struct Publisher {
+    outlet: Arc<dyn Outlet>,
+    pool: Option<Arc<SlotPool>>,
+}
+
+impl std::fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Publisher")
+    }
+}
+
+impl Publisher {
+    /// As [`Ctx::publish`].
+    pub fn publish<T: Serialize + ?Sized>(
+        &self,
+        topic: &str,
+        value: &T,
+    ) -> Result<(), PublishError> {
+        publish(self.outlet.as_ref(), topic, value)
+    }
+
+    /// As [`Ctx::buffer`].
+    pub fn buffer(&self, len: usize) -> FrameBuf {
+        buffer(self.pool.as_ref(), len)
+    }
+
+    /// As [`Ctx::report`].
+    pub fn report(&self, kind: &str, detail: &str) {
+        self.outlet.event(kind, detail);
     }
 }
 
@@ -180,11 +246,7 @@ impl Ctx {
         topic: &str,
         value: &T,
     ) -> Result<(), PublishError> {
-        let payload = encode_value(value).map_err(|err| PublishError::Invalid {
-            topic: topic.to_string(),
-            reason: err.to_string(),
-        })?;
-        self.outlet.publish(topic, payload)
+        publish(self.outlet.as_ref(), topic, value)
     }
 
     /// A writable buffer of `len` bytes for a large value (a frame). In a
@@ -192,19 +254,24 @@ impl Ctx {
     /// is configured and free, so that it crosses to the kernel — and on to
     /// another child — without a copy; otherwise it is heap memory.
     pub fn buffer(&mut self, len: usize) -> FrameBuf {
-        if let Some(pool) = &self.pool {
-            match pool.alloc(len) {
-                Ok(buf) => return buf,
-                Err(PoolError::Exhausted { .. }) | Err(PoolError::TooLarge { .. }) => {
-                    tracing::debug!(
-                        len,
-                        "shared-memory pool cannot serve this buffer; using the heap"
-                    );
-                }
-                Err(err) => tracing::warn!(%err, "shared-memory pool error; using the heap"),
-            }
+        buffer(self.pool.as_ref(), len)
+    }
+
+    /// Put an event in the supervisor's log (`/api/events`), under this
+    /// actor's name: something an operator should see that is not a
+    /// failure of the instance (a renderer that demoted itself, say).
+    pub fn report(&self, kind: &str, detail: &str) {
+        self.outlet.event(kind, detail);
+    }
+
+    /// Publishing and buffers for the actor's own threads (a render loop
+    /// that must not wait for the actor's messages): the same topics and
+    /// the same shared-memory pool as [`Ctx::publish`] and [`Ctx::buffer`].
+    pub fn publisher(&self) -> Publisher {
+        Publisher {
+            outlet: Arc::clone(&self.outlet),
+            pool: self.pool.clone(),
         }
-        FrameBuf::heap(len)
     }
 
     /// Ask actor `target` (of kind `B`) without waiting, with its configured

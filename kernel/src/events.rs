@@ -53,7 +53,7 @@ impl EventLog {
     ) {
         let detail = detail.into();
         match kind {
-            "exited" | "hung" | "stalled" | "start_failed" | "killed" => {
+            "exited" | "hung" | "stalled" | "start_failed" | "killed" | "demoted" => {
                 tracing::warn!(actor, event = kind, %detail, pid, generation, "supervisor")
             }
             "escalated" => tracing::error!(actor, event = kind, %detail, "supervisor"),

@@ -213,6 +213,11 @@ impl Kernel {
         ))
     }
 
+    /// The metrics (`/metrics`), to register the binary's own families.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.shared.metrics
+    }
+
     /// The topics.
     pub fn bus(&self) -> &Bus {
         &self.inner.shared.bus

@@ -40,7 +40,7 @@ pub use actor_ref::ActorRef;
 pub use bus::{Bus, Subscription, TopicCounters};
 pub use call_error::{CallError, TellError};
 pub use config::{ConfigError, KernelConfig, Placement, Restart, Strategy};
-pub use ctx::{Ctx, Pending, PublishError, Waker};
+pub use ctx::{Ctx, Pending, PublishError, Publisher, Waker};
 pub use error::{KernelError, StartError};
 pub use events::Event;
 pub use kernel::{Kernel, KernelOptions};

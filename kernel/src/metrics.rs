@@ -183,6 +183,37 @@ impl Metrics {
         }
     }
 
+    /// A histogram of the binary's own, registered as `warden_NAME`
+    /// (`buckets`: upper bounds, ascending).
+    pub fn histogram(&self, name: &str, help: &str, buckets: &[f64]) -> Histogram {
+        let histogram = Histogram::new(buckets.iter().copied());
+        self.registry
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .register(name, help, histogram.clone());
+        histogram
+    }
+
+    /// A gauge of the binary's own, registered as `warden_NAME`.
+    pub fn gauge(&self, name: &str, help: &str) -> Gauge {
+        let gauge = Gauge::default();
+        self.registry
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .register(name, help, gauge.clone());
+        gauge
+    }
+
+    /// A counter of the binary's own, registered as `warden_NAME`.
+    pub fn counter(&self, name: &str, help: &str) -> Counter {
+        let counter = Counter::default();
+        self.registry
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .register(name, help, counter.clone());
+        counter
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();

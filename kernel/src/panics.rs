@@ -13,12 +13,25 @@ thread_local! {
 
 static OUTSIDE_ACTORS: AtomicU64 = AtomicU64::new(0);
 
-/// Run actor code with panics caught and attributed to the actor.
-pub(crate) fn guarded<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+/// Run actor code with panics caught and attributed to the actor (the
+/// hosts do this around every call into an actor; an actor's own threads
+/// do it around their work).
+pub fn guarded<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
     let was = IN_ACTOR.with(|flag| flag.replace(true));
     let result = catch_unwind(AssertUnwindSafe(f));
     IN_ACTOR.with(|flag| flag.set(was));
     result
+}
+
+/// A panic's message (its payload when that is a string).
+pub fn message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_string()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "panic with a non-string payload".to_string()
+    }
 }
 
 /// Note a panic (call from the panic hook); returns whether it was the kernel's.

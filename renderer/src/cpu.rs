@@ -4,6 +4,7 @@
 
 mod blend;
 mod compose;
+mod inset;
 
 use std::sync::Arc;
 
@@ -98,6 +99,42 @@ impl CpuCompositor {
 }
 
 impl CpuCompositor {
+    /// Draws `layers` (bottom to top) over what `out` holds.
+    fn draw_layers(
+        &mut self,
+        scene: &Scene,
+        layers: &[LayerKind],
+        out: &mut Frame,
+    ) -> Result<(), RenderError> {
+        for kind in layers {
+            match kind {
+                LayerKind::Slideshow => self.draw_slideshow(scene, out)?,
+                LayerKind::Camera => inset::draw(out, &scene.camera, &mut self.xmap),
+                LayerKind::Bars | LayerKind::Boxes => {
+                    self.quads.clear();
+                    layer_quads(scene, *kind, &mut self.quads);
+                    blend::quads(out, &self.quads, &mut self.gradient);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Draws the camera layer and every layer above it over `out` (a frame
+    /// the GPU drew without them: the inset is a CPU pass for now).
+    pub(crate) fn draw_from_camera(
+        &mut self,
+        scene: &Scene,
+        out: &mut Frame,
+    ) -> Result<(), RenderError> {
+        let order = scene.layer_order();
+        let from = order
+            .iter()
+            .position(|k| *k == LayerKind::Camera)
+            .unwrap_or(order.len());
+        self.draw_layers(scene, &order[from..], out)
+    }
+
     /// The common case, fused: the slideshow covers the canvas at opacity 1
     /// through an identity viewport, so each band of rows is drawn from the
     /// images and then has the overlays above it blended in while it is still
@@ -167,11 +204,15 @@ impl Compositor for CpuCompositor {
         let covered = order.iter().find(|k| match k {
             LayerKind::Slideshow => ss.props.shown(),
             LayerKind::Bars => scene.bars.props.shown() && !scene.bars.bars.is_empty(),
+            LayerKind::Camera => scene.camera.shown(),
             LayerKind::Boxes => scene.boxes.props.shown() && !scene.boxes.boxes.is_empty(),
         }) == Some(&LayerKind::Slideshow)
             && ss.props.alpha() == 255;
+        // The fused path blends quads only: a picture above the slideshow
+        // takes the general one.
         if let Some(image) = &ss.image
             && covered
+            && !scene.camera.shown()
             && ViewportMap::new(&ss.viewport, scene.width, scene.height).is_identity()
         {
             return self.draw_fused(scene, image, out);
@@ -180,17 +221,7 @@ impl Compositor for CpuCompositor {
         if !covered {
             blend::fill(out.data_mut(), scene.background);
         }
-        for kind in order {
-            match kind {
-                LayerKind::Slideshow => self.draw_slideshow(scene, out)?,
-                LayerKind::Bars | LayerKind::Boxes => {
-                    self.quads.clear();
-                    layer_quads(scene, kind, &mut self.quads);
-                    blend::quads(out, &self.quads, &mut self.gradient);
-                }
-            }
-        }
-        Ok(())
+        self.draw_layers(scene, &order, out)
     }
 
     fn level(&self) -> DemotionLevel {

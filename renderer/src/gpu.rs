@@ -202,7 +202,7 @@ impl GpuCompositor {
         // Overlay quads, one range per layer.
         let order = scene.layer_order();
         self.quads.clear();
-        let mut ranges = [(0u32, 0u32); 3];
+        let mut ranges = [(0u32, 0u32); 4];
         for (i, kind) in order.iter().enumerate() {
             let start = self.quads.len() as u32;
             layer_quads(scene, *kind, &mut self.quads);

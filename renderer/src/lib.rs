@@ -37,8 +37,8 @@ pub use image_io::{decode_image, load_image, save_png};
 pub use offline::{OfflineJob, OfflineReport, render_transition};
 pub use peaks::PeakFall;
 pub use scene::{
-    Bar, Bars, BarsStyle, BoxStyle, Boxes, DetectionBox, LayerKind, LayerProps, NormRect, Scene,
-    Slideshow, Viewport,
+    Bar, Bars, BarsStyle, BoxStyle, Boxes, DetectionBox, Inset, LayerKind, LayerProps, NormRect,
+    Scene, Slideshow, Viewport,
 };
 pub use session::{Demotion, Renderer, RendererOptions, demotion_target};
 pub use stats::{FrameTimes, TimeSummary};

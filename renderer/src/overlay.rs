@@ -122,7 +122,7 @@ pub(crate) fn pixel_rect(r: &NormRect, width: u32, height: u32) -> (i64, i64, i6
 /// slideshow, or when the layer is hidden).
 pub(crate) fn layer_quads(scene: &Scene, kind: LayerKind, out: &mut Vec<Quad>) {
     let props = match kind {
-        LayerKind::Slideshow => return,
+        LayerKind::Slideshow | LayerKind::Camera => return,
         LayerKind::Bars => scene.bars.props,
         LayerKind::Boxes => scene.boxes.props,
     };
@@ -138,7 +138,7 @@ pub(crate) fn layer_quads(scene: &Scene, kind: LayerKind, out: &mut Vec<Quad>) {
     match kind {
         LayerKind::Bars => bars::quads(&scene.bars, &mut sink),
         LayerKind::Boxes => boxes::quads(&scene.boxes, &mut sink),
-        LayerKind::Slideshow => {}
+        LayerKind::Slideshow | LayerKind::Camera => {}
     }
 }
 

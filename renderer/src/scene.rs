@@ -1,6 +1,7 @@
 //! The scene model: what the scene store drives and the compositor draws —
-//! a canvas, three layers (slideshow, spectrum bars, detection boxes) with
-//! visibility, opacity and order, and a viewport over the slideshow.
+//! a canvas, four layers (slideshow, spectrum bars, a camera inset,
+//! detection boxes) with visibility, opacity and order, and a viewport over
+//! the slideshow.
 
 use std::sync::Arc;
 
@@ -8,13 +9,15 @@ use crate::error::RenderError;
 use crate::frame::{Frame, Rgba, check_size};
 use crate::transition::ActiveTransition;
 
-/// The three layer kinds, bottom to top by default.
+/// The layer kinds, bottom to top by default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LayerKind {
     /// Images and the transition between them.
     Slideshow,
     /// Spectrum bars with peak markers.
     Bars,
+    /// A picture in the picture (a camera's frame), scaled into a rectangle.
+    Camera,
     /// Detection boxes with track ids.
     Boxes,
 }
@@ -198,6 +201,25 @@ pub struct Boxes {
     pub style: BoxStyle,
 }
 
+/// A picture in the picture: an image of any size, scaled (nearest
+/// neighbour) into a rectangle of the canvas.
+#[derive(Clone, Debug)]
+pub struct Inset {
+    /// Visibility, opacity, order.
+    pub props: LayerProps,
+    /// Where, in fractions of the canvas (parts outside are clipped).
+    pub rect: NormRect,
+    /// The picture, if there is one yet.
+    pub image: Option<Arc<Frame>>,
+}
+
+impl Inset {
+    /// Whether it draws anything.
+    pub(crate) fn shown(&self) -> bool {
+        self.props.shown() && self.image.is_some() && self.rect.w > 0.0 && self.rect.h > 0.0
+    }
+}
+
 /// Everything one frame shows.
 #[derive(Clone, Debug)]
 pub struct Scene {
@@ -211,6 +233,8 @@ pub struct Scene {
     pub slideshow: Slideshow,
     /// The spectrum bars layer.
     pub bars: Bars,
+    /// The camera inset layer.
+    pub camera: Inset,
     /// The detection boxes layer.
     pub boxes: Boxes,
 }
@@ -233,8 +257,18 @@ impl Scene {
                 bars: Vec::new(),
                 style: BarsStyle::default(),
             },
-            boxes: Boxes {
+            camera: Inset {
                 props: LayerProps::at(2),
+                rect: NormRect {
+                    x: 0.72,
+                    y: 0.04,
+                    w: 0.25,
+                    h: 0.25,
+                },
+                image: None,
+            },
+            boxes: Boxes {
+                props: LayerProps::at(3),
                 boxes: Vec::new(),
                 style: BoxStyle::default(),
             },
@@ -242,10 +276,11 @@ impl Scene {
     }
 
     /// The layers bottom to top.
-    pub fn layer_order(&self) -> [LayerKind; 3] {
+    pub fn layer_order(&self) -> [LayerKind; 4] {
         let mut layers = [
             (self.slideshow.props.order, LayerKind::Slideshow),
             (self.bars.props.order, LayerKind::Bars),
+            (self.camera.props.order, LayerKind::Camera),
             (self.boxes.props.order, LayerKind::Boxes),
         ];
         // Stable: ties keep the kind order above.
@@ -260,6 +295,7 @@ impl Scene {
         for (name, p) in [
             ("slideshow.opacity", &self.slideshow.props),
             ("bars.opacity", &self.bars.props),
+            ("camera.opacity", &self.camera.props),
             ("boxes.opacity", &self.boxes.props),
         ] {
             unit(name, p.opacity)?;
@@ -295,6 +331,7 @@ impl Scene {
         for (i, b) in self.boxes.boxes.iter().enumerate() {
             rect(|| format!("boxes[{i}].rect"), &b.rect)?;
         }
+        rect(|| "camera.rect".to_owned(), &self.camera.rect)?;
         Ok(())
     }
 
@@ -359,13 +396,23 @@ mod tests {
         let mut s = Scene::new(8, 8);
         assert_eq!(
             s.layer_order(),
-            [LayerKind::Slideshow, LayerKind::Bars, LayerKind::Boxes]
+            [
+                LayerKind::Slideshow,
+                LayerKind::Bars,
+                LayerKind::Camera,
+                LayerKind::Boxes
+            ]
         );
         s.slideshow.props.order = 5;
         s.boxes.props.order = 1;
         assert_eq!(
             s.layer_order(),
-            [LayerKind::Bars, LayerKind::Boxes, LayerKind::Slideshow]
+            [
+                LayerKind::Bars,
+                LayerKind::Boxes,
+                LayerKind::Camera,
+                LayerKind::Slideshow
+            ]
         );
     }
 

@@ -147,6 +147,25 @@ impl Renderer {
     }
 }
 
+/// `scene` without the camera layer and the layers above it.
+fn below_camera(scene: &Scene) -> Scene {
+    let mut below = scene.clone();
+    let order = scene.layer_order();
+    let at = order
+        .iter()
+        .position(|k| *k == crate::scene::LayerKind::Camera)
+        .unwrap_or(order.len());
+    for kind in &order[at..] {
+        match kind {
+            crate::scene::LayerKind::Slideshow => below.slideshow.props.visible = false,
+            crate::scene::LayerKind::Bars => below.bars.props.visible = false,
+            crate::scene::LayerKind::Camera => below.camera.props.visible = false,
+            crate::scene::LayerKind::Boxes => below.boxes.props.visible = false,
+        }
+    }
+    below
+}
+
 impl Compositor for Renderer {
     fn render_into(&mut self, scene: &Scene, out: &mut Frame) -> Result<(), RenderError> {
         let frame = self.frames;
@@ -161,7 +180,11 @@ impl Compositor for Renderer {
                 self.level = DemotionLevel::Software;
                 continue;
             };
-            match gpu.draw(full, scene, out) {
+            // The camera inset is drawn on the CPU over the GPU's frame,
+            // with every layer above it, so the stacking order holds.
+            let split = scene.camera.shown().then(|| below_camera(scene));
+            match gpu.draw(full, split.as_ref().unwrap_or(scene), out) {
+                Ok(()) if split.is_some() => return self.cpu.draw_from_camera(scene, out),
                 Ok(()) => return Ok(()),
                 Err(GpuError::Scene(e)) => return Err(e),
                 Err(GpuError::Fault(f)) => self.demote(f, frame),

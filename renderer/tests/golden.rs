@@ -49,7 +49,8 @@ fn cases() -> Vec<(&'static str, Scene)> {
     s.slideshow.props = LayerProps {
         visible: true,
         opacity: 0.8,
-        order: 3,
+        // Above every other layer (boxes are at 3 by default).
+        order: 4,
     };
     s.background = [30, 10, 60, 255];
     v.push(("wipe_layer_order", s));

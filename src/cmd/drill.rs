@@ -25,6 +25,8 @@ use warden_kernel::{InjectedFault, Kernel, KernelConfig, KernelOptions, State};
 
 use load::{Load, Target};
 
+use super::stats::percentile;
+
 const DRILL_CONFIG: &str = include_str!("../drill.toml");
 
 /// How long a restart may take before the drill calls it a failure (the
@@ -144,13 +146,6 @@ async fn inject(
         }
         actix_rt::time::sleep(Duration::from_micros(500)).await;
     }
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 /// The drill's own system, its stores in `dir`.

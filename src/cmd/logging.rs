@@ -34,12 +34,7 @@ pub(crate) fn install(json: bool) {
         if warden_image::panic_is_contained() {
             return;
         }
-        let message = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panic with a non-string payload".to_string());
+        let message = warden_kernel::panics::message(info.payload());
         let location = info
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()))

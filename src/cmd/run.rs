@@ -1,6 +1,11 @@
 //! `warden run` — boot the configured actors under the supervisor, serve the
-//! admin API, and run until SIGINT/SIGTERM (clean shutdown, exit 0) or until
-//! the supervisor escalates (exit 1, naming the actor and its last exits).
+//! admin API and the live picture (frames, the MJPEG stream, the
+//! compositor's figures), and run until SIGINT/SIGTERM (clean shutdown,
+//! exit 0) or until the supervisor escalates (exit 1, naming the actor and
+//! its last exits). With `--frames N --out DIR`, render N frames of the live
+//! system offline instead (see `frames.rs`).
+
+mod frames;
 
 use std::io::Read as _;
 use std::net::SocketAddr;
@@ -20,6 +25,19 @@ pub(crate) struct Args {
     /// Admin API address; overrides `[kernel] admin_addr`.
     #[arg(long)]
     admin: Option<SocketAddr>,
+    /// Render this many frames of the live system (on the virtual clock:
+    /// deterministic) into `--out` as PNG files, print a summary and exit.
+    #[arg(long, value_name = "N", requires = "out")]
+    frames: Option<u64>,
+    /// Where `--frames` writes (created if missing).
+    #[arg(long, value_name = "DIR", requires = "frames")]
+    out: Option<PathBuf>,
+    /// Print the `--frames` summary as JSON.
+    #[arg(long, requires = "frames")]
+    json: bool,
+    /// JPEG quality of the stream and of /api/frame.jpg (1..=100).
+    #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u8).range(1..=100))]
+    jpeg_quality: u8,
 }
 
 fn random_token() -> anyhow::Result<String> {
@@ -50,6 +68,17 @@ pub(crate) fn print_table(statuses: &[ActorStatus]) {
 /// Boot, serve, wait.
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let registry = super::setup::registry();
+    if let (Some(count), Some(out)) = (args.frames, args.out.as_deref()) {
+        let (text, origin) = super::setup::config_text(args.config.as_deref())?;
+        let summary = frames::render(&text, &registry, count, out)
+            .with_context(|| format!("warden run --frames with {origin}"))?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+        } else {
+            println!("{summary}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let config = super::setup::load_config(args.config.as_deref(), &registry)?;
     let addr = args.admin.unwrap_or(config.admin.addr);
     let configured = config.admin.token.clone().or_else(|| {
@@ -70,14 +99,34 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     actix_rt::System::new().block_on(async move {
         let kernel = Kernel::boot(config, &registry, KernelOptions::default()).await?;
-        let server = match admin::serve(kernel.clone(), addr, token.clone()).await {
-            Ok(server) => server,
+        let web = match warden_web::Web::start(
+            &kernel,
+            warden_web::WebOptions {
+                jpeg_quality: args.jpeg_quality,
+            },
+        ) {
+            Ok(web) => web,
             Err(err) => {
                 kernel.shutdown().await;
                 return Err(err.into());
             }
         };
+        let server =
+            match admin::serve_with(kernel.clone(), addr, token.clone(), web.routes()).await {
+                Ok(server) => server,
+                Err(err) => {
+                    kernel.shutdown().await;
+                    return Err(err.into());
+                }
+            };
         println!("warden: admin API on http://{}", server.addr);
+        if web.hub().is_some() {
+            println!(
+                "warden: live picture on http://{0}/api/stream.mjpeg (one frame: /api/frame.jpg, \
+                 figures: /api/compositor)",
+                server.addr
+            );
+        }
         if generated {
             println!("warden: admin token (for POST endpoints): {token}");
         }

@@ -27,7 +27,14 @@ pub(crate) fn load_config(
     path: Option<&Path>,
     registry: &Registry,
 ) -> anyhow::Result<KernelConfig> {
-    let (text, origin) = match path {
+    let (text, origin) = config_text(path)?;
+    KernelConfig::from_toml(&text, registry).with_context(|| format!("invalid config in {origin}"))
+}
+
+/// The text of `path`, or of the embedded default when `None`, and where it
+/// came from in words.
+pub(crate) fn config_text(path: Option<&Path>) -> anyhow::Result<(String, String)> {
+    Ok(match path {
         Some(path) => (
             std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read config {}", path.display()))?,
@@ -37,6 +44,5 @@ pub(crate) fn load_config(
             DEFAULT_CONFIG.to_string(),
             "the embedded default config".to_string(),
         ),
-    };
-    KernelConfig::from_toml(&text, registry).with_context(|| format!("invalid config in {origin}"))
+    })
 }

@@ -186,6 +186,14 @@ pub enum Body {
         /// Values kept waiting at most.
         capacity: u32,
     },
+    /// Child → kernel: an event of the actor's own for the supervisor's
+    /// log (a renderer that demoted itself, say).
+    Event {
+        /// What happened, in one word.
+        kind: String,
+        /// In words.
+        detail: String,
+    },
     /// Kernel → child: a value published on a topic the child subscribed to.
     Deliver {
         /// The topic.
@@ -253,6 +261,7 @@ impl Body {
             Body::PeerTell { .. } => "peer_tell",
             Body::Subscribe { .. } => "subscribe",
             Body::Deliver { .. } => "deliver",
+            Body::Event { .. } => "event",
         }
     }
 }

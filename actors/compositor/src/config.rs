@@ -25,6 +25,29 @@ pub struct CompositorConfig {
     pub easing: String,
     /// `auto` (wgpu only on a hardware GPU), `cpu` or `wgpu`.
     pub backend: String,
+    /// The `image_decode` actor the slideshow asks for images (`""`: none).
+    pub images: String,
+    /// How images fit the picture: `contain` (letterboxed) or `cover`.
+    pub fit: String,
+    /// The `store` actor the scene comes from (`""`: the defaults).
+    pub store: String,
+    /// The `fft` actor whose bars are drawn (`""`: no bars). Under the wall
+    /// clock the bars come from `fft.bars`; under the virtual clock this
+    /// actor is asked for the bars at each frame's time.
+    pub audio: String,
+    /// The `perception` actor whose camera picture is the inset and whose
+    /// tracks are its boxes (`""`: no inset): `perception.frame` and
+    /// `perception.tracks` under the wall clock, asked per frame under the
+    /// virtual one.
+    pub camera: String,
+    /// Where the camera inset goes: `[x, y, w, h]` in fractions of the picture.
+    pub inset: [f32; 4],
+    /// `wall` (the live loop on its own clock) or `virtual` (each
+    /// `RenderOnce` moves the clock one period: offline and deterministic).
+    pub clock: String,
+    /// Publish frames on `compositor.frame` while someone watches (`Watch`:
+    /// the HTTP stream); `false` never publishes them.
+    pub publish_frames: bool,
 }
 
 impl Default for CompositorConfig {
@@ -40,6 +63,14 @@ impl Default for CompositorConfig {
             slide_secs: 6.0,
             easing: "ease-in-out".into(),
             backend: "auto".into(),
+            images: "image_decode".into(),
+            fit: "contain".into(),
+            store: "store".into(),
+            audio: "fft".into(),
+            camera: "perception".into(),
+            inset: [0.72, 0.04, 0.25, 0.25],
+            clock: "wall".into(),
+            publish_frames: true,
         }
     }
 }
@@ -63,6 +94,12 @@ pub struct Settings {
     pub easing: Easing,
     /// Backend.
     pub backend: BackendRequest,
+    /// The image fit.
+    pub fit: warden_image::Fit,
+    /// The inset's rectangle.
+    pub inset: warden_renderer::NormRect,
+    /// A virtual clock.
+    pub virtual_clock: bool,
 }
 
 impl CompositorConfig {
@@ -104,6 +141,44 @@ impl CompositorConfig {
             .map_err(|err| ConfigProblem::new("easing", err.to_string()))?;
         let backend = BackendRequest::from_name(&self.backend)
             .map_err(|err| ConfigProblem::new("backend", err.to_string()))?;
+        let fit = match self.fit.as_str() {
+            "contain" => warden_image::Fit::Contain,
+            "cover" => warden_image::Fit::Cover,
+            other => {
+                return Err(ConfigProblem::new(
+                    "fit",
+                    format!("{other:?} is not contain or cover"),
+                ));
+            }
+        };
+        let [x, y, w, h] = self.inset;
+        if !self
+            .inset
+            .iter()
+            .all(|v| v.is_finite() && (0.0..=1.0).contains(v))
+            || w <= 0.0
+            || h <= 0.0
+            || x + w > 1.0
+            || y + h > 1.0
+        {
+            return Err(ConfigProblem::new(
+                "inset",
+                format!(
+                    "{:?} is not [x, y, w, h] inside 0..=1 with w, h > 0",
+                    self.inset
+                ),
+            ));
+        }
+        let virtual_clock = match self.clock.as_str() {
+            "wall" => false,
+            "virtual" => true,
+            other => {
+                return Err(ConfigProblem::new(
+                    "clock",
+                    format!("{other:?} is not wall or virtual"),
+                ));
+            }
+        };
         Ok(Settings {
             width,
             height,
@@ -113,6 +188,9 @@ impl CompositorConfig {
             slide: Duration::from_secs_f64(self.slide_secs),
             easing,
             backend,
+            fit,
+            inset: warden_renderer::NormRect { x, y, w, h },
+            virtual_clock,
         })
     }
 }
@@ -140,6 +218,9 @@ mod tests {
         assert_eq!(bad(|c| c.slide_secs = f64::NAN), "slide_secs");
         assert_eq!(bad(|c| c.easing = "bounce".into()), "easing");
         assert_eq!(bad(|c| c.backend = "metal".into()), "backend");
+        assert_eq!(bad(|c| c.fit = "fill".into()), "fit");
+        assert_eq!(bad(|c| c.inset = [0.9, 0.0, 0.5, 0.5]), "inset");
+        assert_eq!(bad(|c| c.clock = "sundial".into()), "clock");
         let unicode = CompositorConfig {
             size: "640×360".into(),
             ..CompositorConfig::default()

@@ -21,6 +21,9 @@ use crate::{Analyzer, AnalyzerConfig, FftError, GeneratorConfig};
 pub use player::AudioSource;
 use player::Player;
 
+/// The sample rate of `source = "tone"`.
+const TONE_RATE: u32 = 48_000;
+
 /// The topic the actor publishes on.
 pub const TOPIC: &str = "fft.bars";
 
@@ -28,11 +31,15 @@ pub const TOPIC: &str = "fft.bars";
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FftConfig {
-    /// `"generator"` (the built-in test signal, `[actors.NAME.generator]`)
+    /// `"generator"` (the built-in test signal, `[actors.NAME.generator]`),
+    /// `"tone"` (a sine at `tone_hz`)
     /// or `"wav"` (the file in `wav`).
     pub source: SourceKind,
     /// The WAV file when `source = "wav"`.
     pub wav: Option<std::path::PathBuf>,
+    /// The pure tone's frequency when `source = "tone"` (Hz, below half the
+    /// sample rate of 48 kHz).
+    pub tone_hz: f32,
     /// The built-in signal's settings.
     pub generator: GeneratorConfig,
     /// Start over at the end of the audio (else silence after it).
@@ -56,6 +63,9 @@ pub struct FftConfig {
     pub peak_hold_ms: f32,
     /// How fast a peak falls once the hold is over (bar heights per second).
     pub peak_fall_per_s: f32,
+    /// `wall` (played in real time, published on every hop) or `virtual`
+    /// (played only as far as `AdvanceTo` says: offline, deterministic).
+    pub clock: String,
 }
 
 /// Where the audio comes from at start.
@@ -66,6 +76,8 @@ pub enum SourceKind {
     Generator,
     /// A WAV file.
     Wav,
+    /// A pure tone at `tone_hz` (half of full scale, 48 kHz).
+    Tone,
 }
 
 impl Default for FftConfig {
@@ -74,6 +86,7 @@ impl Default for FftConfig {
         FftConfig {
             source: SourceKind::Generator,
             wav: None,
+            tone_hz: 1000.0,
             // Four bars at 120 BPM, looped: rendered in a fraction of a second.
             generator: GeneratorConfig {
                 seconds: 8.0,
@@ -89,6 +102,7 @@ impl Default for FftConfig {
             decay_ms: analyzer.decay_s * 1000.0,
             peak_hold_ms: analyzer.peak_hold_s * 1000.0,
             peak_fall_per_s: analyzer.peak_fall_per_s,
+            clock: "wall".into(),
         }
     }
 }
@@ -140,6 +154,14 @@ pub enum FftMsg {
     Snapshot,
     /// Source, analysis settings and counters (idempotent).
     Status,
+    /// Under the virtual clock: play up to `ms` into the audio (publishing
+    /// every frame on the way, as the wall clock would) and answer the
+    /// latest frame, the same for the same position every run. Refused
+    /// under the wall clock.
+    AdvanceTo {
+        /// Position in the audio since the source started (ms).
+        ms: f64,
+    },
     /// Analyse a block of mono samples (`f32`, little-endian) at
     /// `sample_rate` with the actor's settings, apart from the stream it
     /// plays (idempotent): the frames it made and the last one.
@@ -201,6 +223,7 @@ pub struct FftActor {
     player_started_unix: f64,
     latest: Option<FftBars>,
     published: u64,
+    virtual_clock: bool,
 }
 
 fn now_unix() -> f64 {
@@ -245,6 +268,11 @@ impl FftConfig {
     fn initial_source(&self) -> Result<AudioSource, ActorError> {
         match self.source {
             SourceKind::Generator => Ok(AudioSource::Generator(self.generator.clone())),
+            SourceKind::Tone => Ok(AudioSource::Tone {
+                hz: self.tone_hz,
+                amplitude: 0.5,
+                sample_rate: TONE_RATE,
+            }),
             SourceKind::Wav => self.wav.clone().map(AudioSource::Wav).ok_or_else(|| {
                 ActorError::Fatal("source = \"wav\" needs the file in `wav`".into())
             }),
@@ -308,12 +336,16 @@ impl FftActor {
         }
     }
 
-    /// Analyse what became due and publish every frame it completed.
-    fn advance(&mut self, now: Instant, ctx: &mut Ctx) -> Result<(), FftError> {
+    /// Analyse what became due (by `now`, or at a position of the virtual
+    /// clock) and publish every frame it completed.
+    fn advance(&mut self, now: When, ctx: &mut Ctx) -> Result<(), FftError> {
         let rate = self.analyzer_config.frame_rate();
         let hop_s = self.analyzer_config.hop as f64 / f64::from(self.analyzer_config.sample_rate);
         let epoch = self.epoch_unix;
-        let samples = self.player.due(now)?;
+        let samples = match now {
+            When::Wall(now) => self.player.due(now)?,
+            When::Virtual(pos) => self.player.due_at(pos)?,
+        };
         let mut frames = Vec::new();
         let _ = self.analyzer.push(samples, |view| {
             let frame = view.frame;
@@ -342,6 +374,12 @@ impl FftActor {
     }
 }
 
+/// How far to play.
+enum When {
+    Wall(Instant),
+    Virtual(Duration),
+}
+
 impl Actor for FftActor {
     const KIND: &'static str = "fft";
     type Config = FftConfig;
@@ -349,10 +387,26 @@ impl Actor for FftActor {
     type Reply = FftReply;
 
     fn validate(config: &FftConfig) -> Result<(), ConfigProblem> {
+        if !matches!(config.clock.as_str(), "wall" | "virtual") {
+            return Err(ConfigProblem::new(
+                "clock",
+                format!("{:?} is not wall or virtual", config.clock),
+            ));
+        }
         if config.source == SourceKind::Wav && config.wav.is_none() {
             return Err(ConfigProblem::new(
                 "wav",
                 "source = \"wav\" needs the file in `wav`",
+            ));
+        }
+        if config.source == SourceKind::Tone
+            && !(config.tone_hz.is_finite()
+                && config.tone_hz > 0.0
+                && config.tone_hz < TONE_RATE as f32 / 2.0)
+        {
+            return Err(ConfigProblem::new(
+                "tone_hz",
+                format!("{} Hz is outside (0, {})", config.tone_hz, TONE_RATE / 2),
             ));
         }
         if config.source == SourceKind::Generator {
@@ -368,7 +422,7 @@ impl Actor for FftActor {
         }
         let rate = match config.source {
             SourceKind::Generator => config.generator.sample_rate,
-            SourceKind::Wav => 48_000,
+            SourceKind::Wav | SourceKind::Tone => TONE_RATE,
         };
         config
             .analyzer(rate)
@@ -394,11 +448,28 @@ impl Actor for FftActor {
             player_started_unix: started,
             latest: None,
             published: 0,
+            virtual_clock: config.clock == "virtual",
         })
     }
 
-    fn handle(&mut self, msg: FftMsg, _ctx: &mut Ctx) -> Result<FftReply, ActorError> {
+    fn handle(&mut self, msg: FftMsg, ctx: &mut Ctx) -> Result<FftReply, ActorError> {
         match msg {
+            FftMsg::AdvanceTo { ms } => {
+                if !self.virtual_clock {
+                    return Err(ActorError::Rejected(
+                        "AdvanceTo needs clock = \"virtual\"; this actor plays on the wall clock"
+                            .into(),
+                    ));
+                }
+                if !(ms.is_finite() && ms >= 0.0) {
+                    return Err(ActorError::Rejected(format!(
+                        "ms = {ms}: give a position ≥ 0"
+                    )));
+                }
+                self.advance(When::Virtual(Duration::from_secs_f64(ms / 1000.0)), ctx)
+                    .map_err(rejected)?;
+                Ok(FftReply::Snapshot(self.latest.clone()))
+            }
             FftMsg::SetSource(source) => {
                 self.play(source).map_err(rejected)?;
                 self.latest = None;
@@ -495,7 +566,10 @@ impl Actor for FftActor {
     }
 
     fn tick(&mut self, ctx: &mut Ctx) {
-        if let Err(err) = self.advance(Instant::now(), ctx) {
+        if self.virtual_clock {
+            return;
+        }
+        if let Err(err) = self.advance(When::Wall(Instant::now()), ctx) {
             // A WAV file that went bad while playing: say so, go silent.
             tracing::warn!(error = %chain(&err), "audio source failed; playing the generator");
             if let Err(err) = self.play(AudioSource::Generator(GeneratorConfig::default())) {

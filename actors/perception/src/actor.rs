@@ -66,6 +66,9 @@ pub struct PerceptionConfig {
     pub timeline_step_s: f32,
     /// Publish the camera picture on `perception.frame`.
     pub publish_frames: bool,
+    /// `wall` (frames on a wall-clock grid) or `virtual` (a frame only when
+    /// `AdvanceTo` asks: offline, deterministic).
+    pub clock: String,
 }
 
 /// Where frames come from.
@@ -93,6 +96,7 @@ impl Default for PerceptionConfig {
             timeline_horizon_s: timeline.horizon_s,
             timeline_step_s: timeline.step_s,
             publish_frames: true,
+            clock: "wall".into(),
         }
     }
 }
@@ -195,6 +199,9 @@ pub struct PerceptionActor {
     latest: LatestFrames,
     next_timelines: Instant,
     stats: messages::Counters,
+    virtual_clock: bool,
+    /// The latest picture (kept under the virtual clock, for `AdvanceTo`).
+    picture: Option<(u64, u64, u32, u32, Vec<u8>)>,
 }
 
 impl PerceptionActor {
@@ -284,6 +291,9 @@ impl PerceptionActor {
             rgba[..3].copy_from_slice(rgb);
             rgba[3] = 255;
         }
+        if self.virtual_clock {
+            self.picture = Some((frame.index, frame.timestamp_ms, w, h, buf.to_vec()));
+        }
         let picture = CameraFrame {
             frame_id: frame.index,
             timestamp_ms: frame.timestamp_ms,
@@ -296,9 +306,9 @@ impl PerceptionActor {
         }
     }
 
-    /// Capture, process and publish the frame whose slot has come, if any.
-    fn step(&mut self, ctx: &mut Ctx) -> Result<(), PerceptionError> {
-        let now_ms = unix_ms();
+    /// Capture, process and publish the frame whose slot has come by
+    /// `now_ms` (the wall clock's, or the virtual clock's), if any.
+    fn step(&mut self, ctx: &mut Ctx, now_ms: u64) -> Result<(), PerceptionError> {
         let step_started = Instant::now();
         let Some(frame) = self.camera.due(now_ms)? else {
             return Ok(());
@@ -312,11 +322,13 @@ impl PerceptionActor {
         if self.publish_frames {
             self.publish_picture(ctx, &frame);
         }
-        self.stats.record_frame(
-            processing,
-            step_started.elapsed(),
-            unix_ms().saturating_sub(frame.timestamp_ms),
-        );
+        let latency = if self.virtual_clock {
+            0
+        } else {
+            unix_ms().saturating_sub(frame.timestamp_ms)
+        };
+        self.stats
+            .record_frame(processing, step_started.elapsed(), latency);
         if Instant::now() >= self.next_timelines {
             self.publish_timelines(ctx);
         }
@@ -383,6 +395,12 @@ impl Actor for PerceptionActor {
     type Reply = PerceptionReply;
 
     fn validate(config: &PerceptionConfig) -> Result<(), ConfigProblem> {
+        if !matches!(config.clock.as_str(), "wall" | "virtual") {
+            return Err(problem(
+                "clock",
+                format!("{:?} is not wall or virtual", config.clock),
+            ));
+        }
         check_fps(config.fps)?;
         config.size()?;
         config.scenario()?;
@@ -411,6 +429,8 @@ impl Actor for PerceptionActor {
             latest: LatestFrames::default(),
             next_timelines: Instant::now(),
             stats: messages::Counters::new(),
+            virtual_clock: config.clock == "virtual",
+            picture: None,
         })
     }
 
@@ -441,6 +461,33 @@ impl Actor for PerceptionActor {
                 )))
             }
             PerceptionMsg::Latest => Ok(PerceptionReply::Latest(self.latest.clone())),
+            PerceptionMsg::AdvanceTo { ms } => {
+                if !self.virtual_clock {
+                    return Err(ActorError::Rejected(
+                        "AdvanceTo needs clock = \"virtual\"; this actor runs on the wall clock"
+                            .into(),
+                    ));
+                }
+                self.step(ctx, ms).map_err(|err| {
+                    self.stats.source_errors += 1;
+                    ActorError::Rejected(format!("the frame at {ms} ms: {err}"))
+                })?;
+                let picture = self.picture.as_ref().map(|(id, ts, w, h, rgba)| {
+                    let mut buf = ctx.buffer(rgba.len());
+                    buf.copy_from_slice(rgba);
+                    CameraFrame {
+                        frame_id: *id,
+                        timestamp_ms: *ts,
+                        width: *w,
+                        height: *h,
+                        rgba: buf.freeze(),
+                    }
+                });
+                Ok(PerceptionReply::Frame {
+                    picture,
+                    tracks: self.latest.tracks.clone(),
+                })
+            }
             PerceptionMsg::Stats => Ok(PerceptionReply::Stats(self.stats.report(
                 self.camera.fps(),
                 self.timeline_hz,
@@ -450,7 +497,10 @@ impl Actor for PerceptionActor {
     }
 
     fn tick(&mut self, ctx: &mut Ctx) {
-        if let Err(err) = self.step(ctx) {
+        if self.virtual_clock {
+            return;
+        }
+        if let Err(err) = self.step(ctx, unix_ms()) {
             // A frame that cannot be read (a corrupt file in the directory):
             // counted and skipped; the camera goes on.
             self.stats.source_errors += 1;

@@ -55,6 +55,10 @@ pub struct StoreActorConfig {
     pub max_in_flight: usize,
     /// The largest client frame accepted (bytes).
     pub max_frame_bytes: usize,
+    /// Give an empty store the scene the compositor draws: the layers
+    /// `slideshow`, `bars`, `camera`, `boxes` (bottom to top), the camera
+    /// `main`, and the `dims` view `slideshow` (the slideshow's position).
+    pub seed: bool,
 }
 
 impl Default for StoreActorConfig {
@@ -70,8 +74,59 @@ impl Default for StoreActorConfig {
             resume_ttl_ms: protocol.resume_ttl_ms,
             max_in_flight: protocol.max_in_flight,
             max_frame_bytes: protocol.max_frame_bytes,
+            seed: true,
         }
     }
+}
+
+/// The slideshow's `dims` axis runs 0..=this (a source longer than that
+/// wraps round).
+pub const SLIDESHOW_STEPS: u64 = 1_000_000;
+
+/// The layers an empty store is given (`seed`), bottom to top.
+pub const SEED_LAYERS: [&str; 4] = ["slideshow", "bars", "camera", "boxes"];
+
+/// Seed an empty store (nothing happens to one that holds anything).
+fn seed(store: &Store) -> Result<(), StoreError> {
+    if store.version() > 0 {
+        return Ok(());
+    }
+    let author = Author::seed();
+    let mut version = 0;
+    let mut deltas: Vec<(Topic, serde_json::Value)> = SEED_LAYERS
+        .iter()
+        .map(|id| {
+            (
+                Topic::Layers,
+                serde_json::json!({"op": "add", "id": id, "visible": true, "opacity": 1.0}),
+            )
+        })
+        .collect();
+    deltas.push((
+        Topic::Camera,
+        serde_json::json!({"op": "set", "target": "main", "zoom": 1.0, "center": [0.5, 0.5]}),
+    ));
+    // The slideshow's position: the compositor keeps it here, so that a
+    // restarted compositor resumes, and a client can move it.
+    deltas.push((
+        Topic::Dims,
+        serde_json::json!({"op": "ndim", "target": "slideshow", "ndim": 1}),
+    ));
+    deltas.push((
+        Topic::Dims,
+        serde_json::json!({"op": "range", "target": "slideshow", "axis": 0, "range": [0, SLIDESHOW_STEPS, 1]}),
+    ));
+    for (topic, delta) in deltas {
+        match store.apply_delta(topic, delta, version, &author)? {
+            Outcome::Ack { version: acked } => version = acked,
+            Outcome::Reject { reason, .. } => {
+                return Err(StoreError::Failed {
+                    reason: format!("the seed scene was refused: {reason}"),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 impl StoreActorConfig {
@@ -375,6 +430,9 @@ impl Actor for StoreActor {
                 config.data.display()
             ))
         })?);
+        if config.seed {
+            seed(&store).map_err(|err| ActorError::Fatal(err.to_string()))?;
+        }
         let watch = CommitWatch::start(Arc::clone(&store), ctx.waker())
             .map_err(|err| ActorError::Fatal(format!("cannot start the commit watcher: {err}")))?;
         Ok(StoreActor {

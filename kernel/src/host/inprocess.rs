@@ -50,13 +50,27 @@ pub(crate) enum ToHost {
     Stop(oneshot::Sender<()>),
 }
 
-/// Publishes go straight to the kernel's bus.
-pub(crate) struct BusOutlet(pub(crate) Arc<Bus>);
+/// Publishes go straight to the kernel's bus, events to its log.
+pub(crate) struct BusOutlet {
+    shared: Arc<crate::proxy::Shared>,
+    name: Arc<str>,
+    generation: u64,
+}
 
 impl Outlet for BusOutlet {
     fn publish(&self, topic: &str, payload: Payload) -> Result<(), PublishError> {
-        self.0.publish(topic, payload);
+        self.shared.bus.publish(topic, payload);
         Ok(())
+    }
+
+    fn event(&self, kind: &str, detail: &str) {
+        self.shared.events.push(
+            &self.name,
+            kind,
+            detail,
+            Some(std::process::id()),
+            self.generation,
+        );
     }
 }
 
@@ -318,7 +332,11 @@ impl<A: Concern> Actor for InProcHost<A> {
         let cx = Ctx::new(CtxParts {
             name,
             generation: launch.generation,
-            outlet: Arc::new(BusOutlet(Arc::clone(&launch.shared.bus))),
+            outlet: Arc::new(BusOutlet {
+                shared: Arc::clone(&launch.shared),
+                name: Arc::clone(&launch.route.name),
+                generation: launch.generation,
+            }),
             peers,
             pool: None,
             cancelled: self.cancel.flag(),

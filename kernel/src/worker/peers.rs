@@ -47,6 +47,13 @@ impl Outlet for LinkOutlet {
                 reason: err.to_string(),
             })
     }
+
+    fn event(&self, kind: &str, detail: &str) {
+        let _ = self.link.send_control(Body::Event {
+            kind: kind.chars().take(64).collect(),
+            detail: detail.chars().take(1024).collect(),
+        });
+    }
 }
 
 /// Releases of frames the kernel sent (in this child's pool or lent from

@@ -21,6 +21,8 @@ use warden_image::actor::{ImageDecode, ImageMsg, Scale};
 use warden_kernel::probe::{Probe, ProbeMsg, ProbeReply};
 use warden_kernel::{ActorRef, CallError, Kernel, KernelConfig, KernelOptions, SharedFrame};
 use warden_perception::actor::{PerceptionActor, PerceptionMsg, PerceptionReply};
+
+use crate::cmd::stats::quantile;
 use warden_store::actor::{StoreActor, StoreMsg, StoreReply};
 
 /// The children: frames and calls between them.
@@ -55,7 +57,7 @@ placement = "process"
 const ALONE: [&str; 4] = [
     "[actors.decoder]\nkind = \"image_decode\"\nplacement = \"inprocess\"\nheartbeat_ms = 5000\ncache_bytes = 1_048_576\n",
     "[actors.fft]\nkind = \"fft\"\nplacement = \"inprocess\"\n",
-    "[actors.store]\nkind = \"store\"\nplacement = \"inprocess\"\ndata = \"@DATA@/actor\"\n",
+    "[actors.store]\nkind = \"store\"\nplacement = \"inprocess\"\ndata = \"@DATA@/actor\"\nseed = false\n",
     "[actors.camera]\nkind = \"perception\"\nplacement = \"inprocess\"\nscenario = \"crossing\"\nfps = 20\npublish_frames = false\n",
 ];
 
@@ -98,12 +100,6 @@ struct ActorRatios {
 fn median(samples: &mut [f64]) -> f64 {
     samples.sort_by(f64::total_cmp);
     samples.get(samples.len() / 2).copied().unwrap_or(0.0)
-}
-
-fn quantile(samples: &mut [f64], q: f64) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    let index = ((samples.len().saturating_sub(1)) as f64 * q).round() as usize;
-    samples.get(index).copied().unwrap_or(0.0)
 }
 
 /// Poll `status` until `done` holds.

@@ -185,6 +185,26 @@ impl Player {
         Ok(&self.chunk)
     }
 
+    /// The samples due at `pos` into the audio (the virtual clock): waits
+    /// for the generator's audio, so the result never depends on timing.
+    pub(crate) fn due_at(&mut self, pos: Duration) -> Result<&[f32], FftError> {
+        if let Samples::Rendering(rx) = &self.samples {
+            let mono = rx
+                .recv()
+                .map_err(|_| FftError::config("generator", 0, "the generator thread died"))??;
+            if mono.is_empty() {
+                return Err(FftError::config(
+                    "seconds",
+                    0,
+                    "the source holds no samples",
+                ));
+            }
+            self.samples = Samples::Memory { mono, at: 0 };
+        }
+        let at = self.started + pos;
+        self.due(at)
+    }
+
     /// Switch to the rendered audio once it is there.
     fn rendered(&mut self) -> Result<(), FftError> {
         if let Samples::Rendering(rx) = &self.samples {

@@ -102,6 +102,14 @@ pub enum PerceptionMsg {
     Latest,
     /// Counters and rates (idempotent).
     Stats,
+    /// Under the virtual clock: capture and process the frame due at `ms`
+    /// (from the start), publish it as the wall clock would, and answer the
+    /// picture and tracks — the same for the same `ms` every run. Refused
+    /// under the wall clock.
+    AdvanceTo {
+        /// Time since the start (ms).
+        ms: u64,
+    },
 }
 
 /// The seed's acknowledgement.
@@ -148,6 +156,13 @@ pub enum PerceptionReply {
     Latest(LatestFrames),
     /// Counters.
     Stats(PerceptionStats),
+    /// What `AdvanceTo` reached: the latest picture and tracks.
+    Frame {
+        /// The camera picture (a copy).
+        picture: Option<CameraFrame>,
+        /// The tracks.
+        tracks: Option<WireFrame>,
+    },
 }
 
 /// What the actor reports about itself.

@@ -39,6 +39,7 @@ pub(crate) struct Reader {
     route: Arc<Route>,
     bus: Arc<Bus>,
     directory: Arc<Directory>,
+    shared: Arc<crate::proxy::Shared>,
     events: Recipient<Tagged>,
     generation: u64,
 }
@@ -51,6 +52,7 @@ impl Reader {
             route: Arc::clone(&launch.route),
             bus: Arc::clone(&launch.shared.bus),
             directory: Arc::clone(&launch.shared.directory),
+            shared: Arc::clone(&launch.shared),
             events: launch.events.clone(),
             generation: launch.generation,
         }
@@ -189,6 +191,14 @@ impl Reader {
                 self.conn
                     .forwarder
                     .subscribe(&self.bus, &topic, capacity as usize);
+            }
+            Body::Event { kind, detail } => {
+                // Bounded by the child; a long one is cut, not refused.
+                let kind: String = kind.chars().take(64).collect();
+                let detail: String = detail.chars().take(1024).collect();
+                self.shared
+                    .events
+                    .push(&self.route.name, &kind, detail, None, self.generation);
             }
             Body::Ready => self.report(InstanceEvent::Ready),
             Body::StartFailed { reason } => self.report(InstanceEvent::StartFailed(reason)),

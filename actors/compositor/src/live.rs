@@ -1,0 +1,266 @@
+//! The live loop: a thread of the compositor's own that renders a frame
+//! every period against absolute deadlines (no drift; a deadline it is more
+//! than a period late for is skipped, not bunched), from the inputs the
+//! actor keeps — never waiting on the actor or any other one. Each frame's
+//! figures go out on `compositor.stats`; the frame itself is kept as the
+//! latest and, while someone watches (`Watch`), published as a shared frame
+//! on `compositor.frame`.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use warden_kernel::{Publisher, SharedFrame};
+use warden_renderer::{Compositor as _, Frame};
+
+use crate::composer::{Clock, Composer, Inputs};
+use crate::telemetry::{FrameSample, Latencies, Telemetry};
+
+/// Rendered frames.
+pub const FRAME_TOPIC: &str = "compositor.frame";
+/// Each frame's figures.
+pub const STATS_TOPIC: &str = "compositor.stats";
+
+/// A frame on `compositor.frame`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveFrame {
+    /// Its number (from 0 for this instance).
+    pub frame: u64,
+    /// When it was rendered, ms since the Unix epoch.
+    pub unix_ms: u64,
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+    /// RGBA8, row-major.
+    pub rgba: SharedFrame,
+    /// Time to render it (ms).
+    pub render_ms: f64,
+}
+
+/// What the loop and the actor share.
+pub struct Shared {
+    /// What frames show, set by the actor.
+    pub inputs: Mutex<Inputs>,
+    /// The loop's figures.
+    pub telemetry: Mutex<Telemetry>,
+    /// The latest frame and its figures.
+    pub latest: Mutex<Option<(Arc<Frame>, FrameSample)>>,
+    /// The renderer's backend and level, in words, and its demotions.
+    pub renderer: Mutex<RendererState>,
+    /// Why the loop stopped, if it did.
+    pub failure: Mutex<Option<String>>,
+    /// Frames rendered (the actor checks it moves).
+    pub frames: AtomicU64,
+    stop: AtomicBool,
+    /// The start of the last transition a frame showed.
+    last_transition: Mutex<Option<Duration>>,
+    /// Until when frames are published (someone watches).
+    watched: Mutex<Option<Instant>>,
+    /// The clock every part reads.
+    pub clock: Arc<Clock>,
+}
+
+/// The renderer as the status shows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RendererState {
+    /// `cpu` or `wgpu`.
+    pub backend: String,
+    /// The backend choice and why, in words.
+    pub choice: String,
+    /// `full-shaders`, `compositing-only`, `software`.
+    pub level: String,
+    /// Every demotion, in words.
+    pub demotions: Vec<String>,
+}
+
+/// Locks ignoring poisoning: every update is a whole assignment.
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    /// Shared state for a loop of `period` on `clock`.
+    pub fn new(inputs: Inputs, period: Duration, clock: Arc<Clock>) -> Arc<Self> {
+        Arc::new(Shared {
+            inputs: Mutex::new(inputs),
+            telemetry: Mutex::new(Telemetry::new(period)),
+            latest: Mutex::new(None),
+            renderer: Mutex::new(RendererState::default()),
+            failure: Mutex::new(None),
+            frames: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            watched: Mutex::new(None),
+            last_transition: Mutex::new(None),
+            clock,
+        })
+    }
+
+    /// Publish frames for `span` from now.
+    pub fn watch(&self, span: Duration) {
+        *lock(&self.watched) = Some(Instant::now() + span);
+    }
+
+    /// Whether someone watches now.
+    pub fn watched(&self) -> bool {
+        lock(&self.watched).is_some_and(|until| Instant::now() < until)
+    }
+}
+
+/// Render one frame at `now` from the shared inputs; publish and keep it.
+pub fn step(
+    shared: &Shared,
+    composer: &mut Composer,
+    publisher: Option<&Publisher>,
+    now: Duration,
+    publish_frames: bool,
+) -> Option<(Arc<Frame>, FrameSample)> {
+    let inputs = {
+        let mut inputs = lock(&shared.inputs);
+        let taken = inputs.clone();
+        inputs.scene_changed = None;
+        taken
+    };
+    let (frame, render) = match composer.render(&inputs, now) {
+        Ok(done) => done,
+        Err(err) => {
+            tracing::error!(%err, "a frame could not be rendered");
+            *lock(&shared.failure) = Some(err.to_string());
+            return None;
+        }
+    };
+    let latencies = latencies(shared, &inputs, now);
+    drop(inputs);
+    let sample = lock(&shared.telemetry).record(now, render, latencies);
+    shared.frames.fetch_add(1, Ordering::Release);
+    note_renderer(shared, composer, publisher);
+    if let Some(publisher) = publisher {
+        if publish_frames && shared.watched() {
+            let mut buf = publisher.buffer(frame.data().len());
+            buf.copy_from_slice(frame.data());
+            let live = LiveFrame {
+                frame: sample.frame,
+                unix_ms: SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64),
+                width: frame.width(),
+                height: frame.height(),
+                rgba: buf.freeze(),
+                render_ms: sample.render_ms,
+            };
+            if let Err(err) = publisher.publish(FRAME_TOPIC, &live) {
+                tracing::debug!(%err, "frame not published");
+            }
+        }
+        if let Err(err) = publisher.publish(STATS_TOPIC, &sample) {
+            tracing::debug!(%err, "frame figures not published");
+        }
+    }
+    let old = lock(&shared.latest).replace((Arc::clone(&frame), sample));
+    if let Some((old, _)) = old {
+        composer.recycle(old);
+    }
+    Some((frame, sample))
+}
+
+/// How long this frame's inputs took to reach it.
+fn latencies(shared: &Shared, inputs: &Inputs, now: Duration) -> Latencies {
+    let first_of_transition = inputs.transition.as_ref().and_then(|running| {
+        let mut last = lock(&shared.last_transition);
+        (*last != Some(running.started)).then(|| {
+            *last = Some(running.started);
+            now.saturating_sub(running.ready)
+        })
+    });
+    Latencies {
+        bars_age: (!inputs.bars.bars.is_empty()).then(|| now.saturating_sub(inputs.bars.at)),
+        scene: inputs.scene_changed.map(|at| now.saturating_sub(at)),
+        image: first_of_transition,
+    }
+}
+
+/// Keep the renderer's state current; a new demotion is an event in the
+/// supervisor's log.
+fn note_renderer(shared: &Shared, composer: &Composer, publisher: Option<&Publisher>) {
+    let renderer = composer.renderer();
+    let mut state = lock(&shared.renderer);
+    let demotions = renderer.demotions();
+    if state.backend.is_empty() || state.demotions.len() != demotions.len() {
+        for demotion in &demotions[state.demotions.len().min(demotions.len())..] {
+            tracing::warn!(%demotion, "the compositor's renderer demoted itself");
+            if let Some(publisher) = publisher {
+                publisher.report("demoted", &demotion.to_string());
+            }
+        }
+        *state = RendererState {
+            backend: renderer.backend().to_string(),
+            choice: renderer.choice().to_string(),
+            level: renderer.level().to_string(),
+            demotions: demotions.iter().map(ToString::to_string).collect(),
+        };
+    }
+}
+
+/// The running loop (see the module documentation). Stopped and joined
+/// when dropped.
+pub struct Live {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Live {
+    /// Start rendering every `period`.
+    pub fn start(
+        shared: Arc<Shared>,
+        mut composer: Composer,
+        publisher: Publisher,
+        period: Duration,
+        publish_frames: bool,
+    ) -> std::io::Result<Self> {
+        let loop_shared = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("warden-compositor".into())
+            .spawn(move || {
+                let shared = loop_shared;
+                let clock = Arc::clone(&shared.clock);
+                let mut next = clock.now();
+                while !shared.stop.load(Ordering::Acquire) {
+                    next += period;
+                    let now = clock.now();
+                    if next > now {
+                        std::thread::sleep(next - now);
+                    } else if now - next > period {
+                        // More than a period behind: skip the missed deadlines.
+                        let missed = ((now - next).as_nanos() / period.as_nanos()) as u32;
+                        lock(&shared.telemetry).skipped(u64::from(missed));
+                        next += period * missed;
+                    }
+                    let at = clock.now();
+                    let caught = warden_kernel::panics::guarded(|| {
+                        step(&shared, &mut composer, Some(&publisher), at, publish_frames)
+                    });
+                    if let Err(panic) = caught {
+                        let reason = warden_kernel::panics::message(panic.as_ref());
+                        *lock(&shared.failure) =
+                            Some(format!("the render loop panicked: {reason}"));
+                        return;
+                    }
+                }
+            })?;
+        Ok(Live {
+            shared,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The live system over HTTP, added to the kernel's admin server by the
+//! binary: the latest frame as PNG or JPEG, an MJPEG stream, and the
+//! compositor's figures. Frames are encoded here, in the kernel process, off
+//! the compositor's thread, and only while someone watches; many viewers
+//! share one encode per frame.
+
+pub mod encode;
+mod frames;
+mod routes;
+
+pub use frames::{FrameHub, Jpeg, StreamStats, Viewer};
+pub use routes::{Web, WebOptions};

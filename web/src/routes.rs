@@ -1,0 +1,356 @@
+//! The live system's endpoints, added to the admin server:
+//!
+//! - `GET /api/frame.jpg` (`?quality=1..100`) and `GET /api/frame.png` —
+//!   the compositor's latest frame, encoded on a blocking thread;
+//! - `GET /api/stream.mjpeg` — `multipart/x-mixed-replace`, one part per
+//!   frame, from the [`FrameHub`];
+//! - `GET /api/compositor` — backend, demotion level, pacing, the slideshow,
+//!   the age of every input, and the stream's figures;
+//! - `GET /api/openapi.json` — the kernel's document with these paths added.
+//!
+//! Every frame's figures (`compositor.stats`) feed histograms on `/metrics`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use bytes::{Bytes, BytesMut};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use warden_compositor::{
+    Compositor, CompositorMsg, CompositorReply, FrameSample, RenderedFrame, STATS_TOPIC,
+};
+use warden_kernel::admin::Extra;
+use warden_kernel::{ActorRef, Kernel};
+
+use crate::encode;
+use crate::frames::FrameHub;
+
+/// The multipart boundary of the stream.
+const BOUNDARY: &str = "warden-frame";
+/// How long a frame request waits for the compositor.
+const FRAME_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Options of the live endpoints.
+#[derive(Clone, Debug)]
+pub struct WebOptions {
+    /// JPEG quality of the stream and of `frame.jpg` by default.
+    pub jpeg_quality: u8,
+}
+
+impl Default for WebOptions {
+    fn default() -> Self {
+        WebOptions { jpeg_quality: 80 }
+    }
+}
+
+/// The live endpoints of one kernel (see the module documentation).
+#[derive(Debug)]
+pub struct Web {
+    live: Option<Live>,
+    options: WebOptions,
+}
+
+#[derive(Debug)]
+struct Live {
+    compositor: ActorRef<Compositor>,
+    hub: FrameHub,
+}
+
+impl Web {
+    /// The endpoints for `kernel`'s first compositor actor (without one they
+    /// answer 404 saying so). Starts the frame hub's thread and, on the
+    /// current actix runtime, the task that feeds the pacing histograms.
+    pub fn start(kernel: &Kernel, options: WebOptions) -> std::io::Result<Arc<Self>> {
+        let name = kernel
+            .config()
+            .actors
+            .iter()
+            .find(|spec| spec.kind == "compositor")
+            .map(|spec| spec.name.clone());
+        let live = match name {
+            Some(name) => {
+                let compositor = kernel
+                    .actor::<Compositor>(&name)
+                    .map_err(|err| std::io::Error::other(err.to_string()))?;
+                let hub =
+                    FrameHub::start(kernel.clone(), compositor.clone(), options.jpeg_quality)?;
+                feed_metrics(kernel);
+                Some(Live { compositor, hub })
+            }
+            None => None,
+        };
+        Ok(Arc::new(Web { live, options }))
+    }
+
+    /// The frame hub, if there is a compositor.
+    pub fn hub(&self) -> Option<&FrameHub> {
+        self.live.as_ref().map(|live| &live.hub)
+    }
+
+    /// The routes, for [`warden_kernel::admin::serve_with`].
+    pub fn routes(self: &Arc<Self>) -> Extra {
+        let web = Arc::clone(self);
+        Arc::new(move |cfg: &mut web::ServiceConfig| {
+            cfg.app_data(web::Data::from(Arc::clone(&web)))
+                .route("/api/frame.jpg", web::get().to(frame_jpg))
+                .route("/api/frame.png", web::get().to(frame_png))
+                .route("/api/stream.mjpeg", web::get().to(stream))
+                .route("/api/compositor", web::get().to(compositor))
+                .route("/api/openapi.json", web::get().to(openapi));
+        })
+    }
+
+    fn live(&self) -> Result<&Live, HttpResponse> {
+        self.live.as_ref().ok_or_else(|| {
+            error(
+                StatusCode::NOT_FOUND,
+                "the config names no compositor actor, so there are no frames",
+            )
+        })
+    }
+}
+
+/// Histograms of every frame's interval and render time, and late frames,
+/// from `compositor.stats`.
+fn feed_metrics(kernel: &Kernel) {
+    let buckets = [
+        0.002, 0.005, 0.010, 0.0167, 0.025, 0.0333, 0.040, 0.050, 0.0667, 0.100, 0.250, 1.0,
+    ];
+    let metrics = kernel.metrics();
+    let interval = metrics.histogram(
+        "compositor_frame_interval_seconds",
+        "Time between the starts of consecutive frames",
+        &buckets,
+    );
+    let render = metrics.histogram(
+        "compositor_render_seconds",
+        "Time to render one frame",
+        &buckets,
+    );
+    let late = metrics.counter(
+        "compositor_late_frames",
+        "Frames whose interval exceeded 1.25 periods",
+    );
+    let frames = metrics.counter("compositor_frames", "Frames rendered");
+    let stats = kernel.subscribe::<FrameSample>(STATS_TOPIC, 256);
+    actix_rt::spawn(async move {
+        while let Ok(sample) = stats.recv().await {
+            frames.inc();
+            if sample.frame > 0 {
+                interval.observe(sample.interval_ms / 1000.0);
+            }
+            render.observe(sample.render_ms / 1000.0);
+            if sample.late {
+                late.inc();
+            }
+        }
+    });
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> HttpResponse {
+    HttpResponse::build(status).json(json!({ "error": message.into() }))
+}
+
+/// The compositor's latest frame, or the response that says why not.
+async fn latest(live: &Live) -> Result<RenderedFrame, HttpResponse> {
+    match live
+        .compositor
+        .call_timeout(CompositorMsg::Latest, FRAME_TIMEOUT)
+        .await
+    {
+        Ok(CompositorReply::Frame(frame)) => Ok(frame),
+        Ok(CompositorReply::Held(why)) => Err(error(StatusCode::SERVICE_UNAVAILABLE, why)),
+        Ok(other) => Err(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the compositor answered {other:?}"),
+        )),
+        Err(err) => Err(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("no frame: {err}"),
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+struct Quality {
+    quality: Option<u8>,
+}
+
+async fn encoded(
+    web: &Web,
+    content_type: &'static str,
+    encode: impl FnOnce(&RenderedFrame) -> Result<Vec<u8>, encode::EncodeError> + Send + 'static,
+) -> HttpResponse {
+    let live = match web.live() {
+        Ok(live) => live,
+        Err(response) => return response,
+    };
+    let frame = match latest(live).await {
+        Ok(frame) => frame,
+        Err(response) => return response,
+    };
+    let number = frame.frame;
+    match web::block(move || encode(&frame)).await {
+        Ok(Ok(bytes)) => HttpResponse::Ok()
+            .content_type(content_type)
+            .insert_header(("Cache-Control", "no-store"))
+            .insert_header(("X-Frame", number.to_string()))
+            .body(bytes),
+        Ok(Err(err)) => error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+        Err(err) => error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+    }
+}
+
+async fn frame_jpg(
+    web: web::Data<Web>,
+    query: Result<web::Query<Quality>, actix_web::Error>,
+) -> HttpResponse {
+    let quality = match query {
+        Ok(query) => match query.quality {
+            None => web.options.jpeg_quality,
+            Some(q) if (1..=100).contains(&q) => q,
+            Some(q) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("quality={q} is outside 1..=100"),
+                );
+            }
+        },
+        Err(err) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("quality must be an integer 1..=100: {err}"),
+            );
+        }
+    };
+    encoded(&web, "image/jpeg", move |frame| {
+        encode::jpeg(frame.rgba.as_ref(), frame.width, frame.height, quality)
+    })
+    .await
+}
+
+async fn frame_png(web: web::Data<Web>) -> HttpResponse {
+    encoded(&web, "image/png", |frame| {
+        encode::png(frame.rgba.as_ref(), frame.width, frame.height)
+    })
+    .await
+}
+
+/// One part of the multipart stream: its headers, the JPEG, the line end.
+fn part(jpeg: &crate::frames::Jpeg) -> Bytes {
+    let head = format!(
+        "--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\nX-Frame: {}\r\n\r\n",
+        jpeg.bytes.len(),
+        jpeg.frame
+    );
+    let mut out = BytesMut::with_capacity(head.len() + jpeg.bytes.len() + 2);
+    out.extend_from_slice(head.as_bytes());
+    out.extend_from_slice(&jpeg.bytes);
+    out.extend_from_slice(b"\r\n");
+    out.freeze()
+}
+
+async fn stream(web: web::Data<Web>) -> HttpResponse {
+    let live = match web.live() {
+        Ok(live) => live,
+        Err(response) => return response,
+    };
+    let viewer = live.hub.viewer();
+    // The body asks for its next part only once the previous one is
+    // written: a slow client skips frames instead of queueing them.
+    let parts = futures_util::stream::unfold(viewer, |mut viewer| async move {
+        let jpeg = viewer.next().await?;
+        Some((Ok::<_, actix_web::Error>(part(&jpeg)), viewer))
+    });
+    HttpResponse::Ok()
+        .content_type(format!("multipart/x-mixed-replace; boundary={BOUNDARY}"))
+        .insert_header(("Cache-Control", "no-store"))
+        .streaming(parts)
+}
+
+/// Put the pacing figures at the top level, beside the rest.
+fn flatten(status: &warden_compositor::CompositorStatus) -> Value {
+    let mut value =
+        serde_json::to_value(status).unwrap_or_else(|err| json!({ "error": err.to_string() }));
+    if let Some(object) = value.as_object_mut()
+        && let Some(Value::Object(pacing)) = object.remove("pacing")
+    {
+        object.extend(pacing);
+    }
+    value
+}
+
+async fn compositor(web: web::Data<Web>) -> HttpResponse {
+    let live = match web.live() {
+        Ok(live) => live,
+        Err(response) => return response,
+    };
+    match live
+        .compositor
+        .call_timeout(CompositorMsg::Status, FRAME_TIMEOUT)
+        .await
+    {
+        Ok(CompositorReply::Status(status)) => {
+            let mut value = flatten(&status);
+            if let Some(object) = value.as_object_mut() {
+                object.insert("actor".into(), json!(live.compositor.name()));
+                object.insert(
+                    "stream".into(),
+                    serde_json::to_value(live.hub.stats()).unwrap_or(Value::Null),
+                );
+            }
+            HttpResponse::Ok().json(value)
+        }
+        Ok(other) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the compositor answered {other:?}"),
+        ),
+        Err(err) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the compositor did not answer: {err}"),
+        ),
+    }
+}
+
+async fn openapi() -> HttpResponse {
+    let mut doc = warden_kernel::admin::openapi_document();
+    let frame = |summary: &str, kind: &str| {
+        json!({ "get": { "summary": summary, "responses": {
+            "200": { "description": "the frame", "content": { kind: {} } },
+            "404": { "description": "no compositor in the config" },
+            "503": { "description": "no frame yet, or the compositor is restarting" } } } })
+    };
+    let paths = [
+        (
+            "/api/frame.jpg",
+            frame(
+                "The compositor's latest frame as JPEG (?quality=1..100)",
+                "image/jpeg",
+            ),
+        ),
+        (
+            "/api/frame.png",
+            frame("The compositor's latest frame as PNG", "image/png"),
+        ),
+        (
+            "/api/stream.mjpeg",
+            json!({ "get": { "summary": "The live picture: multipart/x-mixed-replace, one JPEG per frame (a slow client skips frames)",
+                "responses": { "200": { "description": "the stream", "content": { "multipart/x-mixed-replace": {} } },
+                    "404": { "description": "no compositor in the config" } } } }),
+        ),
+        (
+            "/api/compositor",
+            json!({ "get": { "summary": "The compositor: backend, demotion level, fps target and achieved, frame interval percentiles, late frames, the slideshow, input ages, the stream",
+                "responses": { "200": { "description": "figures", "content": { "application/json": {} } },
+                    "503": { "description": "the compositor did not answer" } } } }),
+        ),
+    ];
+    if let Some(Value::Object(map)) = doc.get_mut("paths") {
+        for (path, item) in paths {
+            map.insert(path.to_string(), item);
+        }
+    }
+    HttpResponse::Ok().json(doc)
+}
