@@ -12,11 +12,11 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::{FAST, boot_full, restarted};
-use warden_compositor::{Compositor, CompositorMsg, CompositorReply};
+use warden_compositor::{Compositor, CompositorMsg, CompositorReply, RenderedFrame};
 use warden_fft::actor::{AudioSource, FftActor, FftBars, FftMsg, FftReply, Tuning};
 use warden_image::actor::{ImageDecode, ImageMsg, ImageReply, Scale};
 use warden_kernel::probe::checksum;
-use warden_kernel::{CallError, InjectedFault, Kernel, Placement};
+use warden_kernel::{ActorRef, CallError, InjectedFault, Kernel, Placement};
 use warden_perception::actor::{
     Command, ConfigPatch, PerceptionActor, PerceptionMsg, PerceptionReply, WireFrame,
 };
@@ -216,7 +216,10 @@ async fn store(placement: Placement) {
     let StoreReply::Status(status) = store.call(StoreMsg::Status).await.unwrap() else {
         panic!("no status");
     };
-    assert_eq!(status.version, 5, "four layers and the camera");
+    assert_eq!(
+        status.version, 7,
+        "four layers, the camera, the slideshow view and its range"
+    );
     let mut acked: Vec<u64> = vec![status.version];
     for i in 0..5 {
         let reply = store
@@ -237,7 +240,10 @@ async fn store(placement: Placement) {
         acked.push(version);
     }
     // A client session over the same actor: hello → welcome on store.session.
-    store.call(StoreMsg::Open { conn: 7 }).await.unwrap();
+    store.call(StoreMsg::Open {
+            conn: 7,
+            may_write: true,
+        }).await.unwrap();
     store
         .call(StoreMsg::Frame {
             conn: 7,
@@ -413,12 +419,24 @@ async fn perception(placement: Placement) {
 const COMPOSITOR: &str =
     "[actors.comp]\nkind = \"compositor\"\nsize = \"320x180\"\nbackend = \"cpu\"";
 
+/// The live loop's first frame (`Held` until it has rendered one).
+async fn first_frame(comp: &ActorRef<Compositor>) -> RenderedFrame {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match comp.call(CompositorMsg::RenderOnce).await.unwrap() {
+            CompositorReply::Frame(frame) => return frame,
+            CompositorReply::Held(_) if Instant::now() < deadline => {
+                actix_rt::time::sleep(Duration::from_millis(20)).await;
+            }
+            other => panic!("no frame: {other:?}"),
+        }
+    }
+}
+
 async fn compositor(placement: Placement) {
     let kernel = kernel_with(placement, COMPOSITOR).await;
     let comp = kernel.actor::<Compositor>("comp").unwrap();
-    let CompositorReply::Frame(frame) = comp.call(CompositorMsg::RenderOnce).await.unwrap() else {
-        panic!("no frame");
-    };
+    let frame = first_frame(&comp).await;
     assert_eq!((frame.width, frame.height), (320, 180));
     assert_eq!(frame.rgba.len(), 320 * 180 * 4);
     assert!(
@@ -439,16 +457,13 @@ async fn compositor(placement: Placement) {
     );
     for how in ["panic", "kill"] {
         restart(&kernel, "comp", placement, how).await;
+        let again = first_frame(&comp).await;
         let CompositorReply::Status(status) = comp.call(CompositorMsg::Status).await.unwrap()
         else {
             panic!("no status");
         };
         assert_eq!(status.backend, "cpu");
         assert_eq!((status.width, status.height), (320, 180));
-        let CompositorReply::Frame(again) = comp.call(CompositorMsg::RenderOnce).await.unwrap()
-        else {
-            panic!("no frame");
-        };
         assert_eq!(again.rgba, frame.rgba, "the same picture after a {how}");
     }
     kernel.shutdown().await;

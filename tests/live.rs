@@ -32,7 +32,7 @@ async fn next_frame(compositor: &ActorRef<Compositor>) -> (Vec<u8>, f64) {
 
 async fn status(compositor: &ActorRef<Compositor>) -> CompositorStatus {
     match compositor.call(CompositorMsg::Status).await.unwrap() {
-        CompositorReply::Status(status) => status,
+        CompositorReply::Status(status) => *status,
         other => panic!("Status answered {other:?}"),
     }
 }

@@ -4,9 +4,11 @@
 //! arbiters, out-of-process vs a raw Unix socket), large-buffer handoff vs
 //! `memcpy`, and SIGKILL-to-answered restart vs the bare spawn+handshake.
 //! The hidden `uds-echo` and `floor` modes are the baselines' child sides.
-//! `warden bench actors` measures the concern actors (`bench/actors.rs`).
+//! `warden bench actors` measures the concern actors (`bench/actors.rs`),
+//! `warden bench run` the live system under faults (`bench/live.rs`).
 
 mod actors;
+mod live;
 
 use std::io::{Read as _, Write as _};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -50,6 +52,23 @@ enum Which {
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// The live system of `warden run` (1080p, five actors) under faults,
+    /// each fault window beside a no-fault window: pacing, CPU, latencies.
+    Run {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Length of each window (s).
+        #[arg(long, default_value_t = 10.0)]
+        secs: f64,
+        /// Frame rates to measure, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![30.0, 60.0])]
+        fps: Vec<f64>,
+        /// Also run a slideshow this long (s) and report memory, fds and
+        /// shared memory (the figure is 600).
+        #[arg(long)]
+        soak: Option<f64>,
     },
     /// Baseline child: echo length-prefixed frames on a Unix socket.
     #[command(hide = true)]
@@ -144,12 +163,34 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             profile_process_calls: None,
         } => ipc(json, calls.max(100), restarts.max(3)),
         Which::Actors { json } => bench_actors(json),
+        Which::Run {
+            json,
+            secs,
+            fps,
+            soak,
+        } => bench_live(json, secs.max(2.0), &fps, soak),
         Which::UdsEcho { path } => uds_echo(&path),
         Which::Floor {
             bootstrap,
             parent_pid,
         } => floor(&bootstrap, parent_pid),
     }
+}
+
+fn bench_live(json: bool, secs: f64, fps: &[f64], soak: Option<f64>) -> anyhow::Result<ExitCode> {
+    super::logging::quiet_backtraces();
+    anyhow::ensure!(
+        fps.iter()
+            .all(|f| f.is_finite() && (1.0..=240.0).contains(f)),
+        "--fps: each rate must be 1..=240"
+    );
+    let report = actix_rt::System::new().block_on(live::run(fps, secs, soak))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{report}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn bench_actors(json: bool) -> anyhow::Result<ExitCode> {

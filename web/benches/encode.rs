@@ -36,6 +36,15 @@ fn frame() -> Vec<u8> {
     out
 }
 
+/// A slideshow picture as the compositor shows it (one of the built-in
+/// samples at 1080p).
+fn slide() -> Vec<u8> {
+    warden_image::samples::draw_sample(1, W, H)
+        .pixels()
+        .flat_map(|p| [p[0], p[1], p[2], 255])
+        .collect()
+}
+
 fn encode(c: &mut Criterion) {
     let rgba = frame();
     let mut group = c.benchmark_group("encode_1080p");
@@ -65,6 +74,17 @@ fn encode(c: &mut Criterion) {
                 .expect("jpeg");
             black_box(out)
         })
+    });
+    for quality in [60, 90] {
+        group.bench_function(format!("jpeg_encoder_q{quality}"), |b| {
+            b.iter(|| {
+                black_box(warden_web::encode::jpeg(black_box(&rgba), W, H, quality).expect("jpeg"))
+            })
+        });
+    }
+    let slide = slide();
+    group.bench_function("jpeg_encoder_q80_slide", |b| {
+        b.iter(|| black_box(warden_web::encode::jpeg(black_box(&slide), W, H, 80).expect("jpeg")))
     });
     group.bench_function("png_fast", |b| {
         b.iter(|| black_box(warden_web::encode::png(black_box(&rgba), W, H).expect("png")))

@@ -102,14 +102,17 @@ impl Web {
         })
     }
 
-    fn live(&self) -> Result<&Live, HttpResponse> {
-        self.live.as_ref().ok_or_else(|| {
-            error(
-                StatusCode::NOT_FOUND,
-                "the config names no compositor actor, so there are no frames",
-            )
-        })
+    fn live(&self) -> Option<&Live> {
+        self.live.as_ref()
     }
+}
+
+/// The answer when the config names no compositor.
+fn no_compositor() -> HttpResponse {
+    error(
+        StatusCode::NOT_FOUND,
+        "the config names no compositor actor, so there are no frames",
+    )
 }
 
 /// Histograms of every frame's interval and render time, and late frames,
@@ -183,9 +186,8 @@ async fn encoded(
     content_type: &'static str,
     encode: impl FnOnce(&RenderedFrame) -> Result<Vec<u8>, encode::EncodeError> + Send + 'static,
 ) -> HttpResponse {
-    let live = match web.live() {
-        Ok(live) => live,
-        Err(response) => return response,
+    let Some(live) = web.live() else {
+        return no_compositor();
     };
     let frame = match latest(live).await {
         Ok(frame) => frame,
@@ -253,9 +255,8 @@ fn part(jpeg: &crate::frames::Jpeg) -> Bytes {
 }
 
 async fn stream(web: web::Data<Web>) -> HttpResponse {
-    let live = match web.live() {
-        Ok(live) => live,
-        Err(response) => return response,
+    let Some(live) = web.live() else {
+        return no_compositor();
     };
     let viewer = live.hub.viewer();
     // The body asks for its next part only once the previous one is
@@ -283,9 +284,8 @@ fn flatten(status: &warden_compositor::CompositorStatus) -> Value {
 }
 
 async fn compositor(web: web::Data<Web>) -> HttpResponse {
-    let live = match web.live() {
-        Ok(live) => live,
-        Err(response) => return response,
+    let Some(live) = web.live() else {
+        return no_compositor();
     };
     match live
         .compositor

@@ -134,7 +134,7 @@ pub enum CompositorReply {
     /// its image; ask again).
     Held(String),
     /// The status.
-    Status(CompositorStatus),
+    Status(Box<CompositorStatus>),
 }
 
 /// See the module documentation.
@@ -495,7 +495,7 @@ impl Actor for Compositor {
                 Some((frame, sample)) => Ok(self.frame_reply(ctx, &frame, sample)),
                 None => Ok(CompositorReply::Held("no frame rendered yet".into())),
             },
-            CompositorMsg::Status => Ok(CompositorReply::Status(self.status())),
+            CompositorMsg::Status => Ok(CompositorReply::Status(Box::new(self.status()))),
             CompositorMsg::Configure {
                 transitions,
                 transition_ms,
@@ -519,7 +519,7 @@ impl Actor for Compositor {
                 }
                 self.config = config;
                 self.settings = settings;
-                Ok(CompositorReply::Status(self.status()))
+                Ok(CompositorReply::Status(Box::new(self.status())))
             }
             CompositorMsg::Watch { secs } => {
                 if !(secs.is_finite() && (0.0..=60.0).contains(&secs)) {
@@ -543,7 +543,7 @@ impl Actor for Compositor {
                 let pending = ctx.request::<ImageDecode>(&from, &msg);
                 self.probe = Some((pending, Instant::now()));
                 self.take_probe(ctx);
-                Ok(CompositorReply::Status(self.status()))
+                Ok(CompositorReply::Status(Box::new(self.status())))
             }
         }
     }

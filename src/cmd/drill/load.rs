@@ -242,6 +242,9 @@ pub(super) async fn caller(target: Target, id: u32, load: Arc<Load>, stop: Arc<A
                         Ok(())
                     }
                     CompositorReply::Status(status) if status.width > 0 => Ok(()),
+                    // A new instance's live loop has not rendered its first
+                    // frame yet: a true answer, not a loss.
+                    CompositorReply::Held(why) if why.contains("no frame rendered yet") => Ok(()),
                     other => Err(format!("wrong compositor reply: {other:?}")),
                 })
             }

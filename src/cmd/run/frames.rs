@@ -198,7 +198,7 @@ pub(crate) fn render(
                     .context("the PNG writer stopped")?;
             }
             let status = match compositor.call(CompositorMsg::Status).await {
-                Ok(CompositorReply::Status(status)) => status,
+                Ok(CompositorReply::Status(status)) => *status,
                 other => bail!("the compositor's status: {other:?}"),
             };
             drop(tx);

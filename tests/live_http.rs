@@ -1,0 +1,471 @@
+//! `warden run` showing the live system as users see it: the real binary,
+//! its children, frames over real HTTP (PNG, JPEG, the MJPEG stream decoded
+//! part by part), the compositor's figures, faults injected through the
+//! admin API while the picture keeps coming, and `--frames` on disk.
+#![allow(clippy::unwrap_used)]
+
+#[path = "support/process.rs"]
+mod support;
+
+use std::io::{BufRead, BufReader, Write as _};
+use std::time::Duration;
+
+use support::{eventually, get_json, http, post, run, warden};
+
+const TOKEN: &str = "live-token-77";
+
+/// The whole system, small: 320×180 at 30 fps, a transition every second.
+const SYSTEM: &str = r#"
+[supervisor]
+max_restarts = 100
+within_secs = 10
+
+[actors.store]
+kind = "store"
+placement = "process"
+data = "scene"
+
+[actors.image_decode]
+kind = "image_decode"
+placement = "process"
+source = "samples"
+sample_size = "640x360"
+size = "320x180"
+
+[actors.fft]
+kind = "fft"
+placement = "inprocess"
+
+[actors.perception]
+kind = "perception"
+placement = "process"
+size = "320x240"
+fps = 10
+
+[actors.compositor]
+kind = "compositor"
+placement = "inprocess"
+size = "320x180"
+fps = 30
+slide_secs = 1.0
+transition_ms = 600
+"#;
+
+fn config_file(text: &str) -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    file
+}
+
+fn start() -> support::Running {
+    let config = config_file(SYSTEM);
+    let running = run(&["--config", config.path().to_str().unwrap()], Some(TOKEN));
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            get_json(&running.url("/api/compositor")).1["frames"]
+                .as_u64()
+                .is_some_and(|f| f > 10)
+        }),
+        "frames come: {}",
+        get_json(&running.url("/api/compositor")).1
+    );
+    running
+}
+
+fn figures(running: &support::Running) -> serde_json::Value {
+    let (status, body) = get_json(&running.url("/api/compositor"));
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// GET `path` as bytes with its content type.
+fn get_bytes(running: &support::Running, path: &str) -> (u16, String, Vec<u8>) {
+    let mut response = http().get(&running.url(path)).call().unwrap();
+    let status = response.status().as_u16();
+    let kind = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_vec()
+        .unwrap();
+    (status, kind, body)
+}
+
+/// Read `count` parts of a `multipart/x-mixed-replace` stream: each part's
+/// `X-Frame` and its body.
+fn parts(reader: &mut impl BufRead, boundary: &str, count: usize) -> Vec<(u64, Vec<u8>)> {
+    let mut out = Vec::new();
+    while out.len() < count {
+        let mut line = String::new();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "the stream ended");
+        if line.trim_end() != format!("--{boundary}") {
+            assert!(line.trim().is_empty(), "between parts: {line:?}");
+            continue;
+        }
+        let (mut length, mut frame) = (None, None);
+        loop {
+            let mut header = String::new();
+            reader.read_line(&mut header).unwrap();
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            let (name, value) = header.split_once(':').unwrap();
+            match name.to_ascii_lowercase().as_str() {
+                "content-length" => length = Some(value.trim().parse::<usize>().unwrap()),
+                "x-frame" => frame = Some(value.trim().parse::<u64>().unwrap()),
+                "content-type" => assert_eq!(value.trim(), "image/jpeg"),
+                _ => {}
+            }
+        }
+        let mut body = vec![0; length.expect("Content-Length")];
+        reader.read_exact(&mut body).unwrap();
+        out.push((frame.expect("X-Frame"), body));
+    }
+    out
+}
+
+#[test]
+fn frames_the_stream_and_the_figures_over_http() {
+    let running = start();
+
+    // One frame, both encodings, decodable at the configured size.
+    let (status, kind, png) = get_bytes(&running, "/api/frame.png");
+    assert_eq!((status, kind.as_str()), (200, "image/png"));
+    let png = image::load_from_memory(&png).unwrap();
+    assert_eq!((png.width(), png.height()), (320, 180));
+    let (status, kind, jpg) = get_bytes(&running, "/api/frame.jpg?quality=90");
+    assert_eq!((status, kind.as_str()), (200, "image/jpeg"));
+    let jpg = image::load_from_memory(&jpg).unwrap().to_rgb8();
+    assert_eq!(jpg.dimensions(), (320, 180));
+    let (status, _, body) = get_bytes(&running, "/api/frame.jpg?quality=0");
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+
+    // The stream: JPEG parts, newer and newer, decodable.
+    let response = http()
+        .get(&running.url("/api/stream.mjpeg"))
+        .call()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let kind = response
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let boundary = kind
+        .strip_prefix("multipart/x-mixed-replace; boundary=")
+        .unwrap_or_else(|| panic!("{kind}"))
+        .to_string();
+    let mut reader = BufReader::new(response.into_body().into_reader());
+    let got = parts(&mut reader, &boundary, 8);
+    for pair in got.windows(2) {
+        assert!(
+            pair[1].0 > pair[0].0,
+            "frames move on: {} then {}",
+            pair[0].0,
+            pair[1].0
+        );
+    }
+    for (_, jpeg) in &got {
+        let picture = image::load_from_memory(jpeg).unwrap();
+        assert_eq!((picture.width(), picture.height()), (320, 180));
+    }
+    // A second viewer shares the encodes.
+    let second = http()
+        .get(&running.url("/api/stream.mjpeg"))
+        .call()
+        .unwrap();
+    let mut second = BufReader::new(second.into_body().into_reader());
+    let _ = parts(&mut second, &boundary, 2);
+    let stream = figures(&running)["stream"].clone();
+    assert_eq!(stream["viewers"], 2, "{stream}");
+    let _ = parts(&mut reader, &boundary, 4);
+    let encoded = figures(&running)["stream"]["encoded"].as_u64().unwrap();
+    let rendered = figures(&running)["frames"].as_u64().unwrap();
+    assert!(
+        encoded <= rendered,
+        "one encode per frame at most: {encoded} for {rendered}"
+    );
+    drop(reader);
+    drop(second);
+    // Nobody watches: the encoding stops.
+    assert!(eventually(Duration::from_secs(10), || {
+        let before = figures(&running)["stream"]["encoded"].as_u64().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        figures(&running)["stream"]["encoded"].as_u64().unwrap() == before
+    }));
+
+    // The figures the issue names.
+    let f = figures(&running);
+    for key in [
+        "backend",
+        "demotion_level",
+        "fps_target",
+        "fps",
+        "dt_p50_ms",
+        "dt_p99_ms",
+        "dt_max_ms",
+        "late_frames",
+        "image",
+        "transition",
+        "bars_age_ms",
+        "tracks_age_ms",
+        "scene_version",
+    ] {
+        assert!(f.get(key).is_some(), "{key} in {f}");
+    }
+    assert_eq!(f["fps_target"], 30.0);
+    assert_eq!(
+        f["backend"], "cpu",
+        "a software adapter composes on the CPU"
+    );
+    assert!(f["scene_version"].as_u64().unwrap() > 0, "the seeded scene");
+    let metrics = http()
+        .get(&running.url("/metrics"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    for family in [
+        "warden_compositor_frame_interval_seconds_bucket",
+        "warden_compositor_render_seconds_bucket",
+        "warden_compositor_late_frames_total",
+    ] {
+        assert!(metrics.contains(family), "{family}");
+    }
+
+    // The stall fault needs the token and a valid ms.
+    let stall = running.url("/api/actors/image_decode/stall?ms=20");
+    assert_eq!(post(&stall, None).0, 401);
+    assert_eq!(post(&stall, Some("wrong")).0, 401);
+    assert_eq!(
+        post(
+            &running.url("/api/actors/image_decode/stall?ms=nope"),
+            Some(TOKEN)
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        post(
+            &running.url("/api/actors/image_decode/stall?ms=600001"),
+            Some(TOKEN)
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        post(&running.url("/api/actors/nobody/stall?ms=5"), Some(TOKEN)).0,
+        404
+    );
+    assert_eq!(post(&stall, Some(TOKEN)).0, 200);
+    assert!(running.terminate().success());
+}
+
+/// The frame count moves on by at least `frames` within 10 s.
+fn frames_move_on(running: &support::Running, frames: u64, during: &str) {
+    let from = figures(running)["frames"].as_u64().unwrap_or(0);
+    assert!(
+        eventually(Duration::from_secs(10), || figures(running)["frames"]
+            .as_u64()
+            .is_some_and(|now| now >= from + frames)),
+        "{during}: frames stopped at {}",
+        figures(running)
+    );
+}
+
+fn back(running: &support::Running, name: &str, generation: u64) {
+    assert!(
+        eventually(Duration::from_secs(15), || {
+            let status = get_json(&running.url(&format!("/api/actors/{name}"))).1;
+            status["state"] == "running" && status["generation"].as_u64() > Some(generation)
+        }),
+        "{name} came back: {}",
+        get_json(&running.url(&format!("/api/actors/{name}"))).1
+    );
+}
+
+fn generation(running: &support::Running, name: &str) -> u64 {
+    get_json(&running.url(&format!("/api/actors/{name}"))).1["generation"]
+        .as_u64()
+        .unwrap()
+}
+
+/// The image's position in the samples, from its name.
+fn image_index(figures: &serde_json::Value) -> u64 {
+    let name = figures["image"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{figures}"));
+    let digits: String = name.chars().filter(char::is_ascii_digit).collect();
+    digits.parse::<u64>().unwrap() - 1
+}
+
+#[test]
+fn the_picture_keeps_coming_while_workers_stall_die_and_restart() {
+    let running = start();
+    let transitions = |r: &support::Running| figures(r)["transitions"].as_u64().unwrap();
+
+    // image_decode stalls 20 ms per request: the slideshow goes on.
+    assert_eq!(
+        post(
+            &running.url("/api/actors/image_decode/stall?ms=20"),
+            Some(TOKEN)
+        )
+        .0,
+        200
+    );
+    let before = transitions(&running);
+    frames_move_on(&running, 30, "image_decode stalled");
+    assert!(
+        eventually(Duration::from_secs(10), || transitions(&running)
+            >= before + 2),
+        "transitions through the stall: {}",
+        figures(&running)
+    );
+    post(
+        &running.url("/api/actors/image_decode/stall?ms=0"),
+        Some(TOKEN),
+    );
+
+    // image_decode SIGKILLed in the middle of a transition.
+    assert!(eventually(Duration::from_secs(10), || {
+        !figures(&running)["transition"].is_null()
+    }));
+    let g = generation(&running, "image_decode");
+    assert_eq!(
+        post(&running.url("/api/actors/image_decode/kill"), Some(TOKEN)).0,
+        202
+    );
+    frames_move_on(&running, 30, "image_decode killed");
+    back(&running, "image_decode", g);
+    let before = transitions(&running);
+    assert!(
+        eventually(Duration::from_secs(10), || transitions(&running) > before),
+        "the slideshow goes on with the new image_decode: {}",
+        figures(&running)
+    );
+
+    // fft and perception SIGKILLed: bars and tracks come back.
+    for (name, age) in [("fft", "bars_age_ms"), ("perception", "tracks_age_ms")] {
+        let g = generation(&running, name);
+        assert_eq!(
+            post(
+                &running.url(&format!("/api/actors/{name}/kill")),
+                Some(TOKEN)
+            )
+            .0,
+            202
+        );
+        frames_move_on(&running, 30, name);
+        back(&running, name, g);
+        assert!(
+            eventually(Duration::from_secs(10), || figures(&running)[age]
+                .as_f64()
+                .is_some_and(|ms| ms < 500.0)),
+            "{age} fresh again: {}",
+            figures(&running)
+        );
+    }
+
+    // The store restarted: the scene is read again.
+    let g = generation(&running, "store");
+    assert_eq!(
+        post(&running.url("/api/actors/store/restart"), Some(TOKEN)).0,
+        200
+    );
+    frames_move_on(&running, 30, "store restarted");
+    back(&running, "store", g);
+
+    // The compositor itself killed: it comes back where the scene says.
+    let shown = image_index(&figures(&running));
+    let g = generation(&running, "compositor");
+    assert_eq!(
+        post(&running.url("/api/actors/compositor/kill"), Some(TOKEN)).0,
+        202
+    );
+    back(&running, "compositor", g);
+    assert!(eventually(Duration::from_secs(10), || {
+        figures(&running)["frames"].as_u64().is_some_and(|f| f > 5)
+    }));
+    let resumed = image_index(&figures(&running));
+    let samples = 8;
+    assert!(
+        resumed == shown || resumed == (shown + 1) % samples,
+        "resumed at image {resumed}, was at {shown}"
+    );
+
+    // Nothing panicked in the kernel, and it is healthy.
+    assert_eq!(get_json(&running.url("/healthz")).0, 200);
+    let stderr = running.stderr.lock().unwrap().clone();
+    assert!(!stderr.contains("kernel panic"), "{stderr}");
+    assert!(running.terminate().success());
+}
+
+#[test]
+fn frames_to_disk_are_deterministic_and_summarised() {
+    let config = config_file(SYSTEM);
+    let render = || {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("frames");
+        let output = warden()
+            .current_dir(dir.path())
+            .args(["run", "--config", config.path().to_str().unwrap()])
+            .args(["--frames", "45", "--out", out.to_str().unwrap(), "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let mut files: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        let frames: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p).unwrap()).collect();
+        (summary, files, frames, dir)
+    };
+    let (summary, files, first, _keep) = render();
+    assert_eq!(summary["frames"], 45, "{summary}");
+    assert_eq!(files.len(), 45);
+    assert!(files[0].ends_with("frame-00000.png") && files[44].ends_with("frame-00044.png"));
+    for key in [
+        "avg_fps",
+        "frame_p50_ms",
+        "frame_p99_ms",
+        "frame_max_ms",
+        "late_frames",
+    ] {
+        assert!(summary[key].is_number(), "{key} in {summary}");
+    }
+    let picture = image::load_from_memory(&first[44]).unwrap();
+    assert_eq!((picture.width(), picture.height()), (320, 180));
+    // 1.5 s of a slideshow with a transition each second: not one still picture.
+    assert_ne!(first[0], first[44]);
+    let (_, _, second, _keep2) = render();
+    for (i, (a, b)) in first.iter().zip(&second).enumerate() {
+        assert!(a == b, "frame {i} differs between two runs");
+    }
+
+    // A config without a compositor says so.
+    let lonely = config_file("[actors.fft]\nkind = \"fft\"\n");
+    let output = warden()
+        .args(["run", "--config", lonely.path().to_str().unwrap()])
+        .args(["--frames", "3", "--out", "/tmp/never"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no compositor"), "{stderr}");
+}
