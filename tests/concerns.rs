@@ -240,10 +240,13 @@ async fn store(placement: Placement) {
         acked.push(version);
     }
     // A client session over the same actor: hello → welcome on store.session.
-    store.call(StoreMsg::Open {
+    store
+        .call(StoreMsg::Open {
             conn: 7,
             may_write: true,
-        }).await.unwrap();
+        })
+        .await
+        .unwrap();
     store
         .call(StoreMsg::Frame {
             conn: 7,

@@ -111,6 +111,12 @@ pub struct AdminConfig {
     pub addr: SocketAddr,
     /// Bearer token for mutating endpoints (`None`: the kernel makes one up at start).
     pub token: Option<String>,
+    /// Let clients change the scene (WebSocket `state.update`) and send
+    /// perception commands without the token (`[kernel] open_writes`).
+    pub open_writes: bool,
+    /// Web origins besides the server's own allowed to open `/ws`
+    /// (`[kernel] allowed_origins`, e.g. `["http://localhost:5173"]`).
+    pub allowed_origins: Vec<String>,
 }
 
 /// Supervisor settings.
@@ -191,6 +197,10 @@ struct RawKernel {
     admin_addr: Option<String>,
     admin_token: Option<String>,
     start_timeout_ms: Option<u64>,
+    #[serde(default)]
+    open_writes: bool,
+    #[serde(default)]
+    allowed_origins: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -239,6 +249,15 @@ impl KernelConfig {
             }
             other => other,
         };
+        for origin in &kernel.allowed_origins {
+            let scheme_ok = origin.starts_with("http://") || origin.starts_with("https://");
+            if !scheme_ok || origin.ends_with('/') || origin.matches('/').count() != 2 {
+                return Err(ConfigError::new(
+                    "kernel.allowed_origins",
+                    format!("{origin:?} is not an origin (scheme://host[:port], no path)"),
+                ));
+            }
+        }
         let start_timeout = Duration::from_millis(kernel.start_timeout_ms.unwrap_or(10_000));
         at_least(
             "kernel.start_timeout_ms",
@@ -283,7 +302,12 @@ impl KernelConfig {
             )?);
         }
         Ok(KernelConfig {
-            admin: AdminConfig { addr, token },
+            admin: AdminConfig {
+                addr,
+                token,
+                open_writes: kernel.open_writes,
+                allowed_origins: kernel.allowed_origins,
+            },
             supervisor,
             actors,
         })

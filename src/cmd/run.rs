@@ -103,6 +103,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             &kernel,
             warden_web::WebOptions {
                 jpeg_quality: args.jpeg_quality,
+                token: token.clone(),
+                open_writes: kernel.config().admin.open_writes,
+                allowed_origins: kernel.config().admin.allowed_origins.clone(),
             },
         ) {
             Ok(web) => web,

@@ -6,7 +6,10 @@
 
 pub mod encode;
 mod frames;
+pub mod perception;
 mod routes;
+pub mod topics;
+pub mod ws;
 
 pub use frames::{FrameHub, Jpeg, StreamStats, Viewer};
 pub use routes::{Web, WebOptions};

@@ -26,6 +26,11 @@ use warden_kernel::{ActorRef, Kernel};
 
 use crate::encode;
 use crate::frames::FrameHub;
+use crate::perception::{self, PerceptionApi, Writers};
+use crate::topics;
+use crate::ws::{self, WsHub};
+use warden_perception::actor::PerceptionActor;
+use warden_store::actor::StoreActor;
 
 /// The multipart boundary of the stream.
 const BOUNDARY: &str = "warden-frame";
@@ -37,18 +42,33 @@ const FRAME_TIMEOUT: Duration = Duration::from_secs(3);
 pub struct WebOptions {
     /// JPEG quality of the stream and of `frame.jpg` by default.
     pub jpeg_quality: u8,
+    /// The admin token: it lets a client write (scene updates over `/ws`,
+    /// perception commands). Empty: nobody may, unless `open_writes`.
+    pub token: String,
+    /// Writes without the token (`[kernel] open_writes`).
+    pub open_writes: bool,
+    /// Origins besides this server's own that may open `/ws`.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for WebOptions {
     fn default() -> Self {
-        WebOptions { jpeg_quality: 80 }
+        WebOptions {
+            jpeg_quality: 80,
+            token: String::new(),
+            open_writes: false,
+            allowed_origins: Vec::new(),
+        }
     }
 }
 
 /// The live endpoints of one kernel (see the module documentation).
 #[derive(Debug)]
 pub struct Web {
+    kernel: Kernel,
     live: Option<Live>,
+    ws: Option<Arc<WsHub>>,
+    perception: Option<Arc<PerceptionApi>>,
     options: WebOptions,
 }
 
@@ -63,12 +83,33 @@ impl Web {
     /// answer 404 saying so). Starts the frame hub's thread and, on the
     /// current actix runtime, the task that feeds the pacing histograms.
     pub fn start(kernel: &Kernel, options: WebOptions) -> std::io::Result<Arc<Self>> {
-        let name = kernel
-            .config()
-            .actors
-            .iter()
-            .find(|spec| spec.kind == "compositor")
-            .map(|spec| spec.name.clone());
+        let first = |kind: &str| {
+            kernel
+                .config()
+                .actors
+                .iter()
+                .find(|spec| spec.kind == kind)
+                .map(|spec| spec.name.clone())
+        };
+        let other = |err: warden_kernel::KernelError| std::io::Error::other(err.to_string());
+        let ws = match first("store") {
+            Some(name) => Some(WsHub::start(
+                kernel,
+                kernel.actor::<StoreActor>(&name).map_err(other)?,
+                options.token.clone(),
+                options.open_writes,
+                options.allowed_origins.clone(),
+            )),
+            None => None,
+        };
+        let perception = match first("perception") {
+            Some(name) => Some(PerceptionApi::start(
+                kernel,
+                kernel.actor::<PerceptionActor>(&name).map_err(other)?,
+            )),
+            None => None,
+        };
+        let name = first("compositor");
         let live = match name {
             Some(name) => {
                 let compositor = kernel
@@ -81,7 +122,13 @@ impl Web {
             }
             None => None,
         };
-        Ok(Arc::new(Web { live, options }))
+        Ok(Arc::new(Web {
+            kernel: kernel.clone(),
+            live,
+            ws,
+            perception,
+            options,
+        }))
     }
 
     /// The frame hub, if there is a compositor.
@@ -89,16 +136,86 @@ impl Web {
         self.live.as_ref().map(|live| &live.hub)
     }
 
+    /// The WebSocket endpoint, if the config has a store.
+    pub fn ws(&self) -> Option<&Arc<WsHub>> {
+        self.ws.as_ref()
+    }
+
     /// The routes, for [`warden_kernel::admin::serve_with`].
     pub fn routes(self: &Arc<Self>) -> Extra {
         let web = Arc::clone(self);
+        let writers = Arc::new(Writers {
+            token: self.options.token.clone(),
+            open: self.options.open_writes,
+        });
         Arc::new(move |cfg: &mut web::ServiceConfig| {
             cfg.app_data(web::Data::from(Arc::clone(&web)))
+                .app_data(web::Data::new(web.kernel.clone()))
+                .app_data(web::Data::from(Arc::clone(&writers)))
                 .route("/api/frame.jpg", web::get().to(frame_jpg))
                 .route("/api/frame.png", web::get().to(frame_png))
                 .route("/api/stream.mjpeg", web::get().to(stream))
                 .route("/api/compositor", web::get().to(compositor))
+                .route("/api/topics", web::get().to(topics::list))
+                .route("/api/topics/stream", web::get().to(topics::stream))
                 .route("/api/openapi.json", web::get().to(openapi));
+            match &web.ws {
+                Some(hub) => {
+                    cfg.app_data(web::Data::from(Arc::clone(hub)))
+                        .route("/ws", web::get().to(ws::upgrade))
+                        .route("/api/ws", web::get().to(ws_stats));
+                }
+                None => {
+                    let missing = || async {
+                        error(
+                            StatusCode::NOT_FOUND,
+                            "the config names no store actor, so there is no /ws",
+                        )
+                    };
+                    cfg.route("/ws", web::get().to(missing))
+                        .route("/api/ws", web::get().to(missing));
+                }
+            }
+            match &web.perception {
+                Some(api) => {
+                    cfg.app_data(web::Data::from(Arc::clone(api)))
+                        .route(
+                            "/api/perception/detections",
+                            web::get().to(perception::detections),
+                        )
+                        .route("/api/perception/tracks", web::get().to(perception::tracks))
+                        .route(
+                            "/api/timeline/predictions",
+                            web::get().to(perception::predictions),
+                        )
+                        .route("/api/perception/stats", web::get().to(perception::stats))
+                        .route("/api/health", web::get().to(perception::health))
+                        .route("/api/timeline/refresh", web::post().to(perception::refresh))
+                        .route(
+                            "/api/perception/config",
+                            web::post().to(perception::configure),
+                        );
+                }
+                None => {
+                    let missing = || async {
+                        perception::failure(
+                            StatusCode::NOT_FOUND,
+                            "the config names no perception actor",
+                        )
+                    };
+                    for path in [
+                        "/api/perception/detections",
+                        "/api/perception/tracks",
+                        "/api/timeline/predictions",
+                        "/api/perception/stats",
+                        "/api/health",
+                    ] {
+                        cfg.route(path, web::get().to(missing));
+                    }
+                    cfg.route("/api/timeline/refresh", web::post().to(missing))
+                        .route("/api/perception/config", web::post().to(missing));
+                }
+            }
         })
     }
 
@@ -312,6 +429,10 @@ async fn compositor(web: web::Data<Web>) -> HttpResponse {
             format!("the compositor did not answer: {err}"),
         ),
     }
+}
+
+async fn ws_stats(hub: web::Data<WsHub>) -> HttpResponse {
+    HttpResponse::Ok().json(hub.stats())
 }
 
 async fn openapi() -> HttpResponse {

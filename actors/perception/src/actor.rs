@@ -17,9 +17,10 @@ use warden_kernel::{Actor, ActorError, ConfigProblem, Ctx, PoolSpec};
 use crate::error::PerceptionError;
 use crate::pipeline::{FrameOutput, Pipeline, PipelineConfig};
 use crate::scenario::Scenario;
+use crate::shm::ShmWriter;
 use crate::source::Frame;
 use crate::timeline::TimelineConfig;
-use crate::wire::{DetectionFrame, TimelinesFrame, TracksFrame};
+use crate::wire::{DetectionFrame, FrameKind, TimelinesFrame, TracksFrame};
 
 use camera::{Camera, CameraSource};
 pub use messages::{
@@ -69,6 +70,12 @@ pub struct PerceptionConfig {
     /// `wall` (frames on a wall-clock grid) or `virtual` (a frame only when
     /// `AdvanceTo` asks: offline, deterministic).
     pub clock: String,
+    /// Keep the latest detections, tracks and timelines in shared memory
+    /// for foreign readers (`crate::shm`, docs/PERCEPTION.md).
+    pub shm_export: bool,
+    /// The segments' instance name: `/dev/shm/warden-<instance>-<kind>`
+    /// (empty: the actor's name).
+    pub shm_instance: String,
 }
 
 /// Where frames come from.
@@ -97,6 +104,8 @@ impl Default for PerceptionConfig {
             timeline_step_s: timeline.step_s,
             publish_frames: true,
             clock: "wall".into(),
+            shm_export: true,
+            shm_instance: String::new(),
         }
     }
 }
@@ -202,6 +211,81 @@ pub struct PerceptionActor {
     virtual_clock: bool,
     /// The latest picture (kept under the virtual clock, for `AdvanceTo`).
     picture: Option<(u64, u64, u32, u32, Vec<u8>)>,
+    /// The shared-memory export, per topic (`None`: off, or refused).
+    export: Export,
+}
+
+/// The shared-memory writers of the three topics.
+#[derive(Default)]
+struct Export {
+    detections: Option<ShmWriter>,
+    tracks: Option<ShmWriter>,
+    timelines: Option<ShmWriter>,
+    /// What the export does, for `Stats`.
+    state: String,
+}
+
+impl Export {
+    fn open(config: &PerceptionConfig, name: &str) -> Self {
+        if !config.shm_export {
+            return Export {
+                state: "off (shm_export = false)".into(),
+                ..Export::default()
+            };
+        }
+        let instance = if config.shm_instance.is_empty() {
+            name
+        } else {
+            &config.shm_instance
+        };
+        let open = |kind| match ShmWriter::create(instance, kind) {
+            Ok(writer) => Ok(writer),
+            Err(err) => {
+                tracing::warn!(%err, "the shared-memory export is off for this segment");
+                Err(err.to_string())
+            }
+        };
+        let (detections, tracks, timelines) = (
+            open(FrameKind::Detections),
+            open(FrameKind::Tracks),
+            open(FrameKind::Timelines),
+        );
+        let state = match (&detections, &tracks, &timelines) {
+            (Ok(_), Ok(_), Ok(_)) => {
+                format!("/dev/shm/warden-{instance}-{{detections,tracks,timelines}}")
+            }
+            (Err(err), _, _) | (_, Err(err), _) | (_, _, Err(err)) => format!("off: {err}"),
+        };
+        Export {
+            detections: detections.ok(),
+            tracks: tracks.ok(),
+            timelines: timelines.ok(),
+            state,
+        }
+    }
+
+    fn writer(&mut self, topic: &str) -> Option<&mut ShmWriter> {
+        match topic {
+            DETECTIONS => self.detections.as_mut(),
+            TRACKS => self.tracks.as_mut(),
+            TIMELINES => self.timelines.as_mut(),
+            _ => None,
+        }
+    }
+
+    /// Unlink the segments (a clean stop).
+    fn remove(&mut self) {
+        for writer in [
+            self.detections.take(),
+            self.tracks.take(),
+            self.timelines.take(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            writer.remove();
+        }
+    }
 }
 
 impl PerceptionActor {
@@ -228,6 +312,11 @@ impl PerceptionActor {
             }
         };
         let frame = WireFrame::new(frame_id, timestamp_ms, count as u32, wire);
+        if let Some(writer) = self.export.writer(topic)
+            && let Err(err) = writer.publish(&frame)
+        {
+            tracing::warn!(topic, %err, "not exported to shared memory");
+        }
         if let Err(err) = ctx.publish(topic, &frame) {
             tracing::debug!(topic, %err, "not published");
         }
@@ -410,7 +499,7 @@ impl Actor for PerceptionActor {
         Ok(())
     }
 
-    fn start(config: PerceptionConfig, _ctx: &mut Ctx) -> Result<Self, ActorError> {
+    fn start(config: PerceptionConfig, ctx: &mut Ctx) -> Result<Self, ActorError> {
         let fatal = |err: &dyn std::fmt::Display| ActorError::Fatal(err.to_string());
         let pipeline_config = PipelineConfig {
             timeline: config.timeline().map_err(|e| fatal(&e))?,
@@ -431,6 +520,7 @@ impl Actor for PerceptionActor {
             stats: messages::Counters::new(),
             virtual_clock: config.clock == "virtual",
             picture: None,
+            export: Export::open(&config, ctx.name()),
         })
     }
 
@@ -488,11 +578,13 @@ impl Actor for PerceptionActor {
                     tracks: self.latest.tracks.clone(),
                 })
             }
-            PerceptionMsg::Stats => Ok(PerceptionReply::Stats(self.stats.report(
-                self.camera.fps(),
-                self.timeline_hz,
-                ctx.uptime(),
-            ))),
+            PerceptionMsg::Stats => {
+                let mut stats =
+                    self.stats
+                        .report(self.camera.fps(), self.timeline_hz, ctx.uptime());
+                stats.shm_export = self.export.state.clone();
+                Ok(PerceptionReply::Stats(stats))
+            }
         }
     }
 
@@ -506,6 +598,10 @@ impl Actor for PerceptionActor {
             self.stats.source_errors += 1;
             tracing::warn!(%err, "a camera frame was skipped");
         }
+    }
+
+    fn stop(&mut self, _ctx: &mut Ctx) {
+        self.export.remove();
     }
 
     fn idempotent(msg: &PerceptionMsg) -> bool {

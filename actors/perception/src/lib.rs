@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod mot_io;
 pub mod pipeline;
 pub mod scenario;
+pub mod shm;
 pub mod source;
 pub mod timeline;
 pub mod tracker;

@@ -215,7 +215,11 @@ fn protocol(c: &mut Criterion) {
         },
         [1; 32],
     );
-    machine.handle(Input::Connected { conn: 1, now_ms: 0 });
+    machine.handle(Input::Connected {
+        conn: 1,
+        may_write: true,
+        now_ms: 0,
+    });
     machine.handle(Input::Frame {
         conn: 1,
         text: json!({"type": "session.hello", "actor_id": "bench"}).to_string(),

@@ -182,6 +182,8 @@ pub enum StoreMsg {
     Open {
         /// Its handle (unique among open connections).
         conn: ConnId,
+        /// Whether it may send `state.update` (else refused as `forbidden`).
+        may_write: bool,
     },
     /// A text frame from a client (`session.hello`, `state.update`,
     /// `session.heartbeat`, `session.goodbye`; `docs/PROTOCOL.md`).
@@ -454,8 +456,8 @@ impl Actor for StoreActor {
             StoreMsg::Open { .. } | StoreMsg::Frame { .. } | StoreMsg::Close { .. }
         );
         let reply = match msg {
-            StoreMsg::Open { conn } => {
-                self.sessions.opened(conn);
+            StoreMsg::Open { conn, may_write } => {
+                self.sessions.opened(conn, may_write);
                 accepted
             }
             StoreMsg::Frame { conn, text } => {

@@ -94,6 +94,10 @@ pub enum Input {
     Connected {
         /// Its handle.
         conn: ConnId,
+        /// Whether its sessions may send `state.update` (the endpoint
+        /// decides: an admin token, or writes opened by the config); a
+        /// read-only connection's updates are refused as `forbidden`.
+        may_write: bool,
         /// The time (ms, any monotonic origin).
         now_ms: u64,
     },

@@ -201,6 +201,8 @@ pub struct PerceptionStats {
     pub encode_failures: u64,
     /// Time since this instance started, ms.
     pub uptime_ms: u64,
+    /// Where the shared-memory export writes, or why it is off.
+    pub shm_export: String,
 }
 
 /// The counters behind [`PerceptionStats`].
@@ -290,6 +292,7 @@ impl Counters {
             source_errors: self.source_errors,
             encode_failures: self.encode_failures,
             uptime_ms: uptime.as_millis() as u64,
+            shm_export: String::new(),
         }
     }
 }

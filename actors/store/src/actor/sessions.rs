@@ -78,9 +78,13 @@ impl Sessions {
         self.machine.sessions()
     }
 
-    pub(crate) fn opened(&mut self, conn: ConnId) {
+    pub(crate) fn opened(&mut self, conn: ConnId, may_write: bool) {
         let now_ms = self.now_ms();
-        self.feed(Input::Connected { conn, now_ms });
+        self.feed(Input::Connected {
+            conn,
+            may_write,
+            now_ms,
+        });
     }
 
     pub(crate) fn frame(&mut self, conn: ConnId, text: String) {

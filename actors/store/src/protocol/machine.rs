@@ -23,6 +23,7 @@ const MAX_ID_LEN: usize = 128;
 
 struct Conn {
     session: Option<String>,
+    may_write: bool,
     last_seen_ms: u64,
     last_sent_ms: u64,
 }
@@ -68,10 +69,15 @@ impl Protocol {
     /// Handle one input; returns what to do, in order.
     pub fn handle(&mut self, input: Input) -> Vec<Action> {
         match input {
-            Input::Connected { conn, now_ms } => {
+            Input::Connected {
+                conn,
+                may_write,
+                now_ms,
+            } => {
                 self.advance(now_ms);
                 let c = Conn {
                     session: None,
+                    may_write,
                     last_seen_ms: now_ms,
                     last_sent_ms: now_ms,
                 };
@@ -314,10 +320,18 @@ impl Protocol {
         payload: Value,
     ) {
         let max = self.config.max_in_flight;
+        let may_write = self.conns.get(&conn).is_some_and(|c| c.may_write);
         let Some(session) = self.sessions.get_mut(id) else {
             return;
         };
-        let refusal = if request_id.is_empty() || request_id.len() > MAX_ID_LEN {
+        let refusal = if !may_write {
+            Some((
+                "forbidden",
+                "this connection may only read: updates need the admin token (in \
+                 session.hello's `token` or an Authorization header on the upgrade)"
+                    .to_owned(),
+            ))
+        } else if request_id.is_empty() || request_id.len() > MAX_ID_LEN {
             Some((
                 "invalid",
                 format!("request_id must be 1..={MAX_ID_LEN} bytes"),

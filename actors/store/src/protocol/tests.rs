@@ -77,6 +77,7 @@ impl Harness {
     fn connect(&mut self, conn: ConnId, hello: Value) {
         self.feed(Input::Connected {
             conn,
+            may_write: true,
             now_ms: self.now,
         });
         self.send(conn, hello);
@@ -279,6 +280,7 @@ fn frames_out_of_order_or_malformed_are_errors() {
     assert!(matches!(&h.take(1)[..], [ServerMessage::Error { code, .. }] if code == "protocol"));
     h.feed(Input::Connected {
         conn: 2,
+        may_write: true,
         now_ms: h.now,
     });
     h.feed(Input::Frame {
@@ -330,4 +332,41 @@ fn duplicate_request_ids_in_flight_are_refused() {
     assert!(
         matches!(&second[..], [Action::Send { message: ServerMessage::Ack { error: Some(e), .. }, .. }] if e.code == "duplicate_request")
     );
+}
+
+#[test]
+fn a_read_only_connection_reads_but_its_updates_are_forbidden() {
+    let mut h = Harness::new(16);
+    h.feed(Input::Connected {
+        conn: 1,
+        may_write: false,
+        now_ms: h.now,
+    });
+    h.send(1, json!({"type": "session.hello", "actor_id": "viewer"}));
+    let got = h.take(1);
+    welcome(&got);
+    h.update(1, "r-1", "layers", 0, add_layer("bg"));
+    h.pump();
+    let got = h.take(1);
+    let [
+        ServerMessage::Ack {
+            request_id,
+            ok: false,
+            error: Some(error),
+            ..
+        },
+    ] = &got[..]
+    else {
+        panic!("expected one refusal, got {got:?}");
+    };
+    assert_eq!(request_id, "r-1");
+    assert_eq!(error.code, "forbidden");
+    assert!(error.message.contains("admin token"), "{}", error.message);
+    assert_eq!(h.store.version(), 0, "nothing was written");
+    // A writer on another connection is notified; the reader sees it too.
+    h.connect(2, json!({"type": "session.hello", "actor_id": "admin"}));
+    h.take(2);
+    h.update(2, "r-2", "layers", 0, add_layer("bg"));
+    h.pump();
+    assert_eq!(versions(&h.take(1)), vec![1]);
 }

@@ -165,6 +165,7 @@ fn a_stale_catch_up_answer_is_ignored() {
     for (conn, cursor) in [(2, 0), (3, 3)] {
         h.proto.handle(Input::Connected {
             conn,
+            may_write: true,
             now_ms: h.now,
         });
         let hello = json!({"type": "session.hello", "actor_id": "alice", "resume": {"token": token, "cursor": cursor}});

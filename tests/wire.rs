@@ -1,0 +1,632 @@
+//! Clients on the wire, against the real `warden run`: a WebSocket client
+//! (tokio-tungstenite) through the store protocol written from
+//! docs/PROTOCOL.md — reading, writing with the token, refusals, bad frames,
+//! resume across a store kill in both placements with nothing acknowledged
+//! lost, three clients on the same and different records — seed 003's HTTP
+//! API over perception, the SSE topic stream, and the Python reader of the
+//! shared-memory export.
+#![allow(clippy::unwrap_used)]
+
+#[path = "support/process.rs"]
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write as _};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use support::{eventually, get_json, http, post, run};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+const TOKEN: &str = "wire-token-31";
+
+fn system(store_placement: &str, shm_instance: &str) -> String {
+    format!(
+        r#"
+[supervisor]
+max_restarts = 100
+within_secs = 10
+
+[actors.store]
+kind = "store"
+placement = "{store_placement}"
+data = "scene"
+
+[actors.perception]
+kind = "perception"
+placement = "process"
+size = "320x240"
+fps = 10
+shm_instance = "{shm_instance}"
+
+[actors.compositor]
+kind = "compositor"
+placement = "inprocess"
+size = "160x90"
+fps = 10
+images = ""
+audio = ""
+"#
+    )
+}
+
+fn start(store_placement: &str, shm_instance: &str) -> support::Running {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(system(store_placement, shm_instance).as_bytes())
+        .unwrap();
+    let running = run(&["--config", file.path().to_str().unwrap()], Some(TOKEN));
+    assert!(
+        eventually(Duration::from_secs(20), || get_json(
+            &running.url("/api/perception/tracks")
+        )
+        .0 == 200),
+        "perception publishes"
+    );
+    running
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+fn ws_url(running: &support::Running) -> String {
+    running.url("/ws").replacen("http://", "ws://", 1)
+}
+
+async fn connect(
+    running: &support::Running,
+    header: Option<(&'static str, String)>,
+) -> Result<Ws, String> {
+    let mut request = ws_url(running).into_client_request().unwrap();
+    if let Some((name, value)) = header {
+        request.headers_mut().insert(name, value.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(err) => Err(err.to_string()),
+    }
+}
+
+async fn send(ws: &mut Ws, frame: Value) {
+    ws.send(Message::text(frame.to_string())).await.unwrap();
+}
+
+/// The next text frame as JSON (`None`: closed, or nothing within 10 s).
+async fn next(ws: &mut Ws) -> Option<Value> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => return Some(serde_json::from_str(&text).unwrap()),
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            _ => return None,
+        }
+    }
+}
+
+/// Frames until one of `kind` (with `request_id` if given); the others are returned too.
+async fn until(ws: &mut Ws, kind: &str, request_id: Option<&str>) -> (Value, Vec<Value>) {
+    let mut before = Vec::new();
+    loop {
+        let frame = next(ws)
+            .await
+            .unwrap_or_else(|| panic!("no {kind} came; before it: {before:?}"));
+        if frame["type"] == kind && request_id.is_none_or(|id| frame["request_id"] == id) {
+            return (frame, before);
+        }
+        before.push(frame);
+    }
+}
+
+async fn hello(ws: &mut Ws, actor: &str, token: Option<&str>) -> (Value, Value) {
+    let mut frame = json!({"type": "session.hello", "actor_id": actor});
+    if let Some(token) = token {
+        frame["token"] = json!(token);
+    }
+    send(ws, frame).await;
+    let welcome = next(ws).await.unwrap();
+    assert_eq!(welcome["type"], "session.welcome", "{welcome}");
+    let baseline = next(ws).await.unwrap();
+    assert_eq!(baseline["type"], "notify.scene", "{baseline}");
+    (welcome, baseline)
+}
+
+fn update(id: &str, topic: &str, expected: u64, payload: Value) -> Value {
+    json!({"type": "state.update", "request_id": id, "topic": topic, "expected_version": expected, "payload": payload})
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_store_protocol_over_websocket_reads_writes_and_refuses() {
+    let running = start("process", &format!("wire-a-{}", std::process::id()));
+
+    // A page from another origin may not open the socket.
+    let refused = connect(&running, Some(("origin", "http://evil.example".into()))).await;
+    assert!(
+        refused.as_ref().is_err_and(|e| e.contains("403")),
+        "{refused:?}"
+    );
+    let own = running.base.clone();
+    connect(&running, Some(("origin", own))).await.unwrap();
+
+    // A reader: the seeded scene as a baseline; its updates are forbidden.
+    let mut reader = connect(&running, None).await.unwrap();
+    let (welcome, baseline) = hello(&mut reader, "reader", None).await;
+    assert_eq!(baseline["reason"], "fresh");
+    assert!(
+        baseline["topics"]["layers"]["bars"].is_object(),
+        "{baseline}"
+    );
+    assert!(welcome["resume_token"].as_str().unwrap().len() == 32);
+    let version = baseline["version"].as_u64().unwrap();
+    send(
+        &mut reader,
+        update(
+            "r-1",
+            "layers",
+            version,
+            json!({"op": "set", "id": "bars", "visible": false}),
+        ),
+    )
+    .await;
+    let (ack, _) = until(&mut reader, "state.ack", Some("r-1")).await;
+    assert_eq!(ack["ok"], false);
+    assert_eq!(ack["error"]["code"], "forbidden", "{ack}");
+
+    // A writer with the token in its hello (the store never sees it).
+    let mut writer = connect(&running, None).await.unwrap();
+    let (_, baseline) = hello(&mut writer, "writer", Some(TOKEN)).await;
+    let version = baseline["version"].as_u64().unwrap();
+    send(
+        &mut writer,
+        update(
+            "w-1",
+            "layers",
+            version,
+            json!({"op": "set", "id": "bars", "visible": false}),
+        ),
+    )
+    .await;
+    let (ack, before) = until(&mut writer, "state.ack", Some("w-1")).await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    let acked = ack["version"].as_u64().unwrap();
+    assert!(
+        before
+            .iter()
+            .any(|f| f["type"] == "notify.layers" && f["version"] == acked),
+        "the notify comes before its ack: {before:?}"
+    );
+    let (notify, _) = until(&mut reader, "notify.layers", None).await;
+    assert_eq!(notify["version"], acked);
+    assert_eq!(notify["changes"][0]["value"], false);
+    assert_eq!(notify["actor_id"], "writer");
+
+    // The live picture follows the store.
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            get_json(&running.url("/api/compositor")).1["scene_version"]
+                .as_u64()
+                .is_some_and(|v| v >= acked)
+        }),
+        "the compositor saw version {acked}"
+    );
+
+    // Stale, invalid, malformed and binary frames: refused, connection kept.
+    // (`bars/visible` changed after `version`; per record, so the same key.)
+    send(
+        &mut writer,
+        update(
+            "w-2",
+            "layers",
+            version,
+            json!({"op": "set", "id": "bars", "visible": true}),
+        ),
+    )
+    .await;
+    let (ack, _) = until(&mut writer, "state.ack", Some("w-2")).await;
+    assert_eq!(ack["error"]["code"], "stale", "{ack}");
+    send(
+        &mut writer,
+        update(
+            "w-3",
+            "layers",
+            acked,
+            json!({"op": "set", "id": "bars", "opacity": 1.5}),
+        ),
+    )
+    .await;
+    let (ack, _) = until(&mut writer, "state.ack", Some("w-3")).await;
+    assert_eq!(ack["error"]["code"], "invalid", "{ack}");
+    assert_eq!(ack["error"]["field"], "opacity");
+    writer.send(Message::text("not json")).await.unwrap();
+    let (error, _) = until(&mut writer, "session.error", None).await;
+    assert_eq!(error["code"], "bad_frame");
+    writer.send(Message::binary(vec![1, 2, 3])).await.unwrap();
+    let (error, _) = until(&mut writer, "session.error", None).await;
+    assert_eq!(error["code"], "bad_frame");
+    assert!(error["message"].as_str().unwrap().contains("binary"));
+
+    // The token in the upgrade's Authorization header works as well.
+    let mut header_writer = connect(&running, Some(("authorization", format!("Bearer {TOKEN}"))))
+        .await
+        .unwrap();
+    let (_, baseline) = hello(&mut header_writer, "header", None).await;
+    let version = baseline["version"].as_u64().unwrap();
+    send(
+        &mut header_writer,
+        update(
+            "h-1",
+            "camera",
+            version,
+            json!({"op": "set", "target": "main", "zoom": 1.5}),
+        ),
+    )
+    .await;
+    let (ack, _) = until(&mut header_writer, "state.ack", Some("h-1")).await;
+    assert_eq!(ack["ok"], true, "{ack}");
+
+    // Over the 1 MiB limit: frame_too_large, then the connection closes.
+    let big = "x".repeat(1_200_000);
+    header_writer
+        .send(Message::text(
+            json!({"type": "session.heartbeat", "pad": big}).to_string(),
+        ))
+        .await
+        .unwrap();
+    let (error, _) = until(&mut header_writer, "session.error", None).await;
+    assert_eq!(error["code"], "frame_too_large", "{error}");
+    assert!(next(&mut header_writer).await.is_none(), "closed after it");
+
+    // Goodbye ends the session.
+    send(&mut writer, json!({"type": "session.goodbye"})).await;
+    let stats = get_json(&running.url("/api/ws")).1;
+    assert!(stats["accepted"].as_u64().unwrap() >= 4, "{stats}");
+    assert_eq!(stats["refused_origin"], 1, "{stats}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn three_clients_on_the_same_and_different_records() {
+    let running = start("inprocess", &format!("wire-b-{}", std::process::id()));
+    let mut clients = Vec::new();
+    for name in ["a", "b", "c"] {
+        let mut ws = connect(&running, None).await.unwrap();
+        let (_, baseline) = hello(&mut ws, name, Some(TOKEN)).await;
+        clients.push((ws, baseline["version"].as_u64().unwrap()));
+    }
+    let version = clients[0].1;
+    // a and b write the same record from the same version; c another one.
+    for (i, payload) in [
+        (
+            "layers",
+            json!({"op": "set", "id": "camera", "opacity": 0.25}),
+        ),
+        (
+            "layers",
+            json!({"op": "set", "id": "camera", "opacity": 0.75}),
+        ),
+        (
+            "camera",
+            json!({"op": "set", "target": "main", "zoom": 2.0}),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let ws = &mut clients[i].0;
+        send(ws, update(&format!("u{i}"), payload.0, version, payload.1)).await;
+        // One at a time, so the order is known: a first, then b, then c.
+        let (ack, _) = until(ws, "state.ack", Some(&format!("u{i}"))).await;
+        match i {
+            0 => assert_eq!(ack["ok"], true, "{ack}"),
+            1 => assert_eq!(ack["error"]["code"], "stale", "b lost to a: {ack}"),
+            _ => assert_eq!(
+                ack["ok"], true,
+                "a different record does not conflict: {ack}"
+            ),
+        }
+    }
+    // Every client's copy agrees.
+    let mut fresh = connect(&running, None).await.unwrap();
+    let (_, baseline) = hello(&mut fresh, "check", None).await;
+    assert_eq!(baseline["topics"]["layers"]["camera"]["opacity"], 0.25);
+    assert_eq!(baseline["topics"]["camera"]["main"]["zoom"], 2.0);
+    // Over the store's 1 MiB limit (an in-process store sees the frame).
+    let big = "x".repeat(1_100_000);
+    fresh
+        .send(Message::text(
+            json!({"type": "session.heartbeat", "pad": big}).to_string(),
+        ))
+        .await
+        .unwrap();
+    let (error, _) = until(&mut fresh, "session.error", None).await;
+    assert_eq!(error["code"], "frame_too_large", "{error}");
+    assert!(next(&mut fresh).await.is_none(), "closed after it");
+}
+
+/// A burst of updates while the store actor is killed: the client resumes
+/// with its token and cursor after every disconnect, and every update it
+/// saw acknowledged is in the store afterwards.
+async fn resume_across_a_store_kill(placement: &str) {
+    let running = start(
+        placement,
+        &format!("wire-k-{placement}-{}", std::process::id()),
+    );
+    let mut ws = connect(&running, None).await.unwrap();
+    let (welcome, baseline) = hello(&mut ws, "burst", Some(TOKEN)).await;
+    let mut token = welcome["resume_token"].as_str().unwrap().to_string();
+    let mut cursor = baseline["version"].as_u64().unwrap();
+    let mut acked: BTreeMap<String, u64> = BTreeMap::new();
+    let mut disconnects = 0;
+    let mut next_id = 0;
+    let total = 60;
+    let mut killed = false;
+    while next_id < total {
+        // Send the next update (a layer of its own, so none conflicts).
+        let id = format!("l{next_id}");
+        send(
+            &mut ws,
+            update(&id, "layers", cursor, json!({"op": "add", "id": id})),
+        )
+        .await;
+        next_id += 1;
+        if next_id == 20 && !killed {
+            let (status, body) = post(&running.url("/api/actors/store/kill"), Some(TOKEN));
+            assert_eq!(status, 202, "{body}");
+            killed = true;
+        }
+        // Read what has come: notifies move the cursor, acks are logged.
+        let mut closed = false;
+        loop {
+            match tokio::time::timeout(Duration::from_millis(30), ws.next()).await {
+                Err(_quiet) => break,
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    let frame: Value = serde_json::from_str(&text).unwrap();
+                    match frame["type"].as_str().unwrap() {
+                        "state.ack" if frame["ok"] == true => {
+                            acked.insert(
+                                frame["request_id"].as_str().unwrap().into(),
+                                frame["version"].as_u64().unwrap(),
+                            );
+                        }
+                        "notify.layers" | "notify.dims" | "notify.camera" | "notify.scene"
+                        | "session.heartbeat" => {
+                            cursor = cursor.max(frame["version"].as_u64().unwrap());
+                        }
+                        "session.welcome" => token = frame["resume_token"].as_str().unwrap().into(),
+                        "session.error" => assert_eq!(frame["code"], "store_failed", "{frame}"),
+                        _ => {}
+                    }
+                }
+                Ok(Some(Ok(Message::Close(_)) | Err(_)) | None) => {
+                    closed = true;
+                    break;
+                }
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+        if closed {
+            disconnects += 1;
+            // Resume with the token and cursor, retrying while the store restarts.
+            ws = loop {
+                if let Ok(mut again) = connect(&running, None).await {
+                    send(&mut again, json!({"type": "session.hello", "actor_id": "burst", "token": TOKEN, "resume": {"token": token, "cursor": cursor}})).await;
+                    match next(&mut again).await {
+                        Some(w) if w["type"] == "session.welcome" => {
+                            token = w["resume_token"].as_str().unwrap().into();
+                            break again;
+                        }
+                        _ => {}
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+        }
+    }
+    // Drain the last acks.
+    while let Ok(Some(Ok(Message::Text(text)))) =
+        tokio::time::timeout(Duration::from_secs(2), ws.next()).await
+    {
+        let frame: Value = serde_json::from_str(&text).unwrap();
+        if frame["type"] == "state.ack" && frame["ok"] == true {
+            acked.insert(
+                frame["request_id"].as_str().unwrap().into(),
+                frame["version"].as_u64().unwrap(),
+            );
+        }
+    }
+    assert!(
+        killed && disconnects >= 1,
+        "the kill landed during the burst ({disconnects} disconnects)"
+    );
+    assert!(
+        acked.len() >= 20,
+        "most updates were acknowledged: {}",
+        acked.len()
+    );
+    // Every acknowledged layer is in a fresh baseline.
+    let mut check = connect(&running, None).await.unwrap();
+    let (_, baseline) = hello(&mut check, "check", None).await;
+    let layers = &baseline["topics"]["layers"];
+    let lost: Vec<&String> = acked
+        .keys()
+        .filter(|id| !layers[id.as_str()].is_object())
+        .collect();
+    assert!(lost.is_empty(), "acknowledged and lost: {lost:?}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn resume_across_a_store_kill_loses_nothing_acknowledged_in_process() {
+    resume_across_a_store_kill("inprocess").await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn resume_across_a_store_kill_loses_nothing_acknowledged_as_a_child() {
+    resume_across_a_store_kill("process").await;
+}
+
+#[test]
+fn seed_003s_api_the_topic_stream_and_the_shared_memory_reader() {
+    let instance = format!("wire-p-{}", std::process::id());
+    let running = start("inprocess", &instance);
+    for path in ["/api/perception/detections", "/api/perception/tracks"] {
+        let (status, body) = get_json(&running.url(path));
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(body["status"], "success");
+        assert!(body["data"]["frame_id"].as_u64().unwrap() > 0);
+        assert_eq!(body["data"]["crc32"].as_str().unwrap().len(), 8);
+    }
+    let tracks = get_json(&running.url("/api/perception/tracks")).1;
+    assert!(
+        tracks["data"]["tracks"][0]["bbox"]["w"].as_f64().unwrap() > 0.0,
+        "{tracks}"
+    );
+    assert!(
+        eventually(Duration::from_secs(5), || get_json(
+            &running.url("/api/timeline/predictions")
+        )
+        .0 == 200),
+        "timelines come at 1 Hz"
+    );
+    let predictions = get_json(&running.url("/api/timeline/predictions")).1;
+    assert!(predictions["data"]["timelines"].is_array(), "{predictions}");
+    assert!(
+        eventually(Duration::from_secs(5), || get_json(
+            &running.url("/api/health")
+        )
+        .0 == 200),
+        "healthy: {}",
+        get_json(&running.url("/api/health")).1
+    );
+    let health = get_json(&running.url("/api/health")).1;
+    assert_eq!(health["status"], "healthy");
+    assert_eq!(health["checks"]["tracks_fresh"], true);
+    let stats = get_json(&running.url("/api/perception/stats")).1;
+    assert!(stats["data"]["fps"].as_f64().unwrap() > 5.0, "{stats}");
+    assert_eq!(stats["data"]["crc_failures"], 0);
+
+    // Commands: the token, the request id, the field named when refused.
+    let (status, body) = post(&running.url("/api/timeline/refresh"), None);
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["status"], "error");
+    let send = |path: &str, body: &str| {
+        let mut response = http()
+            .post(&running.url(path))
+            .header("Authorization", &format!("Bearer {TOKEN}"))
+            .send(body)
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap();
+        (status, serde_json::from_str::<Value>(&text).unwrap())
+    };
+    let (status, body) = send("/api/timeline/refresh", r#"{"request_id":"t-1"}"#);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["request_id"], "t-1");
+    let (status, body) = send(
+        "/api/perception/config",
+        r#"{"request_id":"c-1","timeline_hz":2}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["request_id"], "c-1");
+    let (status, body) = send("/api/perception/config", r#"{"fps":0}"#);
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("fps"), "{body}");
+    let (status, body) = send("/api/perception/config", r#"{"fsp":3}"#);
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("fsp"), "{body}");
+
+    // The topic stream: both topics' events, as JSON.
+    let mut response = http()
+        .get(&running.url("/api/topics/stream?topics=perception.tracks,store.notify"))
+        .call()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let mut lines = BufReader::new(response.body_mut().as_reader()).lines();
+    let mut events = BTreeMap::new();
+    while !events.contains_key("perception.tracks") {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(topic) = line.strip_prefix("event: ") {
+            let data = lines.next().unwrap().unwrap();
+            let value: Value = serde_json::from_str(data.strip_prefix("data: ").unwrap()).unwrap();
+            events.insert(topic.to_string(), value);
+        }
+    }
+    assert!(
+        events["perception.tracks"]["tracks"].is_array(),
+        "{events:?}"
+    );
+    let (status, body) = get_json(&running.url("/api/topics/stream?topics=store.session"));
+    assert_eq!(status, 400, "{body}");
+    let topics = get_json(&running.url("/api/topics")).1;
+    assert!(
+        topics["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["topic"] == "perception.tracks" && t["published"].as_u64().unwrap() > 0)
+    );
+
+    // The Python reader over shared memory while the actor publishes.
+    let Ok(python) = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+    else {
+        eprintln!("SKIPPED the shared-memory reader: no python3 on this machine");
+        return;
+    };
+    assert!(python.status.success());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/shm_reader.py");
+    let out = std::process::Command::new("python3")
+        .args([
+            script,
+            "--instance",
+            &instance,
+            "--reads",
+            "100000",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["invalid"], 0, "{report}");
+    assert!(report["distinct_frames"].as_u64().unwrap() >= 1, "{report}");
+    let out = std::process::Command::new("python3")
+        .args([
+            script,
+            "--instance",
+            &instance,
+            "--kind",
+            "tracks",
+            "--frames",
+            "3",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let frames: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    assert_eq!(frames.len(), 3);
+    assert!(
+        frames
+            .windows(2)
+            .all(|w| w[1]["frame_id"].as_u64() > w[0]["frame_id"].as_u64())
+    );
+    let path = format!("/dev/shm/warden-{instance}-tracks");
+    assert!(std::path::Path::new(&path).exists());
+    let status = running.terminate();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        !std::path::Path::new(&path).exists(),
+        "the segments are removed at shutdown"
+    );
+}
