@@ -9,6 +9,7 @@
 
 mod actors;
 mod live;
+mod wire;
 
 use std::io::{Read as _, Write as _};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -69,6 +70,16 @@ enum Which {
         /// shared memory (the figure is 600).
         #[arg(long)]
         soak: Option<f64>,
+    },
+    /// The client-facing interfaces: WebSocket acks and fan-out, seed
+    /// 003's endpoints, the shared-memory export, each beside its baseline.
+    Wire {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Length of the timed phases (s).
+        #[arg(long, default_value_t = 10.0)]
+        secs: f64,
     },
     /// Baseline child: echo length-prefixed frames on a Unix socket.
     #[command(hide = true)]
@@ -169,6 +180,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             fps,
             soak,
         } => bench_live(json, secs.max(2.0), &fps, soak),
+        Which::Wire { json, secs } => {
+            super::logging::quiet_backtraces();
+            let report = wire::run(secs.clamp(1.0, 600.0))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("{report}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Which::UdsEcho { path } => uds_echo(&path),
         Which::Floor {
             bootstrap,

@@ -28,7 +28,8 @@ pub struct WireFrame {
 }
 
 impl WireFrame {
-    pub(crate) fn new(frame_id: u64, timestamp_ms: u64, count: u32, wire: Vec<u8>) -> Self {
+    /// A frame with its CRC32 read from the end of `wire`.
+    pub fn new(frame_id: u64, timestamp_ms: u64, count: u32, wire: Vec<u8>) -> Self {
         let crc32 = wire
             .len()
             .checked_sub(4)
