@@ -630,3 +630,135 @@ fn seed_003s_api_the_topic_stream_and_the_shared_memory_reader() {
         "the segments are removed at shutdown"
     );
 }
+
+/// `(METHOD, path)` of every `.route("path", web::method())` in a source file.
+fn routes_in(source: &str) -> Vec<(String, String)> {
+    let flat: String = source.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut found = Vec::new();
+    let mut rest = flat.as_str();
+    while let Some(at) = rest.find(".route(") {
+        rest = &rest[at + ".route(".len()..];
+        let Some(path) = rest.trim_start().strip_prefix('"') else {
+            continue;
+        };
+        let Some(end) = path.find('"') else { continue };
+        let after = &path[end + 1..];
+        let Some(method) = after
+            .trim_start_matches([',', ' '])
+            .strip_prefix("web::")
+            .and_then(|m| m.split_once("()"))
+            .map(|(m, _)| m.to_string())
+        else {
+            continue;
+        };
+        found.push((method, path[..end].to_string()));
+    }
+    found
+}
+
+#[test]
+fn the_openapi_document_covers_every_route_and_matches_what_the_server_answers() {
+    let running = start("inprocess", "openapi");
+    let (status, doc) = get_json(&running.url("/api/openapi.json"));
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+
+    // Every route the server registers is documented (the sources are
+    // scanned, so a new route without an annotation fails here).
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut registered = Vec::new();
+    for file in ["kernel/src/admin.rs", "web/src/routes.rs"] {
+        let source = std::fs::read_to_string(format!("{root}/{file}")).unwrap();
+        registered.extend(routes_in(&source));
+    }
+    // (A route registered in two arms — with and without its actor — counts once.)
+    registered.sort();
+    registered.dedup();
+    assert!(registered.len() >= 25, "scanned {registered:?}");
+    for (method, path) in &registered {
+        assert!(
+            paths.get(path).and_then(|item| item.get(method)).is_some(),
+            "{method} {path} is served but not in /api/openapi.json"
+        );
+    }
+
+    // Every documented operation answers, without credentials and with the
+    // fewest parameters, with one of its documented statuses.
+    let agent = http();
+    let mut checked = 0;
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            let url = running.url(&path.replace("{name}", "store"));
+            let response = match method.as_str() {
+                "get" => agent.get(&url).call(),
+                "post" => agent.post(&url).send_empty(),
+                other => panic!("{other} {path}: no method of ours"),
+            }
+            .unwrap_or_else(|err| panic!("{method} {path}: {err}"));
+            let code = response.status().as_u16().to_string();
+            let documented = op["responses"].as_object().unwrap();
+            assert!(
+                documented.contains_key(&code),
+                "{method} {path} answered {code}, documented {:?}",
+                documented.keys().collect::<Vec<_>>()
+            );
+            if op.get("security").is_some() {
+                assert_eq!(code, "401", "{method} {path} without the token");
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= registered.len(),
+        "{checked} operations documented, {} served",
+        registered.len()
+    );
+    eprintln!("openapi: {checked} operations answered as documented");
+
+    // The document is valid OpenAPI, per a maintained validator.
+    let python = std::env::var("WARDEN_PYTHON").ok();
+    let required = std::env::var_os("WARDEN_REQUIRE_OPENAPI_VALIDATOR").is_some();
+    let validated = python.as_deref().and_then(|python| {
+        let mut child = std::process::Command::new(python)
+            .args([
+                "-c",
+                "import json, sys\n\
+                 from openapi_spec_validator import validate\n\
+                 validate(json.load(sys.stdin))\n\
+                 print('valid')",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .ok()?;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(doc.to_string().as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        if stderr.contains("No module named 'openapi_spec_validator'") {
+            return None;
+        }
+        assert!(
+            out.status.success(),
+            "openapi-spec-validator rejects /api/openapi.json:\n{stderr}"
+        );
+        Some(())
+    });
+    match validated {
+        Some(()) => eprintln!("openapi: validated by openapi-spec-validator"),
+        None if required => {
+            panic!("WARDEN_REQUIRE_OPENAPI_VALIDATOR is set but openapi-spec-validator is missing")
+        }
+        None => eprintln!(
+            "openapi: SKIPPED the validator (set WARDEN_PYTHON to a Python with \
+             openapi-spec-validator; .ci/run installs it)"
+        ),
+    }
+    assert!(running.terminate().success());
+}

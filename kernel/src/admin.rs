@@ -11,7 +11,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::KernelError;
+use crate::events::Event;
 use crate::kernel::Kernel;
+use crate::status::ActorStatus;
 
 /// A running admin server.
 #[derive(Debug)]
@@ -107,8 +109,17 @@ pub async fn serve_with(
     Ok(AdminServer { handle, addr })
 }
 
+/// The body of every error answer.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What was wrong, in words.
+    pub error: String,
+}
+
 fn error(status: actix_web::http::StatusCode, message: impl Into<String>) -> HttpResponse {
-    HttpResponse::build(status).json(json!({ "error": message.into() }))
+    HttpResponse::build(status).json(ErrorBody {
+        error: message.into(),
+    })
 }
 
 /// Constant-time comparison of the presented token with ours. The scheme is
@@ -136,6 +147,9 @@ fn unauthorized() -> HttpResponse {
         .json(json!({ "error": "this endpoint needs Authorization: Bearer <admin token>" }))
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "supervision",
+    responses((status = 200, description = "`{\"status\":\"ok\"}` unless the supervisor escalated", body = serde_json::Value),
+        (status = 503, description = "escalated, with the reason", body = serde_json::Value)))]
 async fn healthz(state: web::Data<AdminState>) -> HttpResponse {
     match state.kernel.escalation() {
         None => HttpResponse::Ok().json(json!({ "status": "ok" })),
@@ -144,6 +158,9 @@ async fn healthz(state: web::Data<AdminState>) -> HttpResponse {
     }
 }
 
+#[utoipa::path(get, path = "/readyz", tag = "supervision",
+    responses((status = 200, description = "every permanent actor runs; `not_running` lists the others", body = serde_json::Value),
+        (status = 503, description = "not ready yet, with the actors not running", body = serde_json::Value)))]
 async fn readyz(state: web::Data<AdminState>) -> HttpResponse {
     let statuses = state.kernel.statuses();
     let waiting: Vec<_> = statuses
@@ -158,16 +175,22 @@ async fn readyz(state: web::Data<AdminState>) -> HttpResponse {
     }
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "supervision",
+    responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String)))]
 async fn metrics(state: web::Data<AdminState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.kernel.metrics_text())
 }
 
+#[utoipa::path(get, path = "/api/actors", tag = "supervision",
+    responses((status = 200, description = "every actor's status", body = [ActorStatus])))]
 async fn actors(state: web::Data<AdminState>) -> HttpResponse {
     HttpResponse::Ok().json(state.kernel.statuses())
 }
 
+#[utoipa::path(get, path = "/api/actors/{name}", tag = "supervision", params(("name" = String, Path, description = "the actor's name in the config")),
+    responses((status = 200, description = "the actor's status", body = ActorStatus), (status = 404, description = "unknown actor", body = ErrorBody)))]
 async fn actor(state: web::Data<AdminState>, name: web::Path<String>) -> HttpResponse {
     match state.kernel.status(&name) {
         Ok(status) => HttpResponse::Ok().json(status),
@@ -175,6 +198,13 @@ async fn actor(state: web::Data<AdminState>, name: web::Path<String>) -> HttpRes
     }
 }
 
+#[utoipa::path(post, path = "/api/actors/{name}/restart", tag = "supervision", params(("name" = String, Path, description = "the actor's name in the config")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "stopped and started again: `{restarted, pid}`", body = serde_json::Value),
+        (status = 401, description = "missing or wrong token", body = ErrorBody), (status = 404, description = "unknown actor", body = ErrorBody),
+        (status = 409, description = "another start is under way", body = ErrorBody),
+        (status = 500, description = "the actor could not start", body = ErrorBody),
+        (status = 503, description = "the supervisor stopped", body = ErrorBody)))]
 async fn restart(
     req: HttpRequest,
     state: web::Data<AdminState>,
@@ -189,6 +219,10 @@ async fn restart(
     }
 }
 
+#[utoipa::path(post, path = "/api/actors/{name}/kill", tag = "supervision", params(("name" = String, Path, description = "the actor's name in the config")),
+    security(("bearer" = [])),
+    responses((status = 202, description = "killed (SIGKILL to a child, a panic injected in-process): `{killed, pid, generation}`; the supervisor restarts it per policy", body = serde_json::Value),
+        (status = 401, description = "missing or wrong token", body = ErrorBody), (status = 404, description = "unknown actor", body = ErrorBody), (status = 503, description = "the supervisor stopped", body = ErrorBody)))]
 async fn kill(
     req: HttpRequest,
     state: web::Data<AdminState>,
@@ -219,6 +253,12 @@ struct StallMs {
 /// The longest stall the admin API injects (a stall is per request).
 const STALL_MAX_MS: u32 = 60_000;
 
+#[utoipa::path(post, path = "/api/actors/{name}/stall", tag = "supervision",
+    params(("name" = String, Path, description = "the actor's name in the config"), ("ms" = u32, Query, description = "sleep this long before every request from now on, 0..=60000 (0 ends the stall)")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "`{stalled, ms}`", body = serde_json::Value),
+        (status = 400, description = "ms missing or over 60000", body = ErrorBody),
+        (status = 401, description = "missing or wrong token", body = ErrorBody), (status = 404, description = "unknown actor", body = ErrorBody)))]
 async fn stall(
     req: HttpRequest,
     state: web::Data<AdminState>,
@@ -277,6 +317,10 @@ struct Since {
     since: u64,
 }
 
+#[utoipa::path(get, path = "/api/events", tag = "supervision",
+    params(("since" = Option<u64>, Query, description = "only events with a larger id (default 0)")),
+    responses((status = 200, description = "supervisor events, oldest first", body = [Event]),
+        (status = 400, description = "since is not a non-negative integer", body = ErrorBody)))]
 async fn events(
     state: web::Data<AdminState>,
     query: Result<web::Query<Since>, actix_web::Error>,
@@ -297,15 +341,47 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
     )
 }
 
+#[utoipa::path(get, path = "/api/openapi.json", tag = "supervision",
+    responses((status = 200, description = "this document", body = serde_json::Value)))]
 async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().json(crate::admin_doc::openapi())
+    HttpResponse::Ok().json(openapi_document())
 }
 
-/// The admin API's OpenAPI document, for a binary that adds its own paths.
-pub fn openapi_document() -> serde_json::Value {
-    crate::admin_doc::openapi()
+/// The admin API's OpenAPI document, generated from the handlers above
+/// (utoipa), for a binary that merges its own paths into it.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    AdminDoc::openapi()
 }
 
+/// The admin API's paths and schemas.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Warden admin API", description = "Supervision, the live frame, the scene store over WebSocket, perception, topics. Mutating endpoints need `Authorization: Bearer <admin token>`."),
+    paths(dashboard, healthz, readyz, metrics, openapi, actors, actor, restart, kill, stall, events),
+    components(schemas(ErrorBody, ActorStatus, Event, crate::status::State, crate::config::Placement)),
+    modifiers(&BearerScheme),
+    tags((name = "supervision", description = "actors, their restarts and faults, supervisor events, health and metrics"))
+)]
+struct AdminDoc;
+
+/// Adds the `bearer` security scheme the mutating endpoints name.
+pub struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        doc.components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            );
+    }
+}
+
+#[utoipa::path(get, path = "/", tag = "supervision",
+    responses((status = 200, description = "the dashboard page", content_type = "text/html", body = String)))]
 async fn dashboard() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")

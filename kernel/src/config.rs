@@ -20,7 +20,7 @@ use errors::toml_error;
 pub const DEFAULT_ADMIN_ADDR: &str = "127.0.0.1:7878";
 
 /// Where an actor runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Placement {
     /// On its own thread (actix `Arbiter`) inside the kernel process.

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::config::Placement;
 
 /// An actor's lifecycle state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     /// Being started for the first time.
@@ -25,7 +25,7 @@ pub enum State {
 }
 
 /// The admin view of one actor.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ActorStatus {
     /// Name.
     pub name: String,

@@ -12,4 +12,4 @@ pub mod topics;
 pub mod ws;
 
 pub use frames::{FrameHub, Jpeg, StreamStats, Viewer};
-pub use routes::{Web, WebOptions};
+pub use routes::{Web, WebOptions, openapi_document};

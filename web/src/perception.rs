@@ -42,7 +42,10 @@ pub(crate) fn success(data: Value) -> HttpResponse {
 
 /// The seed's error envelope.
 pub(crate) fn failure(status: StatusCode, message: impl Into<String>) -> HttpResponse {
-    HttpResponse::build(status).json(json!({"status": "error", "message": message.into()}))
+    HttpResponse::build(status).json(SeedError {
+        status: "error".into(),
+        message: message.into(),
+    })
 }
 
 /// A wire frame as JSON (decoded and CRC-checked).
@@ -306,22 +309,36 @@ async fn keep(api: std::sync::Weak<PerceptionApi>, kernel: Kernel) {
     }
 }
 
+#[utoipa::path(get, path = "/api/perception/detections", tag = "perception",
+    responses((status = 200, description = "`{status: success, data: {frame_id, timestamp_ms, age_ms, count, detections: [...]}}` from memory", body = serde_json::Value),
+        (status = 503, description = "nothing published yet", body = SeedError), (status = 404, description = "the config names no perception actor", body = SeedError)))]
 pub(crate) async fn detections(api: web::Data<PerceptionApi>) -> HttpResponse {
     api.kept(DETECTIONS)
 }
 
+#[utoipa::path(get, path = "/api/perception/tracks", tag = "perception",
+    responses((status = 200, description = "`{status: success, data: {frame_id, timestamp_ms, age_ms, count, tracks: [...]}}` from memory", body = serde_json::Value),
+        (status = 503, description = "nothing published yet", body = SeedError), (status = 404, description = "the config names no perception actor", body = SeedError)))]
 pub(crate) async fn tracks(api: web::Data<PerceptionApi>) -> HttpResponse {
     api.kept(TRACKS)
 }
 
+#[utoipa::path(get, path = "/api/timeline/predictions", tag = "perception",
+    responses((status = 200, description = "`{status: success, data: {frame_id, timestamp_ms, age_ms, count, timelines: [...]}}` from memory", body = serde_json::Value),
+        (status = 503, description = "nothing published yet", body = SeedError), (status = 404, description = "the config names no perception actor", body = SeedError)))]
 pub(crate) async fn predictions(api: web::Data<PerceptionApi>) -> HttpResponse {
     api.kept(TIMELINES)
 }
 
+#[utoipa::path(get, operation_id = "perception_stats", path = "/api/perception/stats", tag = "perception",
+    responses((status = 200, description = "fps, frame_id, latency p50/p99, CRC failures, frames received and rejected, the actor's own figures", body = serde_json::Value), (status = 404, description = "the config names no perception actor", body = SeedError)))]
 pub(crate) async fn stats(api: web::Data<PerceptionApi>) -> HttpResponse {
     success(api.stats_json())
 }
 
+#[utoipa::path(get, operation_id = "perception_health", path = "/api/health", tag = "perception",
+    responses((status = 200, description = "every check passes: `{status: healthy, checks: {...}}`", body = serde_json::Value),
+        (status = 503, description = "`{status: unhealthy, checks: {...}}`, the failing checks false", body = serde_json::Value), (status = 404, description = "the config names no perception actor", body = SeedError)))]
 pub(crate) async fn health(api: web::Data<PerceptionApi>) -> HttpResponse {
     let (healthy, checks) = api.health();
     let status = if healthy {
@@ -383,12 +400,19 @@ async fn command(api: &PerceptionApi, request_id: String, command: Command) -> H
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Refresh {
+pub(crate) struct Refresh {
+    /// Echoed in the ack (made up when absent).
     request_id: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/timeline/refresh", tag = "perception", security(("bearer" = [])),
+    request_body(content = Option<Refresh>, description = "optional; the request_id to ack by (one is made otherwise)"),
+    responses((status = 200, description = "acked: `{status: success, data: {request_id}}`", body = serde_json::Value),
+        (status = 400, description = "a malformed body, named", body = SeedError),
+        (status = 401, description = "writes need the admin token", body = SeedError),
+        (status = 503, description = "the perception actor did not answer", body = SeedError), (status = 404, description = "the config names no perception actor", body = SeedError)))]
 pub(crate) async fn refresh(
     req: HttpRequest,
     body: web::Bytes,
@@ -414,9 +438,9 @@ pub(crate) async fn refresh(
 }
 
 /// `POST /api/perception/config`'s body: the running config's keys.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ConfigBody {
+pub(crate) struct ConfigBody {
     request_id: Option<String>,
     fps: Option<f32>,
     timeline_hz: Option<f32>,
@@ -426,6 +450,12 @@ struct ConfigBody {
     publish_frames: Option<bool>,
 }
 
+#[utoipa::path(post, path = "/api/perception/config", tag = "perception", security(("bearer" = [])),
+    request_body(content = ConfigBody, description = "the running config's keys to change; an unknown key is refused by name"),
+    responses((status = 200, description = "applied: `{status: success, data: {request_id}}`", body = serde_json::Value),
+        (status = 400, description = "an unknown key or a value out of range, named", body = SeedError),
+        (status = 401, description = "writes need the admin token", body = SeedError),
+        (status = 503, description = "the perception actor did not answer", body = SeedError), (status = 404, description = "the config names no perception actor", body = SeedError)))]
 pub(crate) async fn configure(
     req: HttpRequest,
     body: web::Bytes,
@@ -458,4 +488,13 @@ pub(crate) async fn configure(
         Ok(id) => command(&api, id, Command::ConfigUpdate(patch)).await,
         Err(message) => failure(StatusCode::BAD_REQUEST, message),
     }
+}
+
+/// Seed 003's error envelope: `{"status":"error","message":…}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct SeedError {
+    /// Always `"error"`.
+    status: String,
+    /// What was wrong.
+    message: String,
 }

@@ -322,6 +322,12 @@ async fn encoded(
     }
 }
 
+#[utoipa::path(get, path = "/api/frame.jpg", tag = "frames",
+    params(("quality" = Option<u8>, Query, description = "JPEG quality 1..=100 (default from the config)")),
+    responses((status = 200, description = "the compositor's latest frame", content_type = "image/jpeg", body = Vec<u8>),
+        (status = 400, description = "quality out of range", body = serde_json::Value),
+        (status = 404, description = "no compositor in the config", body = serde_json::Value),
+        (status = 503, description = "no frame yet, or the compositor is restarting", body = serde_json::Value)))]
 async fn frame_jpg(
     web: web::Data<Web>,
     query: Result<web::Query<Quality>, actix_web::Error>,
@@ -350,6 +356,10 @@ async fn frame_jpg(
     .await
 }
 
+#[utoipa::path(get, path = "/api/frame.png", tag = "frames",
+    responses((status = 200, description = "the compositor's latest frame", content_type = "image/png", body = Vec<u8>),
+        (status = 404, description = "no compositor in the config", body = serde_json::Value),
+        (status = 503, description = "no frame yet, or the compositor is restarting", body = serde_json::Value)))]
 async fn frame_png(web: web::Data<Web>) -> HttpResponse {
     encoded(&web, "image/png", |frame| {
         encode::png(frame.rgba.as_ref(), frame.width, frame.height)
@@ -371,6 +381,9 @@ fn part(jpeg: &crate::frames::Jpeg) -> Bytes {
     out.freeze()
 }
 
+#[utoipa::path(get, operation_id = "mjpeg_stream", path = "/api/stream.mjpeg", tag = "frames",
+    responses((status = 200, description = "multipart/x-mixed-replace, one JPEG per frame, encoded once for every viewer; a slow client skips frames", content_type = "multipart/x-mixed-replace", body = Vec<u8>),
+        (status = 404, description = "no compositor in the config", body = serde_json::Value)))]
 async fn stream(web: web::Data<Web>) -> HttpResponse {
     let Some(live) = web.live() else {
         return no_compositor();
@@ -400,6 +413,10 @@ fn flatten(status: &warden_compositor::CompositorStatus) -> Value {
     value
 }
 
+#[utoipa::path(get, path = "/api/compositor", tag = "frames",
+    responses((status = 200, description = "backend, demotion level, fps target and achieved, frame interval percentiles, late frames, the slideshow, input ages, the stream", body = serde_json::Value),
+        (status = 404, description = "no compositor in the config", body = serde_json::Value),
+        (status = 503, description = "the compositor did not answer", body = serde_json::Value)))]
 async fn compositor(web: web::Data<Web>) -> HttpResponse {
     let Some(live) = web.live() else {
         return no_compositor();
@@ -431,47 +448,41 @@ async fn compositor(web: web::Data<Web>) -> HttpResponse {
     }
 }
 
+#[utoipa::path(get, path = "/api/ws", tag = "store",
+    responses((status = 200, description = "the WebSocket layer's counters", body = ws::WsStats),
+        (status = 404, description = "the config names no store actor", body = serde_json::Value)))]
 async fn ws_stats(hub: web::Data<WsHub>) -> HttpResponse {
     HttpResponse::Ok().json(hub.stats())
 }
 
 async fn openapi() -> HttpResponse {
-    let mut doc = warden_kernel::admin::openapi_document();
-    let frame = |summary: &str, kind: &str| {
-        json!({ "get": { "summary": summary, "responses": {
-            "200": { "description": "the frame", "content": { kind: {} } },
-            "404": { "description": "no compositor in the config" },
-            "503": { "description": "no frame yet, or the compositor is restarting" } } } })
-    };
-    let paths = [
-        (
-            "/api/frame.jpg",
-            frame(
-                "The compositor's latest frame as JPEG (?quality=1..100)",
-                "image/jpeg",
-            ),
-        ),
-        (
-            "/api/frame.png",
-            frame("The compositor's latest frame as PNG", "image/png"),
-        ),
-        (
-            "/api/stream.mjpeg",
-            json!({ "get": { "summary": "The live picture: multipart/x-mixed-replace, one JPEG per frame (a slow client skips frames)",
-                "responses": { "200": { "description": "the stream", "content": { "multipart/x-mixed-replace": {} } },
-                    "404": { "description": "no compositor in the config" } } } }),
-        ),
-        (
-            "/api/compositor",
-            json!({ "get": { "summary": "The compositor: backend, demotion level, fps target and achieved, frame interval percentiles, late frames, the slideshow, input ages, the stream",
-                "responses": { "200": { "description": "figures", "content": { "application/json": {} } },
-                    "503": { "description": "the compositor did not answer" } } } }),
-        ),
-    ];
-    if let Some(Value::Object(map)) = doc.get_mut("paths") {
-        for (path, item) in paths {
-            map.insert(path.to_string(), item);
-        }
-    }
-    HttpResponse::Ok().json(doc)
+    HttpResponse::Ok().json(openapi_document())
 }
+
+/// The whole server's OpenAPI document: the kernel's paths and the live
+/// system's, generated from the handlers (utoipa).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    let mut doc = warden_kernel::admin::openapi_document();
+    doc.merge(LiveDoc::openapi());
+    doc
+}
+
+/// The live system's paths and schemas.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        frame_jpg, frame_png, stream, compositor, ws_stats,
+        ws::upgrade, topics::list, topics::stream,
+        perception::detections, perception::tracks, perception::predictions,
+        perception::stats, perception::health, perception::refresh, perception::configure
+    ),
+    components(schemas(ws::WsStats, perception::SeedError, perception::ConfigBody, perception::Refresh)),
+    tags(
+        (name = "frames", description = "the compositor's live frame: PNG, JPEG, an MJPEG stream, its figures"),
+        (name = "store", description = "the scene store's protocol over WebSocket"),
+        (name = "perception", description = "seed 003's API over the perception actor"),
+        (name = "topics", description = "topic counters and a Server-Sent Events stream")
+    )
+)]
+struct LiveDoc;

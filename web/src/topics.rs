@@ -44,6 +44,8 @@ const MAX_TOPICS: usize = 16;
 const KEEPALIVE: Duration = Duration::from_secs(15);
 
 /// `GET /api/topics`.
+#[utoipa::path(get, operation_id = "topics", path = "/api/topics", tag = "topics",
+    responses((status = 200, description = "`{topics: [{topic, published, delivered, dropped, streamable}]}`", body = serde_json::Value)))]
 pub(crate) async fn list(kernel: web::Data<Kernel>) -> HttpResponse {
     let bus = kernel.bus();
     let mut names = bus.topics();
@@ -130,6 +132,10 @@ fn follow(kernel: &Kernel, topic: &str) -> watch::Receiver<Option<String>> {
 }
 
 /// `GET /api/topics/stream?topics=…`.
+#[utoipa::path(get, operation_id = "topic_stream", path = "/api/topics/stream", tag = "topics",
+    params(("topics" = String, Query, description = "comma-separated streamable topics (fft.bars, perception.tracks, perception.detections, perception.timelines, store.notify, compositor.stats)")),
+    responses((status = 200, description = "Server-Sent Events: `event: <topic>` with the latest value as JSON; a slow client skips values", content_type = "text/event-stream", body = String),
+        (status = 400, description = "no topics, too many, or one that cannot be streamed, named", body = serde_json::Value)))]
 pub(crate) async fn stream(
     query: web::Query<StreamQuery>,
     kernel: web::Data<Kernel>,

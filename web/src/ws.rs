@@ -75,7 +75,7 @@ struct Entry {
 }
 
 /// Counters of the WebSocket layer (in `GET /api/ws`).
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct WsStats {
     /// Connections open now.
     pub open: usize,
@@ -335,6 +335,12 @@ async fn router(hub: std::sync::Weak<WsHub>, kernel: Kernel) {
 }
 
 /// `GET /ws`.
+#[utoipa::path(get, path = "/ws", tag = "store",
+    description = "Upgrade to the store protocol (docs/PROTOCOL.md): text frames, session.hello first. Reading is open; state.update needs the admin token in the hello or `Authorization: Bearer` here, unless `[kernel] open_writes`.",
+    responses((status = 101, description = "switching protocols"),
+        (status = 400, description = "not a WebSocket upgrade", body = serde_json::Value),
+        (status = 403, description = "the Origin is neither this server nor an allowed one", body = serde_json::Value),
+        (status = 404, description = "the config names no store actor", body = serde_json::Value)))]
 pub(crate) async fn upgrade(
     req: HttpRequest,
     body: web::Payload,

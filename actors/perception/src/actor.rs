@@ -496,6 +496,10 @@ impl Actor for PerceptionActor {
         config.timeline()?;
         check_timeline_hz(config.timeline_hz, config.fps)?;
         config.camera()?;
+        if !config.shm_instance.is_empty() {
+            crate::shm::segment_path(&config.shm_instance, FrameKind::Detections)
+                .map_err(|err| problem("shm_instance", err.to_string()))?;
+        }
         Ok(())
     }
 
