@@ -762,3 +762,111 @@ fn the_openapi_document_covers_every_route_and_matches_what_the_server_answers()
     }
     assert!(running.terminate().success());
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_client_that_does_not_read_is_disconnected_and_the_others_go_on() {
+    let running = start("inprocess", &format!("wire-slow-{}", std::process::id()));
+
+    // The silent client: a tiny receive buffer, a hello, then it never reads.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let addr: std::net::SocketAddr = running.base.trim_start_matches("http://").parse().unwrap();
+    let stream = socket.connect(addr).await.unwrap();
+    let (mut silent, _) = tokio_tungstenite::client_async(
+        ws_url(&running),
+        tokio_tungstenite::MaybeTlsStream::Plain(stream),
+    )
+    .await
+    .unwrap();
+    send(
+        &mut silent,
+        json!({"type": "session.hello", "actor_id": "silent"}),
+    )
+    .await;
+
+    // A writer that does read: updates in windows of 64, each to its own
+    // camera record (no conflicts), every one notified to the silent client.
+    let mut writer = connect(&running, None).await.unwrap();
+    let (_, baseline) = hello(&mut writer, "writer", Some(TOKEN)).await;
+    let base = baseline["version"].as_u64().unwrap();
+    let mut acked = 0usize;
+    let mut closed_slow = 0;
+    let started = std::time::Instant::now();
+    'burst: for window in 0..2000 {
+        for i in 0..64 {
+            let n = window * 64 + i;
+            let view = format!("view-{n:06}-{}", "x".repeat(100));
+            send(
+                &mut writer,
+                update(
+                    &format!("u{n}"),
+                    "camera",
+                    base,
+                    json!({"op": "set", "target": view, "zoom": 1.5}),
+                ),
+            )
+            .await;
+        }
+        let mut answers = 0;
+        while answers < 64 {
+            let frame = next(&mut writer)
+                .await
+                .expect("the writer keeps being served");
+            if frame["type"] == "state.ack" {
+                assert_eq!(frame["ok"], true, "{frame}");
+                answers += 1;
+            }
+        }
+        acked += answers;
+        if window % 10 == 9 {
+            let (_, stats) = get_json(&running.url("/api/ws"));
+            closed_slow = stats["closed_slow"].as_u64().unwrap();
+            if closed_slow >= 1 {
+                break 'burst;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the silent client was not disconnected after {acked} updates"
+        );
+    }
+    assert_eq!(
+        closed_slow, 1,
+        "the silent client, and only it, was closed as slow"
+    );
+    // What waits for it on the server is bounded: its queue (1024 frames),
+    // actix-ws's channel (32) and the sockets' buffers; it was closed long
+    // before the burst could end.
+    eprintln!("slow client closed after {acked} updates");
+    // The silent client finds the close when it finally reads, after the
+    // frames that fit its buffers.
+    let mut saw_close = false;
+    while let Ok(Some(message)) = tokio::time::timeout(Duration::from_secs(10), silent.next()).await
+    {
+        match message {
+            Ok(Message::Close(frame)) => {
+                let reason = frame.map(|f| f.reason.to_string()).unwrap_or_default();
+                assert!(reason.contains("slow"), "{reason}");
+                saw_close = true;
+                break;
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    eprintln!("the silent client saw the close frame: {saw_close}");
+    // The writer was never held up: its session is still open and writes.
+    send(
+        &mut writer,
+        update(
+            "after",
+            "camera",
+            base,
+            json!({"op": "set", "target": "after", "zoom": 2.0}),
+        ),
+    )
+    .await;
+    let (ack, _) = until(&mut writer, "state.ack", Some("after")).await;
+    assert_eq!(ack["ok"], true);
+    assert!(running.terminate().success());
+}
