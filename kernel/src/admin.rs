@@ -84,6 +84,9 @@ pub async fn serve_with(
             .route("/api/actors/{name}/restart", web::post().to(restart))
             .route("/api/actors/{name}/kill", web::post().to(kill))
             .route("/api/actors/{name}/stall", web::post().to(stall))
+            .route("/api/actors/{name}/panic", web::post().to(panic))
+            .route("/api/actors/{name}/hang", web::post().to(hang))
+            .route("/api/supervisor", web::get().to(supervisor))
             .route("/api/events", web::get().to(events))
             .default_service(web::to(not_found))
     })
@@ -292,6 +295,92 @@ async fn stall(
     }
 }
 
+#[utoipa::path(post, path = "/api/actors/{name}/panic", tag = "supervision",
+    params(("name" = String, Path, description = "the actor's name in the config")),
+    security(("bearer" = [])),
+    responses((status = 202, description = "the instance panics in its handling path, as if the actor had: `{panicked, pid, generation}`; the supervisor restarts it per policy", body = serde_json::Value),
+        (status = 401, description = "missing or wrong token", body = ErrorBody),
+        (status = 404, description = "unknown actor", body = ErrorBody)))]
+async fn panic(
+    req: HttpRequest,
+    state: web::Data<AdminState>,
+    name: web::Path<String>,
+) -> HttpResponse {
+    fault(
+        req,
+        state,
+        name,
+        warden_transport::InjectedFault::Panic,
+        "panicked",
+    )
+}
+
+#[utoipa::path(post, path = "/api/actors/{name}/hang", tag = "supervision",
+    params(("name" = String, Path, description = "the actor's name in the config")),
+    security(("bearer" = [])),
+    responses((status = 202, description = "the instance stops answering, heartbeats included, until the supervisor finds it hung and replaces it: `{hung, pid, generation}`", body = serde_json::Value),
+        (status = 401, description = "missing or wrong token", body = ErrorBody),
+        (status = 404, description = "unknown actor", body = ErrorBody)))]
+async fn hang(
+    req: HttpRequest,
+    state: web::Data<AdminState>,
+    name: web::Path<String>,
+) -> HttpResponse {
+    fault(
+        req,
+        state,
+        name,
+        warden_transport::InjectedFault::Hang,
+        "hung",
+    )
+}
+
+/// Inject `fault` into `name`'s running instance (the drill's faults, for
+/// demonstrations and fault drills by hand).
+fn fault(
+    req: HttpRequest,
+    state: web::Data<AdminState>,
+    name: web::Path<String>,
+    fault: warden_transport::InjectedFault,
+    done: &str,
+) -> HttpResponse {
+    if !authorized(&req, &state.token) {
+        return unauthorized();
+    }
+    let before = match state.kernel.status(&name) {
+        Ok(status) => status,
+        Err(err) => return error(actix_web::http::StatusCode::NOT_FOUND, err.to_string()),
+    };
+    match state.kernel.inject(&name, fault) {
+        Ok(()) => HttpResponse::Accepted().json(json!({
+            done: name.as_str(),
+            "pid": before.pid,
+            "generation": before.generation,
+        })),
+        Err(err) => error(status_of(&err), err.to_string()),
+    }
+}
+
+#[utoipa::path(get, path = "/api/supervisor", tag = "supervision",
+    responses((status = 200, description = "the supervisor: `strategy`, `max_restarts` within `within_secs`, heartbeat period and misses, backoff, `escalated` (null or why), and its children in start order", body = serde_json::Value)))]
+async fn supervisor(state: web::Data<AdminState>) -> HttpResponse {
+    let config = state.kernel.config();
+    let s = &config.supervisor;
+    HttpResponse::Ok().json(json!({
+        "strategy": s.strategy,
+        "max_restarts": s.max_restarts,
+        "within_secs": s.within.as_secs_f64(),
+        "heartbeat_ms": s.heartbeat.as_millis() as u64,
+        "heartbeat_misses": s.heartbeat_misses,
+        "backoff_initial_ms": s.backoff_initial.as_millis() as u64,
+        "backoff_max_ms": s.backoff_max.as_millis() as u64,
+        "escalated": state.kernel.escalation(),
+        "children": config.actors.iter().map(|a| json!({
+            "name": a.name, "kind": a.kind, "placement": a.placement,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
 /// The HTTP status a kernel error stands for.
 fn status_of(err: &KernelError) -> actix_web::http::StatusCode {
     use actix_web::http::StatusCode;
@@ -358,7 +447,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Warden admin API", description = "Supervision, the live frame, the scene store over WebSocket, perception, topics. Mutating endpoints need `Authorization: Bearer <admin token>`."),
-    paths(dashboard, healthz, readyz, metrics, openapi, actors, actor, restart, kill, stall, events),
+    paths(dashboard, healthz, readyz, metrics, openapi, actors, actor, restart, kill, stall, panic, hang, supervisor, events),
     components(schemas(ErrorBody, ActorStatus, Event, crate::status::State, crate::config::Placement)),
     modifiers(&BearerScheme),
     tags((name = "supervision", description = "actors, their restarts and faults, supervisor events, health and metrics"))

@@ -8,7 +8,7 @@ use image::ImageEncoder;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 
 /// Why a frame could not be encoded.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum EncodeError {
     /// The frame is not `width × height × 4` bytes, or too large for JPEG.
     #[error("cannot encode a {width}x{height} frame of {len} bytes: {reason}")]
@@ -53,6 +53,42 @@ pub fn jpeg(rgba: &[u8], width: u32, height: u32, quality: u8) -> Result<Vec<u8>
         .encode(rgba, w, h, jpeg_encoder::ColorType::Rgba)
         .map_err(|err| too_large(&err.to_string()))?;
     Ok(out)
+}
+
+/// Scale an RGBA8 frame down to `max_width` (aspect kept, bilinear, SIMD);
+/// `None` when it is already that narrow.
+#[allow(clippy::type_complexity)]
+pub fn downscale(
+    rgba: &[u8],
+    width: u32,
+    height: u32,
+    max_width: u32,
+) -> Result<Option<(Vec<u8>, u32, u32)>, EncodeError> {
+    use fast_image_resize::images::{Image, ImageRef};
+    use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+    check(rgba, width, height)?;
+    if width <= max_width || max_width == 0 {
+        return Ok(None);
+    }
+    let out_w = max_width;
+    let out_h = ((u64::from(height) * u64::from(out_w)) / u64::from(width)).max(1) as u32;
+    let failed = |reason: String| EncodeError::Frame {
+        width,
+        height,
+        len: rgba.len(),
+        reason,
+    };
+    let src = ImageRef::new(width, height, rgba, PixelType::U8x4)
+        .map_err(|err| failed(err.to_string()))?;
+    let mut dst = Image::new(out_w, out_h, PixelType::U8x4);
+    Resizer::new()
+        .resize(
+            &src,
+            &mut dst,
+            &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear)),
+        )
+        .map_err(|err| failed(err.to_string()))?;
+    Ok(Some((dst.into_vec(), out_w, out_h)))
 }
 
 /// RGBA8 → PNG (fast compression).

@@ -65,10 +65,20 @@ pub struct StreamStats {
     pub last_error: Option<String>,
 }
 
+/// What a hub makes of each frame: its size and rate.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Shape {
+    /// Scale frames wider than this down to it (the aspect kept).
+    pub max_width: Option<u32>,
+    /// Encode at most this many frames a second (the others are skipped).
+    pub max_fps: Option<f64>,
+}
+
 struct Inner {
     kernel: Kernel,
     compositor: ActorRef<Compositor>,
     quality: u8,
+    shape: Shape,
     viewers: AtomicUsize,
     attach: Mutex<()>,
     attached: Condvar,
@@ -123,17 +133,30 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl FrameHub {
-    /// A hub on compositor actor `compositor`, encoding at JPEG `quality`.
+    /// A hub on compositor actor `compositor`, encoding every frame at its
+    /// size at JPEG `quality`.
     pub fn start(
         kernel: Kernel,
         compositor: ActorRef<Compositor>,
         quality: u8,
+    ) -> std::io::Result<Self> {
+        Self::start_shaped(kernel, compositor, quality, Shape::default())
+    }
+
+    /// [`FrameHub::start`], with frames scaled and thinned to `shape` (the
+    /// dashboard's preview: a fraction of the encode cost).
+    pub fn start_shaped(
+        kernel: Kernel,
+        compositor: ActorRef<Compositor>,
+        quality: u8,
+        shape: Shape,
     ) -> std::io::Result<Self> {
         let (latest, _) = watch::channel(None);
         let inner = Arc::new(Inner {
             kernel,
             compositor,
             quality: quality.clamp(1, 100),
+            shape,
             viewers: AtomicUsize::new(0),
             attach: Mutex::new(()),
             attached: Condvar::new(),
@@ -249,6 +272,7 @@ fn encoder(inner: &Inner) {
         // Someone watches: subscribe, keep the compositor publishing.
         let frames = inner.kernel.subscribe::<LiveFrame>(FRAME_TOPIC, 1);
         let mut renewed: Option<Instant> = None;
+        let mut last: Option<Instant> = None;
         while watched(inner) {
             if renewed.is_none_or(|at| at.elapsed() >= RENEW) {
                 // A full mailbox or a restarting compositor: renew next time.
@@ -267,14 +291,34 @@ fn encoder(inner: &Inner) {
                 }
                 Ok(Ok(frame)) => frame,
             };
+            if let Some(fps) = inner.shape.max_fps
+                && last.is_some_and(|at: Instant| at.elapsed().as_secs_f64() < 0.98 / fps)
+            {
+                continue;
+            }
+            last = Some(Instant::now());
             let started = Instant::now();
-            match encode::jpeg(
-                frame.rgba.as_ref(),
-                frame.width,
-                frame.height,
-                inner.quality,
-            ) {
-                Ok(bytes) => {
+            let scaled = match inner.shape.max_width {
+                Some(max) if frame.width > max => {
+                    encode::downscale(frame.rgba.as_ref(), frame.width, frame.height, max)
+                }
+                _ => Ok(None),
+            };
+            let result = match &scaled {
+                Ok(Some((rgba, width, height))) => {
+                    encode::jpeg(rgba, *width, *height, inner.quality).map(|b| (b, *width, *height))
+                }
+                Ok(None) => encode::jpeg(
+                    frame.rgba.as_ref(),
+                    frame.width,
+                    frame.height,
+                    inner.quality,
+                )
+                .map(|b| (b, frame.width, frame.height)),
+                Err(err) => Err(err.clone()),
+            };
+            match result {
+                Ok((bytes, width, height)) => {
                     let encode_ms = started.elapsed().as_secs_f64() * 1000.0;
                     {
                         let mut times = lock(&inner.times);
@@ -286,8 +330,8 @@ fn encoder(inner: &Inner) {
                     inner.encoded.fetch_add(1, Ordering::AcqRel);
                     inner.latest.send_replace(Some(Arc::new(Jpeg {
                         frame: frame.frame,
-                        width: frame.width,
-                        height: frame.height,
+                        width,
+                        height,
                         bytes: Bytes::from(bytes),
                         encode_ms,
                         unix_ms: frame.unix_ms,

@@ -4,6 +4,7 @@
 //! the compositor's thread, and only while someone watches; many viewers
 //! share one encode per frame.
 
+pub mod dashboard;
 pub mod encode;
 mod frames;
 pub mod perception;
@@ -11,5 +12,5 @@ mod routes;
 pub mod topics;
 pub mod ws;
 
-pub use frames::{FrameHub, Jpeg, StreamStats, Viewer};
+pub use frames::{FrameHub, Jpeg, Shape, StreamStats, Viewer};
 pub use routes::{Web, WebOptions, openapi_document};

@@ -76,7 +76,16 @@ pub struct Web {
 struct Live {
     compositor: ActorRef<Compositor>,
     hub: FrameHub,
+    /// The dashboard's preview: 640 pixels wide, at most 10 frames a second.
+    preview: FrameHub,
 }
+
+/// The preview stream's shape and quality (`GET /api/preview.mjpeg`).
+const PREVIEW: crate::frames::Shape = crate::frames::Shape {
+    max_width: Some(640),
+    max_fps: Some(10.0),
+};
+const PREVIEW_QUALITY: u8 = 70;
 
 impl Web {
     /// The endpoints for `kernel`'s first compositor actor (without one they
@@ -117,8 +126,18 @@ impl Web {
                     .map_err(|err| std::io::Error::other(err.to_string()))?;
                 let hub =
                     FrameHub::start(kernel.clone(), compositor.clone(), options.jpeg_quality)?;
+                let preview = FrameHub::start_shaped(
+                    kernel.clone(),
+                    compositor.clone(),
+                    PREVIEW_QUALITY,
+                    PREVIEW,
+                )?;
                 feed_metrics(kernel);
-                Some(Live { compositor, hub })
+                Some(Live {
+                    compositor,
+                    hub,
+                    preview,
+                })
             }
             None => None,
         };
@@ -155,6 +174,9 @@ impl Web {
                 .route("/api/frame.jpg", web::get().to(frame_jpg))
                 .route("/api/frame.png", web::get().to(frame_png))
                 .route("/api/stream.mjpeg", web::get().to(stream))
+                .route("/api/preview.mjpeg", web::get().to(preview))
+                .route("/", web::get().to(crate::dashboard::page))
+                .route("/assets/{file}", web::get().to(crate::dashboard::asset))
                 .route("/api/compositor", web::get().to(compositor))
                 .route("/api/topics", web::get().to(topics::list))
                 .route("/api/topics/stream", web::get().to(topics::stream))
@@ -385,10 +407,24 @@ fn part(jpeg: &crate::frames::Jpeg) -> Bytes {
     responses((status = 200, description = "multipart/x-mixed-replace, one JPEG per frame, encoded once for every viewer; a slow client skips frames", content_type = "multipart/x-mixed-replace", body = Vec<u8>),
         (status = 404, description = "no compositor in the config", body = serde_json::Value)))]
 async fn stream(web: web::Data<Web>) -> HttpResponse {
-    let Some(live) = web.live() else {
-        return no_compositor();
-    };
-    let viewer = live.hub.viewer();
+    match web.live() {
+        Some(live) => mjpeg(&live.hub),
+        None => no_compositor(),
+    }
+}
+
+#[utoipa::path(get, path = "/api/preview.mjpeg", tag = "frames",
+    responses((status = 200, description = "the dashboard's preview: as /api/stream.mjpeg, scaled to 640 pixels wide, at most 10 frames a second, quality 70 (a few percent of the full stream's encode cost)", content_type = "multipart/x-mixed-replace", body = Vec<u8>),
+        (status = 404, description = "no compositor in the config", body = serde_json::Value)))]
+async fn preview(web: web::Data<Web>) -> HttpResponse {
+    match web.live() {
+        Some(live) => mjpeg(&live.preview),
+        None => no_compositor(),
+    }
+}
+
+fn mjpeg(hub: &FrameHub) -> HttpResponse {
+    let viewer = hub.viewer();
     // The body asks for its next part only once the previous one is
     // written: a slow client skips frames instead of queueing them.
     let parts = futures_util::stream::unfold(viewer, |mut viewer| async move {
@@ -472,13 +508,15 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(
-        frame_jpg, frame_png, stream, compositor, ws_stats,
+        frame_jpg, frame_png, stream, preview, compositor, ws_stats,
+        crate::dashboard::asset,
         ws::upgrade, topics::list, topics::stream,
         perception::detections, perception::tracks, perception::predictions,
         perception::stats, perception::health, perception::refresh, perception::configure
     ),
     components(schemas(ws::WsStats, perception::SeedError, perception::ConfigBody, perception::Refresh)),
     tags(
+        (name = "dashboard", description = "the live dashboard page and its assets"),
         (name = "frames", description = "the compositor's live frame: PNG, JPEG, an MJPEG stream, its figures"),
         (name = "store", description = "the scene store's protocol over WebSocket"),
         (name = "perception", description = "seed 003's API over the perception actor"),

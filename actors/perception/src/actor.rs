@@ -402,6 +402,7 @@ impl PerceptionActor {
         let Some(frame) = self.camera.due(now_ms)? else {
             return Ok(());
         };
+        self.stats.size = frame.image.dimensions();
         let started = Instant::now();
         let outputs = self.pipeline.push(&frame)?;
         let processing = started.elapsed();

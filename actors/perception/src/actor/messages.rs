@@ -204,6 +204,8 @@ pub struct PerceptionStats {
     pub uptime_ms: u64,
     /// Where the shared-memory export writes, or why it is off.
     pub shm_export: String,
+    /// The camera's frame size, `[width, height]` (0 before the first frame).
+    pub size: (u32, u32),
 }
 
 /// The counters behind [`PerceptionStats`].
@@ -214,6 +216,7 @@ pub(crate) struct Counters {
     pub(crate) tracks: usize,
     pub(crate) timelines_published: u64,
     pub(crate) skipped: u64,
+    pub(crate) size: (u32, u32),
     pub(crate) source_errors: u64,
     pub(crate) encode_failures: u64,
     /// (processing ms, latency ms, when, step ms) of the last frames.
@@ -237,6 +240,7 @@ impl Counters {
             tracks: 0,
             timelines_published: 0,
             skipped: 0,
+            size: (0, 0),
             source_errors: 0,
             encode_failures: 0,
             recent: VecDeque::new(),
@@ -290,6 +294,7 @@ impl Counters {
             timelines_published: self.timelines_published,
             timeline_hz,
             skipped: self.skipped,
+            size: self.size,
             source_errors: self.source_errors,
             encode_failures: self.encode_failures,
             uptime_ms: uptime.as_millis() as u64,
