@@ -717,7 +717,9 @@ fn the_openapi_document_covers_every_route_and_matches_what_the_server_answers()
     eprintln!("openapi: {checked} operations answered as documented");
 
     // The document is valid OpenAPI, per a maintained validator.
-    let python = std::env::var("WARDEN_PYTHON").ok();
+    let python = std::env::var("WARDEN_OPENAPI_PYTHON")
+        .or_else(|_| std::env::var("WARDEN_PYTHON"))
+        .ok();
     let required = std::env::var_os("WARDEN_REQUIRE_OPENAPI_VALIDATOR").is_some();
     let validated = python.as_deref().and_then(|python| {
         let mut child = std::process::Command::new(python)
