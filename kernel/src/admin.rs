@@ -231,21 +231,9 @@ async fn kill(
     state: web::Data<AdminState>,
     name: web::Path<String>,
 ) -> HttpResponse {
-    if !authorized(&req, &state.token) {
-        return unauthorized();
-    }
-    let before = match state.kernel.status(&name) {
-        Ok(status) => status,
-        Err(err) => return error(actix_web::http::StatusCode::NOT_FOUND, err.to_string()),
-    };
-    match state.kernel.kill(&name, "killed through the admin API") {
-        Ok(()) => HttpResponse::Accepted().json(json!({
-            "killed": name.as_str(),
-            "pid": before.pid,
-            "generation": before.generation,
-        })),
-        Err(err) => error(status_of(&err), err.to_string()),
-    }
+    fault(req, state, name, "killed", |kernel, name| {
+        kernel.kill(name, "killed through the admin API")
+    })
 }
 
 #[derive(Deserialize)]
@@ -306,13 +294,9 @@ async fn panic(
     state: web::Data<AdminState>,
     name: web::Path<String>,
 ) -> HttpResponse {
-    fault(
-        req,
-        state,
-        name,
-        warden_transport::InjectedFault::Panic,
-        "panicked",
-    )
+    fault(req, state, name, "panicked", |kernel, name| {
+        kernel.inject(name, warden_transport::InjectedFault::Panic)
+    })
 }
 
 #[utoipa::path(post, path = "/api/actors/{name}/hang", tag = "supervision",
@@ -326,23 +310,20 @@ async fn hang(
     state: web::Data<AdminState>,
     name: web::Path<String>,
 ) -> HttpResponse {
-    fault(
-        req,
-        state,
-        name,
-        warden_transport::InjectedFault::Hang,
-        "hung",
-    )
+    fault(req, state, name, "hung", |kernel, name| {
+        kernel.inject(name, warden_transport::InjectedFault::Hang)
+    })
 }
 
-/// Inject `fault` into `name`'s running instance (the drill's faults, for
-/// demonstrations and fault drills by hand).
+/// Strike `name`'s running instance with `act` (kill, or one of the drill's
+/// injected faults) and answer `202 {done: name, pid, generation}` of the
+/// instance struck.
 fn fault(
     req: HttpRequest,
     state: web::Data<AdminState>,
     name: web::Path<String>,
-    fault: warden_transport::InjectedFault,
     done: &str,
+    act: impl FnOnce(&Kernel, &str) -> Result<(), KernelError>,
 ) -> HttpResponse {
     if !authorized(&req, &state.token) {
         return unauthorized();
@@ -351,7 +332,7 @@ fn fault(
         Ok(status) => status,
         Err(err) => return error(actix_web::http::StatusCode::NOT_FOUND, err.to_string()),
     };
-    match state.kernel.inject(&name, fault) {
+    match act(&state.kernel, &name) {
         Ok(()) => HttpResponse::Accepted().json(json!({
             done: name.as_str(),
             "pid": before.pid,
