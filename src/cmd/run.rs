@@ -123,6 +123,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
             };
         println!("warden: admin API on http://{}", server.addr);
+        println!(
+            "warden: dashboard on http://{}/ (the picture, the actors, the scene)",
+            server.addr
+        );
         if web.hub().is_some() {
             println!(
                 "warden: live picture on http://{0}/api/stream.mjpeg (one frame: /api/frame.jpg, \

@@ -61,13 +61,18 @@ pub fn wait_exit(child: &mut Child, within: Duration) -> Option<std::process::Ex
 /// Start `warden run` with `args` (and `--admin 127.0.0.1:0`) in a fresh
 /// working directory, wait for its address.
 pub fn run(args: &[&str], token: Option<&str>) -> Running {
+    run_at(args, token, "127.0.0.1:0")
+}
+
+/// As [`run`], with the admin server on `admin`.
+pub fn run_at(args: &[&str], token: Option<&str>, admin: &str) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let mut command = warden();
     command
         .current_dir(dir.path())
         .arg("run")
         .args(args)
-        .args(["--admin", "127.0.0.1:0"]);
+        .args(["--admin", admin]);
     if let Some(token) = token {
         command.env("WARDEN_ADMIN_TOKEN", token);
     }

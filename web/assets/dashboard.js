@@ -178,8 +178,11 @@ function drawBars() {
     g.fillStyle = "#dde3ea";
     g.fillRect(i * w + 1, height - p * height - 2, w - 2, 2);
   }
-  $("#beat").classList.toggle("on", performance.now() < state.beatUntil);
-  $("#bpm").textContent = b.bpm ? `${b.bpm.toFixed(1)} BPM` : "";
+  const beat = $("#beat");
+  const on = performance.now() < state.beatUntil;
+  if (beat.classList.contains("on") !== on) beat.classList.toggle("on", on);
+  const bpm = b.bpm ? `${b.bpm.toFixed(1)} BPM` : "";
+  if ($("#bpm").textContent !== bpm) $("#bpm").textContent = bpm;
 }
 
 // ---------- perception ----------
@@ -294,40 +297,69 @@ function sparkline(values) {
   g.stroke();
   return canvas;
 }
+// Rows are built once per actor and updated in place, so a button under the
+// pointer (or a WebDriver click) is never replaced between two polls.
+function actorRow(a) {
+  const row = document.createElement("tr");
+  row.dataset.actor = a.name;
+  row.innerHTML = `<td><span class="tree">└─</span> ${esc(a.name)}</td><td class="kind"></td><td class="placement"></td>
+    <td class="state"></td><td class="pid"></td><td class="restarts"></td><td class="uptime"></td><td class="mailbox"></td>
+    <td class="heartbeat"></td><td class="rate"></td><td class="p99"></td><td class="spark"></td><td class="exit"></td>
+    <td class="actions"></td>`;
+  const actions = row.querySelector(".actions");
+  for (const [label, path, danger] of [
+    ["restart", "restart", false], ["kill", "kill", true], ["panic", "panic", true],
+    ["hang", "hang", true], ["stall 50 ms", "stall?ms=50", false], ["unstall", "stall?ms=0", false],
+  ]) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = label;
+    button.dataset.action = path.split("?")[0];
+    if (danger) button.className = "danger";
+    button.onclick = () => act(a.name, path, label);
+    actions.append(button);
+  }
+  return row;
+}
+function setText(row, cell, text) {
+  const element = row.querySelector(`.${cell}`);
+  if (element.textContent !== text) element.textContent = text;
+}
 function renderActors() {
   const body = $("#actors tbody");
-  body.textContent = "";
-  for (const a of state.actors) {
-    const rate = state.rates[a.name] || {};
-    const changed = state.previousPids[a.name] !== undefined && state.previousPids[a.name] !== a.pid;
-    const row = document.createElement("tr");
-    row.dataset.actor = a.name;
-    if (changed) row.className = "changed";
-    row.innerHTML = `<td><span class="tree">└─</span> ${esc(a.name)}</td><td>${esc(a.kind)}</td><td>${esc(a.placement)}</td>
-      <td class="state state-${esc(a.state)}">${esc(a.state)}</td><td class="pid">${a.pid}</td><td>${a.restarts}</td>
-      <td>${duration(a.uptime_ms)}</td><td>${a.mailbox_depth}</td><td>${a.heartbeat_age_ms ?? "—"} ms</td>
-      <td>${fixed(rate.perSecond)}</td><td>${rate.p99 === null || rate.p99 === undefined ? "—" : `${fixed(rate.p99, 2)} ms`}</td>
-      <td class="spark"></td><td class="exit">${esc(a.last_exit ?? "")}</td>
-      <td class="actions"></td>`;
-    row.querySelector(".spark").append(sparkline(rate.history || []));
-    const actions = row.querySelector(".actions");
-    for (const [label, path, danger] of [
-      ["restart", "restart", false], ["kill", "kill", true], ["panic", "panic", true],
-      ["hang", "hang", true], ["stall 50 ms", "stall?ms=50", false], ["unstall", "stall?ms=0", false],
-    ]) {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.textContent = label;
-      button.dataset.action = path.split("?")[0];
-      if (danger) button.className = "danger";
-      button.onclick = () => act(a.name, path, label);
-      actions.append(button);
-    }
-    body.append(row);
-  }
-  for (const a of state.actors) state.previousPids[a.name] = a.pid;
-  const filter = $("#event-filter");
   const names = state.actors.map((a) => a.name);
+  for (const row of [...body.rows]) if (!names.includes(row.dataset.actor)) row.remove();
+  state.actors.forEach((a, index) => {
+    let row = body.querySelector(`tr[data-actor="${CSS.escape(a.name)}"]`);
+    if (!row) row = actorRow(a);
+    if (body.rows[index] !== row) body.insertBefore(row, body.rows[index] || null);
+    const rate = state.rates[a.name] || {};
+    const before = state.previousPids[a.name];
+    if (before !== undefined && before !== a.pid) {
+      // A new pid: flash the row so the restart is seen.
+      row.classList.remove("changed");
+      void row.offsetWidth;
+      row.classList.add("changed");
+    }
+    setText(row, "kind", a.kind);
+    setText(row, "placement", a.placement);
+    const stateCell = row.querySelector(".state");
+    stateCell.className = `state state-${a.state}`;
+    setText(row, "state", a.state);
+    setText(row, "pid", String(a.pid ?? "—"));
+    setText(row, "restarts", String(a.restarts));
+    setText(row, "uptime", duration(a.uptime_ms));
+    setText(row, "mailbox", String(a.mailbox_depth));
+    setText(row, "heartbeat", a.heartbeat_age_ms === null || a.heartbeat_age_ms === undefined ? "—" : `${a.heartbeat_age_ms} ms`);
+    setText(row, "rate", fixed(rate.perSecond));
+    setText(row, "p99", rate.p99 === null || rate.p99 === undefined ? "—" : `${fixed(rate.p99, 2)} ms`);
+    setText(row, "exit", a.last_exit ?? "");
+    const spark = row.querySelector(".spark");
+    spark.textContent = "";
+    spark.append(sparkline(rate.history || []));
+    state.previousPids[a.name] = a.pid;
+  });
+  const filter = $("#event-filter");
   if (filter.options.length !== names.length + 2) {
     const chosen = filter.value;
     filter.innerHTML = `<option value="">all actors</option><option value="supervisor">supervisor</option>` +
@@ -335,17 +367,26 @@ function renderActors() {
     filter.value = chosen;
   }
 }
+function actorMessage(text, error = false) {
+  const line = $("#actor-message");
+  line.textContent = text;
+  line.className = error ? "status error" : "status";
+  clearTimeout(line.timer);
+  if (text) line.timer = setTimeout(() => { line.textContent = ""; }, 8000);
+}
 async function act(name, path, label) {
   if (!(await ensureToken())) return;
   const response = await fetch(`/api/actors/${encodeURIComponent(name)}/${path}`, { method: "POST", headers: headers(true) });
   if (response.status === 401) {
     setToken("");
-    alert("The admin token was refused; enter it again.");
+    actorMessage(`${label} ${name}: the admin token was refused; enter it again.`, true);
     return;
   }
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
-    alert(`${label} ${name}: ${body.error || response.status}`);
+    actorMessage(`${label} ${name}: ${body.error || response.status}`, true);
+  } else {
+    actorMessage(`${label} ${name}: accepted (${response.status})`);
   }
   await guarded(pollActors);
 }
@@ -560,12 +601,21 @@ function startTopics() {
 }
 
 // ---------- the loop ----------
-function paint() {
-  if (state.dirty.has("bars") || performance.now() < state.beatUntil + 200) drawBars();
-  if (state.dirty.has("camera")) drawCamera();
-  if (state.dirty.has("tracks")) renderTracks();
-  if (state.dirty.has("graph")) drawFrameGraph();
-  state.dirty.clear();
+// Each panel is redrawn when its data changed, at most at its own rate: the
+// bars at 30 Hz, the camera at 15 Hz, the tracks table and the 60-s frame
+// graph at 4 Hz — what the eye can use, and a light page.
+const PAINT_MS = { bars: 33, camera: 66, tracks: 250, graph: 250 };
+const painted = { bars: 0, camera: 0, tracks: 0, graph: 0 };
+const DRAW = { bars: () => drawBars(), camera: () => drawCamera(), tracks: () => renderTracks(), graph: () => drawFrameGraph() };
+function paint(now) {
+  if (now < state.beatUntil + 200) state.dirty.add("bars");
+  for (const panel of Object.keys(DRAW)) {
+    if (state.dirty.has(panel) && now - painted[panel] >= PAINT_MS[panel]) {
+      painted[panel] = now;
+      state.dirty.delete(panel);
+      DRAW[panel]();
+    }
+  }
   requestAnimationFrame(paint);
 }
 async function pollSlow() {

@@ -57,6 +57,22 @@ fn encode(c: &mut Criterion) {
             black_box(&out);
         })
     });
+    // The dashboard's preview: shrunk to 640 px wide, then JPEG q70.
+    group.bench_function("preview_640_q70", |b| {
+        b.iter(|| {
+            let (small, w, h) = warden_web::encode::downscale(black_box(&rgba), W, H, 640)
+                .expect("downscale")
+                .expect("smaller");
+            black_box(warden_web::encode::jpeg(&small, w, h, 70).expect("jpeg"))
+        })
+    });
+    group.bench_function("preview_downscale_640", |b| {
+        b.iter(|| {
+            black_box(
+                warden_web::encode::downscale(black_box(&rgba), W, H, 640).expect("downscale"),
+            )
+        })
+    });
     group.bench_function("jpeg_encoder_q80", |b| {
         b.iter(|| black_box(warden_web::encode::jpeg(black_box(&rgba), W, H, 80).expect("jpeg")))
     });

@@ -18,6 +18,8 @@ pub const INDEX_HTML: &str = include_str!("../assets/index.html");
 pub const DASHBOARD_JS: &str = include_str!("../assets/dashboard.js");
 /// Its style sheet.
 pub const DASHBOARD_CSS: &str = include_str!("../assets/dashboard.css");
+/// Its icon.
+pub const FAVICON_SVG: &str = include_str!("../assets/favicon.svg");
 
 /// The policy for a page served to `host` (the request's `Host`).
 pub fn content_security_policy(host: Option<&str>) -> String {
@@ -66,16 +68,17 @@ pub async fn page(req: HttpRequest) -> HttpResponse {
 
 /// `GET /assets/{file}`.
 #[utoipa::path(get, path = "/assets/{file}", tag = "dashboard",
-    params(("file" = String, Path, description = "dashboard.js or dashboard.css")),
+    params(("file" = String, Path, description = "dashboard.js, dashboard.css or favicon.svg")),
     responses((status = 200, description = "the asset", content_type = "text/javascript", body = String),
         (status = 404, description = "no such asset", body = serde_json::Value)))]
 pub async fn asset(req: HttpRequest, file: web::Path<String>) -> HttpResponse {
     let (kind, body) = match file.as_str() {
         "dashboard.js" => ("text/javascript; charset=utf-8", DASHBOARD_JS),
         "dashboard.css" => ("text/css; charset=utf-8", DASHBOARD_CSS),
+        "favicon.svg" => ("image/svg+xml", FAVICON_SVG),
         other => {
             return HttpResponse::NotFound().json(serde_json::json!({
-                "error": format!("no asset {other:?}: there are dashboard.js and dashboard.css")
+                "error": format!("no asset {other:?}: there are dashboard.js, dashboard.css and favicon.svg")
             }));
         }
     };
@@ -114,7 +117,7 @@ mod tests {
             assert!(tag.contains("></script>"), "a script with a body: {tag}");
         }
         assert!(!INDEX_HTML.contains(" onclick=") && !INDEX_HTML.contains(" style="));
-        let total = INDEX_HTML.len() + DASHBOARD_JS.len() + DASHBOARD_CSS.len();
+        let total = INDEX_HTML.len() + DASHBOARD_JS.len() + DASHBOARD_CSS.len() + FAVICON_SVG.len();
         assert!(total <= 300 * 1024, "{total} bytes");
     }
 }

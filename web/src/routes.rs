@@ -76,14 +76,14 @@ pub struct Web {
 struct Live {
     compositor: ActorRef<Compositor>,
     hub: FrameHub,
-    /// The dashboard's preview: 640 pixels wide, at most 10 frames a second.
+    /// The dashboard's preview: 640 pixels wide, at most 8 frames a second.
     preview: FrameHub,
 }
 
 /// The preview stream's shape and quality (`GET /api/preview.mjpeg`).
 const PREVIEW: crate::frames::Shape = crate::frames::Shape {
     max_width: Some(640),
-    max_fps: Some(10.0),
+    max_fps: Some(8.0),
 };
 const PREVIEW_QUALITY: u8 = 70;
 
@@ -414,7 +414,7 @@ async fn stream(web: web::Data<Web>) -> HttpResponse {
 }
 
 #[utoipa::path(get, path = "/api/preview.mjpeg", tag = "frames",
-    responses((status = 200, description = "the dashboard's preview: as /api/stream.mjpeg, scaled to 640 pixels wide, at most 10 frames a second, quality 70 (a few percent of the full stream's encode cost)", content_type = "multipart/x-mixed-replace", body = Vec<u8>),
+    responses((status = 200, description = "the dashboard's preview: as /api/stream.mjpeg, scaled to 640 pixels wide, at most 8 frames a second, quality 70 (a few percent of the full stream's encode cost)", content_type = "multipart/x-mixed-replace", body = Vec<u8>),
         (status = 404, description = "no compositor in the config", body = serde_json::Value)))]
 async fn preview(web: web::Data<Web>) -> HttpResponse {
     match web.live() {
