@@ -333,6 +333,7 @@ fn the_dashboard_shows_the_live_system_and_drives_it() {
     );
     let scene_error = browser.eval("return document.querySelector('#scene-error').textContent");
     assert_eq!(scene_error, "", "no conflict was reported");
+    conflict_is_shown(&browser);
 
     // Kill image_decode from its row: the page shows the new pid.
     let old_pid = browser
@@ -399,6 +400,69 @@ fn the_dashboard_shows_the_live_system_and_drives_it() {
     )
     .unwrap();
     eprintln!("dashboard figures: {figures}");
+}
+
+/// A change that lost a race is shown, with the current value, not
+/// swallowed: the page's link is held back (what it receives is queued, as
+/// on a slow network) while another writer hides the slideshow; the page,
+/// not knowing, hides it too with its old version; then the link catches up.
+fn conflict_is_shown(browser: &browser::Browser) {
+    browser.eval(
+        "const ws = state.scene.ws; window.held = []; window.handler = ws.onmessage; \
+         ws.onmessage = (e) => window.held.push(e); return true",
+    );
+    browser.eval(
+        "const other = new WebSocket(`ws://${location.host}/ws`); \
+         other.onopen = () => other.send(JSON.stringify({type: 'session.hello', actor_id: 'other-writer', token: state.token})); \
+         other.onmessage = (e) => { const m = JSON.parse(e.data); \
+           if (m.type === 'notify.scene') other.send(JSON.stringify({type: 'state.update', request_id: 'other-1', topic: 'layers', \
+             expected_version: m.version, payload: {op: 'set', id: 'slideshow', visible: false}})); \
+           if (m.type === 'state.ack') { window.otherAck = m; other.close(); } }; \
+         return true",
+    );
+    let other = browser.wait_for(
+        Duration::from_secs(10),
+        "the other writer's ack",
+        "return window.otherAck || null",
+    );
+    assert_eq!(other["ok"], true, "{other}");
+    browser.click("#layers tr[data-layer=\"slideshow\"] .visible");
+    browser.wait_for(
+        Duration::from_secs(10),
+        "the page's own answer, held",
+        "return window.held.some((e) => JSON.parse(e.data).type === 'state.ack')",
+    );
+    browser.eval(
+        "const ws = state.scene.ws; ws.onmessage = window.handler; \
+         for (const e of window.held) window.handler(e); return true",
+    );
+    let error = browser.wait_for(
+        Duration::from_secs(5),
+        "the conflict on the page",
+        "return document.querySelector('#scene-error').textContent",
+    );
+    assert!(
+        error
+            .as_str()
+            .unwrap()
+            .starts_with("conflict: slideshow visible was not applied"),
+        "{error}"
+    );
+    assert_eq!(
+        browser.eval(
+            "return document.querySelector('#layers tr[data-layer=\"slideshow\"] .visible').checked"
+        ),
+        false,
+        "the panel shows the current value, hidden by the other writer"
+    );
+    // Shown again from the page, now up to date: accepted, the error cleared.
+    browser.click("#layers tr[data-layer=\"slideshow\"] .visible");
+    browser.wait_for(
+        Duration::from_secs(10),
+        "the slideshow shown again",
+        "return document.querySelector('#scene-error').textContent === '' && \
+         document.querySelector('#layers tr[data-layer=\"slideshow\"] .visible').checked",
+    );
 }
 
 #[test]

@@ -554,6 +554,45 @@ fn seed_003s_api_the_topic_stream_and_the_shared_memory_reader() {
     );
     let (status, body) = get_json(&running.url("/api/topics/stream?topics=store.session"));
     assert_eq!(status, 400, "{body}");
+    // `max_hz` thins a stream to the latest value at that rate: the
+    // compositor's per-frame figures (10 fps here) at 2 a second.
+    let count_for = |query: &str, secs: f64| {
+        let mut response = http()
+            .get(&running.url(&format!(
+                "/api/topics/stream?topics=compositor.stats{query}"
+            )))
+            .call()
+            .unwrap();
+        let mut lines = BufReader::new(response.body_mut().as_reader()).lines();
+        let start = std::time::Instant::now();
+        let mut frames = Vec::new();
+        while start.elapsed().as_secs_f64() < secs {
+            let line = lines.next().unwrap().unwrap();
+            if let Some(data) = line.strip_prefix("data: ") {
+                let value: Value = serde_json::from_str(data).unwrap();
+                frames.push(value["frame"].as_u64().unwrap());
+            }
+        }
+        frames
+    };
+    let every = count_for("", 3.0);
+    let thinned = count_for("&max_hz=2", 3.0);
+    assert!(every.len() >= 20, "every frame's figures: {every:?}");
+    assert!(
+        (4..=8).contains(&thinned.len()),
+        "at 2 a second for 3 s: {thinned:?}"
+    );
+    assert!(
+        thinned.windows(2).all(|w| w[1] > w[0] + 1),
+        "later frames, skipping: {thinned:?}"
+    );
+    for bad in ["0", "-1", "NaN", "5000"] {
+        let (status, body) = get_json(&running.url(&format!(
+            "/api/topics/stream?topics=compositor.stats&max_hz={bad}"
+        )));
+        assert_eq!(status, 400, "max_hz={bad}: {body}");
+        assert!(body.to_string().contains("max_hz"), "{body}");
+    }
     let topics = get_json(&running.url("/api/topics")).1;
     assert!(
         topics["topics"]

@@ -567,37 +567,46 @@ function renderScene() {
 }
 
 // ---------- topics (SSE) ----------
-let source = null;
+// Two streams: the bars and perception at most 30 values a second (what
+// the panels draw), the compositor's per-frame figures every one (each
+// frame's interval is a point of the graph).
+let sources = [];
 function startTopics() {
-  if (source) source.close();
-  source = new EventSource(`/api/topics/stream?topics=${TOPICS.join(",")}`);
-  source.addEventListener("fft.bars", (event) => {
+  for (const s of sources) s.close();
+  const open = (topics, query) => {
+    const s = new EventSource(`/api/topics/stream?topics=${topics.join(",")}${query}`);
+    s.onerror = () => {
+      if (s.readyState === EventSource.CLOSED) setTimeout(startTopics, 1000);
+    };
+    return s;
+  };
+  const media = open(TOPICS.filter((t) => t !== "compositor.stats"), "&max_hz=30");
+  const frames = open(["compositor.stats"], "");
+  sources = [media, frames];
+  media.addEventListener("fft.bars", (event) => {
     state.bars = JSON.parse(event.data);
     if (state.bars.beat) state.beatUntil = performance.now() + 150;
     state.dirty.add("bars");
   });
-  source.addEventListener("perception.tracks", (event) => {
+  media.addEventListener("perception.tracks", (event) => {
     state.tracks = JSON.parse(event.data);
     state.dirty.add("camera");
     state.dirty.add("tracks");
   });
-  source.addEventListener("perception.timelines", (event) => {
+  media.addEventListener("perception.timelines", (event) => {
     state.timelines = JSON.parse(event.data);
     state.dirty.add("camera");
   });
-  source.addEventListener("perception.detections", (event) => {
+  media.addEventListener("perception.detections", (event) => {
     state.detections.push([performance.now(), JSON.parse(event.data).count]);
   });
-  source.addEventListener("compositor.stats", (event) => {
+  frames.addEventListener("compositor.stats", (event) => {
     const s = JSON.parse(event.data);
     const now = performance.now();
     state.frameTimes.push([now, s.interval_ms, Boolean(s.late)]);
     while (state.frameTimes.length && now - state.frameTimes[0][0] > WINDOW_MS) state.frameTimes.shift();
     state.dirty.add("graph");
   });
-  source.onerror = () => {
-    if (source.readyState === EventSource.CLOSED) setTimeout(startTopics, 1000);
-  };
 }
 
 // ---------- the loop ----------

@@ -75,6 +75,8 @@ pub struct Shape {
 }
 
 struct Inner {
+    /// This hub's name in the compositor's `Watch`.
+    watcher: String,
     kernel: Kernel,
     compositor: ActorRef<Compositor>,
     quality: u8,
@@ -152,7 +154,9 @@ impl FrameHub {
         shape: Shape,
     ) -> std::io::Result<Self> {
         let (latest, _) = watch::channel(None);
+        static HUBS: AtomicU64 = AtomicU64::new(0);
         let inner = Arc::new(Inner {
+            watcher: format!("frame-hub-{}", HUBS.fetch_add(1, Ordering::Relaxed) + 1),
             kernel,
             compositor,
             quality: quality.clamp(1, 100),
@@ -276,9 +280,11 @@ fn encoder(inner: &Inner) {
         while watched(inner) {
             if renewed.is_none_or(|at| at.elapsed() >= RENEW) {
                 // A full mailbox or a restarting compositor: renew next time.
-                let _ = inner
-                    .compositor
-                    .try_tell(CompositorMsg::Watch { secs: WATCH_SECS });
+                let _ = inner.compositor.try_tell(CompositorMsg::Watch {
+                    watcher: inner.watcher.clone(),
+                    secs: WATCH_SECS,
+                    max_fps: inner.shape.max_fps.unwrap_or(0.0),
+                });
                 renewed = Some(Instant::now());
             }
             let next =
@@ -341,8 +347,10 @@ fn encoder(inner: &Inner) {
             }
         }
         drop(frames);
-        let _ = inner
-            .compositor
-            .try_tell(CompositorMsg::Watch { secs: 0.0 });
+        let _ = inner.compositor.try_tell(CompositorMsg::Watch {
+            watcher: inner.watcher.clone(),
+            secs: 0.0,
+            max_fps: 0.0,
+        });
     }
 }

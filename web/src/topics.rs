@@ -74,22 +74,36 @@ pub(crate) async fn list(kernel: web::Data<Kernel>) -> HttpResponse {
 #[derive(Deserialize)]
 pub(crate) struct StreamQuery {
     topics: Option<String>,
+    /// At most this many values a second per topic (the latest is kept).
+    max_hz: Option<f64>,
 }
 
-/// Values of one topic → the client's latest-value slot, until the client goes.
+/// Values of one topic → the client's latest-value slot, until the client
+/// goes; at most one value per `every` (the latest one, into which `merge`
+/// folds what must not be lost with the ones skipped — a beat; nothing is
+/// converted to JSON that the client will not get).
 async fn feed<T: DeserializeOwned>(
     sub: Subscription<T>,
     tx: watch::Sender<Option<String>>,
     view: fn(T) -> Result<Value, String>,
+    merge: fn(&T, &mut T),
+    every: Duration,
 ) {
+    let mut held: Option<T> = None;
+    let mut last: Option<tokio::time::Instant> = None;
     loop {
-        match tokio::time::timeout(Duration::from_secs(1), sub.recv()).await {
-            Ok(Ok(value)) => {
-                let json = match view(value) {
-                    Ok(json) => json,
-                    Err(err) => json!({ "error": err }),
-                };
-                tx.send_replace(Some(json.to_string()));
+        let wait = match (&held, last) {
+            (Some(_), Some(at)) => {
+                (at + every).saturating_duration_since(tokio::time::Instant::now())
+            }
+            _ => Duration::from_secs(1),
+        };
+        match tokio::time::timeout(wait, sub.recv()).await {
+            Ok(Ok(mut value)) => {
+                if let Some(skipped) = &held {
+                    merge(skipped, &mut value);
+                }
+                held = Some(value);
             }
             Ok(Err(err)) => {
                 tx.send_replace(Some(
@@ -98,10 +112,28 @@ async fn feed<T: DeserializeOwned>(
             }
             Err(_idle) => {}
         }
+        if held.is_some() && last.is_none_or(|at| at.elapsed() >= every) {
+            let json = match held.take().map(view) {
+                Some(Ok(json)) => json,
+                Some(Err(err)) => json!({ "error": err }),
+                None => continue,
+            };
+            tx.send_replace(Some(json.to_string()));
+            last = Some(tokio::time::Instant::now());
+        }
         if tx.is_closed() {
             return;
         }
     }
+}
+
+/// Nothing of a skipped value is kept.
+fn latest<T>(_skipped: &T, _next: &mut T) {}
+
+/// A beat or an onset in a skipped hop is carried to the next one sent.
+fn beats(skipped: &FftBars, next: &mut FftBars) {
+    next.beat |= skipped.beat;
+    next.onset |= skipped.onset;
 }
 
 fn plain<T: serde::Serialize>(value: T) -> Result<Value, String> {
@@ -112,20 +144,44 @@ fn wire(frame: WireFrame) -> Result<Value, String> {
     wire_json(&frame).map_err(|err| err.to_string())
 }
 
-fn follow(kernel: &Kernel, topic: &str) -> watch::Receiver<Option<String>> {
+fn follow(kernel: &Kernel, topic: &str, every: Duration) -> watch::Receiver<Option<String>> {
     let (tx, rx) = watch::channel(None);
     match topic {
         FFT_TOPIC => {
-            actix_rt::spawn(feed::<FftBars>(kernel.subscribe(topic, 1), tx, plain));
+            actix_rt::spawn(feed::<FftBars>(
+                kernel.subscribe(topic, 1),
+                tx,
+                plain,
+                beats,
+                every,
+            ));
         }
         NOTIFY_TOPIC => {
-            actix_rt::spawn(feed::<StoreNotify>(kernel.subscribe(topic, 1), tx, plain));
+            actix_rt::spawn(feed::<StoreNotify>(
+                kernel.subscribe(topic, 1),
+                tx,
+                plain,
+                latest,
+                every,
+            ));
         }
         STATS_TOPIC => {
-            actix_rt::spawn(feed::<FrameSample>(kernel.subscribe(topic, 1), tx, plain));
+            actix_rt::spawn(feed::<FrameSample>(
+                kernel.subscribe(topic, 1),
+                tx,
+                plain,
+                latest,
+                every,
+            ));
         }
         _ => {
-            actix_rt::spawn(feed::<WireFrame>(kernel.subscribe(topic, 1), tx, wire));
+            actix_rt::spawn(feed::<WireFrame>(
+                kernel.subscribe(topic, 1),
+                tx,
+                wire,
+                latest,
+                every,
+            ));
         }
     }
     rx
@@ -133,9 +189,10 @@ fn follow(kernel: &Kernel, topic: &str) -> watch::Receiver<Option<String>> {
 
 /// `GET /api/topics/stream?topics=…`.
 #[utoipa::path(get, operation_id = "topic_stream", path = "/api/topics/stream", tag = "topics",
-    params(("topics" = String, Query, description = "comma-separated streamable topics (fft.bars, perception.tracks, perception.detections, perception.timelines, store.notify, compositor.stats)")),
+    params(("topics" = String, Query, description = "comma-separated streamable topics (fft.bars, perception.tracks, perception.detections, perception.timelines, store.notify, compositor.stats)"),
+        ("max_hz" = Option<f64>, Query, description = "at most this many values a second per topic, the latest kept (0.1 to 1000; default: every value)")),
     responses((status = 200, description = "Server-Sent Events: `event: <topic>` with the latest value as JSON; a slow client skips values", content_type = "text/event-stream", body = String),
-        (status = 400, description = "no topics, too many, or one that cannot be streamed, named", body = serde_json::Value)))]
+        (status = 400, description = "no topics, too many, one that cannot be streamed (named), or a max_hz out of range", body = serde_json::Value)))]
 pub(crate) async fn stream(
     query: web::Query<StreamQuery>,
     kernel: web::Data<Kernel>,
@@ -159,9 +216,20 @@ pub(crate) async fn stream(
             "error": format!("topic {bad:?} cannot be streamed; these can: {}", STREAMABLE.join(", "))
         }));
     }
+    let every = match query.max_hz {
+        None => Duration::ZERO,
+        Some(hz) if hz.is_finite() && (0.1..=1000.0).contains(&hz) => {
+            Duration::from_secs_f64(1.0 / hz)
+        }
+        Some(hz) => {
+            return HttpResponse::build(StatusCode::BAD_REQUEST).json(json!({
+                "error": format!("max_hz={hz}: give 0.1 to 1000 values a second, or leave it out for every value")
+            }));
+        }
+    };
     let followed: Vec<(String, watch::Receiver<Option<String>>)> = wanted
         .iter()
-        .map(|topic| (topic.clone(), follow(&kernel, topic)))
+        .map(|topic| (topic.clone(), follow(&kernel, topic, every)))
         .collect();
     let hello = format!(": warden topic stream: {}\n\n", wanted.join(","));
     let body = futures_util::stream::unfold(

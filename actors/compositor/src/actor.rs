@@ -56,12 +56,18 @@ pub enum CompositorMsg {
         /// The image's position in its source.
         index: u64,
     },
-    /// Someone watches: publish every frame on `compositor.frame` for the
-    /// next `secs` seconds (0 stops at once). Viewers renew it while they
-    /// watch, so frames are copied out only while someone looks.
+    /// Someone watches: publish frames on `compositor.frame` for the next
+    /// `secs` seconds (0 ends this watcher's watch at once), at most
+    /// `max_fps` a second (0: every frame). Viewers renew it while they
+    /// watch, so frames are copied out only while someone looks, and only as
+    /// often as the most eager watcher wants them.
     Watch {
+        /// Who watches (each watcher's watch is its own).
+        watcher: String,
         /// How long from now (s, at most 60).
         secs: f64,
+        /// Frames a second wanted at most; 0 for every frame.
+        max_fps: f64,
     },
 }
 
@@ -521,13 +527,33 @@ impl Actor for Compositor {
                 self.settings = settings;
                 Ok(CompositorReply::Status(Box::new(self.status())))
             }
-            CompositorMsg::Watch { secs } => {
+            CompositorMsg::Watch {
+                watcher,
+                secs,
+                max_fps,
+            } => {
                 if !(secs.is_finite() && (0.0..=60.0).contains(&secs)) {
                     return Err(ActorError::Rejected(format!(
                         "watch for {secs} s: give 0..=60 seconds"
                     )));
                 }
-                self.shared.watch(Duration::from_secs_f64(secs));
+                if !(max_fps.is_finite() && (0.0..=1000.0).contains(&max_fps)) {
+                    return Err(ActorError::Rejected(format!(
+                        "watch at {max_fps} fps: give 0 (every frame) to 1000"
+                    )));
+                }
+                if watcher.is_empty() || watcher.len() > 64 {
+                    return Err(ActorError::Rejected(
+                        "a watcher is named by 1 to 64 bytes".into(),
+                    ));
+                }
+                let interval = if max_fps > 0.0 {
+                    Duration::from_secs_f64(1.0 / max_fps)
+                } else {
+                    Duration::ZERO
+                };
+                self.shared
+                    .watch(&watcher, Duration::from_secs_f64(secs), interval);
                 Ok(CompositorReply::Held(format!(
                     "frames published for {secs} s"
                 )))

@@ -57,8 +57,8 @@ pub struct Shared {
     stop: AtomicBool,
     /// The start of the last transition a frame showed.
     last_transition: Mutex<Option<Duration>>,
-    /// Until when frames are published (someone watches).
-    watched: Mutex<Option<Instant>>,
+    /// Who watches, until when, and how often they want a frame.
+    watched: Mutex<Watchers>,
     /// The clock every part reads.
     pub clock: Arc<Clock>,
 }
@@ -92,21 +92,65 @@ impl Shared {
             failure: Mutex::new(None),
             frames: AtomicU64::new(0),
             stop: AtomicBool::new(false),
-            watched: Mutex::new(None),
+            watched: Mutex::new(Watchers::default()),
             last_transition: Mutex::new(None),
             clock,
         })
     }
 
-    /// Publish frames for `span` from now.
-    pub fn watch(&self, span: Duration) {
-        *lock(&self.watched) = Some(Instant::now() + span);
+    /// `watcher` wants a frame at most every `interval` (zero: every frame)
+    /// for `span` from now; a zero `span` ends its watch.
+    pub fn watch(&self, watcher: &str, span: Duration, interval: Duration) {
+        let mut watchers = lock(&self.watched);
+        if span.is_zero() {
+            watchers.by_name.remove(watcher);
+        } else if watchers.by_name.len() < MAX_WATCHERS || watchers.by_name.contains_key(watcher) {
+            watchers
+                .by_name
+                .insert(watcher.to_string(), (Instant::now() + span, interval));
+        }
     }
 
     /// Whether someone watches now.
     pub fn watched(&self) -> bool {
-        lock(&self.watched).is_some_and(|until| Instant::now() < until)
+        let now = Instant::now();
+        lock(&self.watched)
+            .by_name
+            .values()
+            .any(|(until, _)| now < *until)
     }
+
+    /// Whether the frame rendered now is to be published: someone watches
+    /// and the most eager of them is due (a frame at a time, not more often
+    /// than the fastest watcher asks, so that a 10-fps preview does not
+    /// copy out 30 frames a second).
+    pub fn publish_due(&self) -> bool {
+        let now = Instant::now();
+        let mut watchers = lock(&self.watched);
+        watchers.by_name.retain(|_, (until, _)| now < *until);
+        let Some(interval) = watchers.by_name.values().map(|(_, every)| *every).min() else {
+            return false;
+        };
+        // Frames land on a period grid: 2 % slack keeps a 10-fps watcher at
+        // 10 fps, not at every fourth 30-fps frame.
+        let due = watchers
+            .last_published
+            .is_none_or(|at| now.duration_since(at) >= interval.mul_f64(0.98));
+        if due {
+            watchers.last_published = Some(now);
+        }
+        due
+    }
+}
+
+/// At most this many distinct watchers are remembered.
+const MAX_WATCHERS: usize = 64;
+
+/// The watchers of the frames.
+#[derive(Default)]
+pub struct Watchers {
+    by_name: std::collections::HashMap<String, (Instant, Duration)>,
+    last_published: Option<Instant>,
 }
 
 /// Render one frame at `now` from the shared inputs; publish and keep it.
@@ -137,7 +181,7 @@ pub fn step(
     shared.frames.fetch_add(1, Ordering::Release);
     note_renderer(shared, composer, publisher);
     if let Some(publisher) = publisher {
-        if publish_frames && shared.watched() {
+        if publish_frames && shared.publish_due() {
             let mut buf = publisher.buffer(frame.data().len());
             buf.copy_from_slice(frame.data());
             let live = LiveFrame {
