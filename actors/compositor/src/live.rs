@@ -101,14 +101,7 @@ impl Shared {
     /// `watcher` wants a frame at most every `interval` (zero: every frame)
     /// for `span` from now; a zero `span` ends its watch.
     pub fn watch(&self, watcher: &str, span: Duration, interval: Duration) {
-        let mut watchers = lock(&self.watched);
-        if span.is_zero() {
-            watchers.by_name.remove(watcher);
-        } else if watchers.by_name.len() < MAX_WATCHERS || watchers.by_name.contains_key(watcher) {
-            watchers
-                .by_name
-                .insert(watcher.to_string(), (Instant::now() + span, interval));
-        }
+        lock(&self.watched).watch(watcher, Instant::now(), span, interval);
     }
 
     /// Whether someone watches now.
@@ -120,26 +113,9 @@ impl Shared {
             .any(|(until, _)| now < *until)
     }
 
-    /// Whether the frame rendered now is to be published: someone watches
-    /// and the most eager of them is due (a frame at a time, not more often
-    /// than the fastest watcher asks, so that a 10-fps preview does not
-    /// copy out 30 frames a second).
+    /// Whether the frame rendered now is to be published.
     pub fn publish_due(&self) -> bool {
-        let now = Instant::now();
-        let mut watchers = lock(&self.watched);
-        watchers.by_name.retain(|_, (until, _)| now < *until);
-        let Some(interval) = watchers.by_name.values().map(|(_, every)| *every).min() else {
-            return false;
-        };
-        // Frames land on a period grid: 2 % slack keeps a 10-fps watcher at
-        // 10 fps, not at every fourth 30-fps frame.
-        let due = watchers
-            .last_published
-            .is_none_or(|at| now.duration_since(at) >= interval.mul_f64(0.98));
-        if due {
-            watchers.last_published = Some(now);
-        }
-        due
+        lock(&self.watched).due(Instant::now())
     }
 }
 
@@ -151,6 +127,69 @@ const MAX_WATCHERS: usize = 64;
 pub struct Watchers {
     by_name: std::collections::HashMap<String, (Instant, Duration)>,
     last_published: Option<Instant>,
+}
+
+impl Watchers {
+    fn watch(&mut self, watcher: &str, now: Instant, span: Duration, interval: Duration) {
+        if span.is_zero() {
+            self.by_name.remove(watcher);
+        } else if self.by_name.len() < MAX_WATCHERS || self.by_name.contains_key(watcher) {
+            self.by_name
+                .insert(watcher.to_string(), (now + span, interval));
+        }
+    }
+
+    /// Someone watches and the most eager of them is due: a frame at a
+    /// time, not more often than the fastest watcher asks, so that an 8-fps
+    /// preview does not copy out 30 frames a second.
+    fn due(&mut self, now: Instant) -> bool {
+        self.by_name.retain(|_, (until, _)| now < *until);
+        let Some(interval) = self.by_name.values().map(|(_, every)| *every).min() else {
+            return false;
+        };
+        // Frames land on a period grid: 2 % slack keeps a 10-fps watcher at
+        // 10 fps, not at every fourth 30-fps frame.
+        let due = self
+            .last_published
+            .is_none_or(|at| now.duration_since(at) >= interval.mul_f64(0.98));
+        if due {
+            self.last_published = Some(now);
+        }
+        due
+    }
+}
+
+#[cfg(test)]
+mod watch_tests {
+    use super::*;
+
+    #[test]
+    fn frames_go_out_as_often_as_the_most_eager_watcher_asks_and_one_leaving_stops_only_itself() {
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let mut w = Watchers::default();
+        assert!(!w.due(at(0)), "nobody watches");
+        // A 10-fps preview alone, frames every 33 ms: every third goes out.
+        w.watch(
+            "preview",
+            at(0),
+            Duration::from_secs(2),
+            Duration::from_millis(100),
+        );
+        let sent: Vec<u64> = (0..12)
+            .map(|i| i * 100 / 3)
+            .filter(|&ms| w.due(at(ms)))
+            .collect();
+        assert_eq!(sent, vec![0, 100, 200, 300]);
+        // The full stream joins: every frame.
+        w.watch("stream", at(400), Duration::from_secs(2), Duration::ZERO);
+        assert!(w.due(at(433)) && w.due(at(466)));
+        // The preview leaves: the stream still gets every frame.
+        w.watch("preview", at(470), Duration::ZERO, Duration::ZERO);
+        assert!(w.due(at(500)) && w.due(at(533)));
+        // A watch that is not renewed ends by itself.
+        assert!(!w.due(at(2500)), "the stream's watch ran out");
+    }
 }
 
 /// Render one frame at `now` from the shared inputs; publish and keep it.
