@@ -75,6 +75,59 @@ fn a_drill_round_loses_nothing_and_recovers_every_fault() {
     }
 }
 
+/// A user's plain config: process actors with no shared-memory pool. The
+/// drill's large-buffer calls are refused with a typed error; that is a
+/// refusal, the load adapts, and nothing is counted lost.
+#[test]
+fn a_drill_adapts_to_actors_without_a_pool_and_counts_refusals_as_refusals() {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(
+        &mut file,
+        b"[supervisor]\nmax_restarts = 20\nwithin_secs = 10\nheartbeat_ms = 100\n\
+          [actors.probe]\nplacement = \"process\"\n\
+          [actors.images]\nkind = \"image_decode\"\nplacement = \"process\"\nsource = \"samples\"\nsize = \"320x180\"\n",
+    )
+    .unwrap();
+    let output = support::warden()
+        .args(["drill", "--rounds", "1", "--json", "--config"])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "drill failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["lost"], 0, "{report}");
+    // image_decode brings its own pool (it replies with frames): no refusal.
+    assert!(
+        report["actors"]["images"].get("load_adapted").is_none(),
+        "{report}"
+    );
+    assert_eq!(report["actors"]["images"]["calls_lost"], 0, "{report}");
+    {
+        let name = "probe";
+        let actor = &report["actors"][name];
+        assert_eq!(actor["calls_lost"], 0, "{name}: {actor}");
+        assert!(
+            actor["calls_refused"].as_u64().unwrap() >= 1,
+            "{name}: {actor}"
+        );
+        assert!(
+            actor["calls_answered"].as_u64().unwrap() > 100,
+            "{name}: the load went on with small calls: {actor}"
+        );
+        assert!(
+            actor["load_adapted"]
+                .as_str()
+                .is_some_and(|a| a.contains("shared-memory pool")),
+            "{name}: {actor}"
+        );
+    }
+}
+
 #[test]
 fn a_drill_of_a_system_that_cannot_recover_fails() {
     let mut file = tempfile::NamedTempFile::new().unwrap();

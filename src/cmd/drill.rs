@@ -85,6 +85,9 @@ struct ActorReport {
     acks_lost: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     first_loss: Option<String>,
+    /// How the load adapted to what the actor offers (a refusal it got).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    load_adapted: Option<String>,
     #[serde(skip)]
     recoveries: Vec<f64>,
 }
@@ -264,6 +267,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 report.calls_refused = load.refused.load(Ordering::Relaxed);
                 report.calls_lost = load.lost.load(Ordering::Relaxed);
                 report.first_loss = load.first_loss.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                report.load_adapted = load.adapted.lock().unwrap_or_else(|e| e.into_inner()).clone();
             }
         }
         kernel.shutdown().await;
@@ -340,6 +344,9 @@ fn print_table(report: &Report) {
         }
         if let Some(loss) = &r.first_loss {
             println!("  {name}: first lost call: {loss}");
+        }
+        if let Some(adapted) = &r.load_adapted {
+            println!("  {name}: {adapted}");
         }
     }
     println!(

@@ -49,6 +49,8 @@ pub(super) struct Load {
     pub(super) refused: AtomicU64,
     pub(super) lost: AtomicU64,
     pub(super) first_loss: Mutex<Option<String>>,
+    /// How the load adapted to what the actor offers, if it had to.
+    pub(super) adapted: Mutex<Option<String>>,
     /// Store callers: per writer target, the last acked and the last
     /// attempted value.
     pub(super) writes: Mutex<HashMap<String, Writes>>,
@@ -104,12 +106,26 @@ impl Target {
     }
 }
 
-/// A typed failure the caller was promised may happen.
+/// A typed failure the caller was promised may happen: a non-idempotent
+/// call in flight across a restart, or any typed refusal (a full mailbox, a
+/// large buffer to an actor without a shared-memory pool, a bad argument) —
+/// an answer, never a loss.
 fn refused(err: &CallError, idempotent: bool) -> bool {
     match err {
         CallError::Restarting(_) => !idempotent,
-        CallError::Rejected { reason, .. } => reason.contains("mailbox full"),
+        CallError::Rejected { .. } => true,
         _ => false,
+    }
+}
+
+/// Whether `result` is the refusal of a large buffer by an actor that has no
+/// shared-memory pool: the load then stops sending it large buffers.
+fn no_pool<T>(result: &Result<T, CallError>) -> Option<String> {
+    match result {
+        Err(CallError::Rejected { reason, .. }) if reason.contains("shared-memory pool") => {
+            Some(reason.clone())
+        }
+        _ => None,
     }
 }
 
@@ -133,6 +149,23 @@ fn verdict<T>(
 struct Seen {
     image_sums: HashMap<u64, u64>,
     store_version: u64,
+    /// The actor refused a large buffer for want of a pool: send none more.
+    no_frames: bool,
+}
+
+impl Seen {
+    /// Note a refusal for want of a pool, once per actor in the report.
+    fn adapt<T>(&mut self, result: &Result<T, CallError>, load: &Load) {
+        if let Some(reason) = no_pool(result) {
+            self.no_frames = true;
+            load.adapted
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert_with(|| {
+                    format!("large-buffer calls refused ({reason}); the load sent small calls only")
+                });
+        }
+    }
 }
 
 /// Keep `target` busy until `stop`.
@@ -146,7 +179,7 @@ pub(super) async fn caller(target: Target, id: u32, load: Arc<Load>, stop: Arc<A
         load.sent.fetch_add(1, Ordering::Relaxed);
         let verdict = match &target {
             Target::Probe(probe) => {
-                if seq.is_multiple_of(8) {
+                if seq.is_multiple_of(8) && !seen.no_frames {
                     let result = probe
                         .call_timeout(
                             ProbeMsg::EchoFrame {
@@ -156,6 +189,7 @@ pub(super) async fn caller(target: Target, id: u32, load: Arc<Load>, stop: Arc<A
                             CALL_DEADLINE,
                         )
                         .await;
+                    seen.adapt(&result, &load);
                     verdict(result, true, |reply| match reply {
                         ProbeReply::Frame {
                             checksum: seen,
@@ -174,6 +208,13 @@ pub(super) async fn caller(target: Target, id: u32, load: Arc<Load>, stop: Arc<A
                     })
                 }
             }
+            Target::Image(image) if seen.no_frames => {
+                let result = image.call_timeout(ImageMsg::Stats, CALL_DEADLINE).await;
+                verdict(result, true, |reply| match reply {
+                    ImageReply::Stats(_) => Ok(()),
+                    other => Err(format!("wrong image reply: {other:?}")),
+                })
+            }
             Target::Image(image) => {
                 let index = seq % 4;
                 let result = image
@@ -185,6 +226,7 @@ pub(super) async fn caller(target: Target, id: u32, load: Arc<Load>, stop: Arc<A
                         CALL_DEADLINE,
                     )
                     .await;
+                seen.adapt(&result, &load);
                 verdict(result, true, |reply| match reply {
                     ImageReply::Image(frame)
                         if frame.rgba.len() == frame.width as usize * frame.height as usize * 4 =>
@@ -229,12 +271,13 @@ pub(super) async fn caller(target: Target, id: u32, load: Arc<Load>, stop: Arc<A
                 })
             }
             Target::Compositor(compositor) => {
-                let msg = if seq.is_multiple_of(8) {
+                let msg = if seq.is_multiple_of(8) && !seen.no_frames {
                     CompositorMsg::RenderOnce
                 } else {
                     CompositorMsg::Status
                 };
                 let result = compositor.call_timeout(msg, CALL_DEADLINE).await;
+                seen.adapt(&result, &load);
                 verdict(result, true, |reply| match reply {
                     CompositorReply::Frame(frame)
                         if frame.rgba.len() == frame.width as usize * frame.height as usize * 4 =>
