@@ -242,6 +242,7 @@ fn frames_the_stream_and_the_figures_over_http() {
     ] {
         assert!(metrics.contains(family), "{family}");
     }
+    metrics_pass_promtool(&running, &metrics);
 
     // The stall fault needs the token and a valid ms.
     let stall = running.url("/api/actors/image_decode/stall?ms=20");
@@ -269,6 +270,91 @@ fn frames_the_stream_and_the_figures_over_http() {
     );
     assert_eq!(post(&stall, Some(TOKEN)).0, 200);
     assert!(running.terminate().success());
+}
+
+/// `/metrics` says which format it serves, by `Accept`, and Prometheus's
+/// own linter (`promtool check metrics`, Debian's `prometheus`, which
+/// `.ci/run` installs and then requires with `WARDEN_REQUIRE_PROMTOOL=1`)
+/// accepts both bodies.
+fn metrics_pass_promtool(running: &support::Running, classic: &str) {
+    let mut response = http().get(&running.url("/metrics")).call().unwrap();
+    let kind = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(kind, "text/plain; version=0.0.4; charset=utf-8");
+    let again = response.body_mut().read_to_string().unwrap();
+    assert!(!again.contains("# EOF") && !again.contains("# UNIT"));
+    assert!(
+        classic.contains("# TYPE warden_calls_total counter"),
+        "{classic}"
+    );
+    let mut response = http()
+        .get(&running.url("/metrics"))
+        .header(
+            "Accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+        )
+        .call()
+        .unwrap();
+    let kind = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        kind.starts_with("application/openmetrics-text; version=1.0.0"),
+        "{kind}"
+    );
+    let open = response.body_mut().read_to_string().unwrap();
+    assert!(open.ends_with("# EOF\n"), "{open}");
+
+    // The classic body through Prometheus's own linter.
+    let promtool = std::env::var_os("WARDEN_PROMTOOL").unwrap_or_else(|| "promtool".into());
+    let required = std::env::var_os("WARDEN_REQUIRE_PROMTOOL").is_some_and(|v| v == "1");
+    match piped(&promtool, &["check", "metrics"], &again) {
+        Ok((true, said)) => assert!(said.trim().is_empty(), "promtool: {said}"),
+        Ok((false, said)) => panic!("promtool check metrics: {said}"),
+        Err(err) if !required => {
+            eprintln!("SKIPPED promtool check metrics: {err} (apt install prometheus)")
+        }
+        Err(err) => panic!("WARDEN_REQUIRE_PROMTOOL=1 but promtool cannot run: {err}"),
+    }
+    // The OpenMetrics body through the strict OpenMetrics parser of the
+    // official Python client (promtool 2.x lints classic text only).
+    let python = std::env::var_os("WARDEN_METRICS_PYTHON");
+    let script = "import sys\nfrom prometheus_client.openmetrics.parser import text_string_to_metric_families as p\n\
+                  n = sum(1 for _ in p(sys.stdin.read()))\nprint(n)";
+    match python {
+        Some(python) => match piped(&python, &["-c", script], &open) {
+            Ok((true, said)) => assert!(said.trim().parse::<u32>().unwrap() > 10, "{said}"),
+            other => panic!("the OpenMetrics parser: {other:?}"),
+        },
+        None if required => panic!("WARDEN_REQUIRE_PROMTOOL=1 but no WARDEN_METRICS_PYTHON"),
+        None => eprintln!(
+            "SKIPPED the OpenMetrics parser: set WARDEN_METRICS_PYTHON to a Python with prometheus-client"
+        ),
+    }
+}
+
+/// Run `program args` with `input` on stdin: (success, stdout + stderr).
+fn piped(program: &std::ffi::OsStr, args: &[&str], input: &str) -> std::io::Result<(bool, String)> {
+    let mut child = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), input.as_bytes())?;
+    drop(child.stdin.take());
+    let out = child.wait_with_output()?;
+    Ok((
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    ))
 }
 
 /// The frame count moves on by at least `frames` within 10 s.

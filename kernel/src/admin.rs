@@ -179,11 +179,23 @@ async fn readyz(state: web::Data<AdminState>) -> HttpResponse {
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "supervision",
-    responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String)))]
-async fn metrics(state: web::Data<AdminState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.kernel.metrics_text())
+    responses((status = 200, description = "the metrics: OpenMetrics 1.0 text to a client whose Accept names application/openmetrics-text, the classic Prometheus text format 0.0.4 otherwise", content_type = "text/plain", body = String)))]
+async fn metrics(req: HttpRequest, state: web::Data<AdminState>) -> HttpResponse {
+    let openmetrics = req
+        .headers()
+        .get_all(header::ACCEPT)
+        .filter_map(|value| value.to_str().ok())
+        .any(|accept| accept.contains("application/openmetrics-text"));
+    let body = state.kernel.metrics_text();
+    if openmetrics {
+        HttpResponse::Ok()
+            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+            .body(body)
+    } else {
+        HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(crate::metrics::classic(&body))
+    }
 }
 
 #[utoipa::path(get, path = "/api/actors", tag = "supervision",

@@ -214,7 +214,15 @@ impl Metrics {
         counter
     }
 
-    /// The Prometheus text exposition.
+    /// The classic Prometheus text exposition (format 0.0.4), for scrapers
+    /// and tools that do not ask for OpenMetrics: [`classic`] of
+    /// [`render`](Self::render).
+    pub fn render_classic(&self) -> String {
+        classic(&self.render())
+    }
+
+    /// The OpenMetrics 1.0 text exposition (what prometheus-client writes:
+    /// counters' families named without `_total`, `# UNIT`, `# EOF`).
     pub fn render(&self) -> String {
         let mut out = String::new();
         let registry = self
@@ -225,5 +233,74 @@ impl Metrics {
             out.push_str("# error encoding metrics\n");
         }
         out
+    }
+}
+
+/// OpenMetrics text → the classic Prometheus text format (0.0.4), which
+/// names a counter's HELP and TYPE after its sample (`x_total`), has no
+/// `# UNIT` and no `# EOF`. Everything else (gauges, histograms, labels,
+/// escaping) is the same in both.
+pub(crate) fn classic(openmetrics: &str) -> String {
+    let mut counters = std::collections::HashSet::new();
+    for line in openmetrics.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ")
+            && let Some(name) = rest.strip_suffix(" counter")
+        {
+            counters.insert(name.to_string());
+        }
+    }
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+            counters
+                .contains(name)
+                .then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        match renamed {
+            Some(line) => out.push_str(line.trim_end()),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod classic_tests {
+    use super::*;
+
+    #[test]
+    fn counters_are_named_after_their_samples_and_the_openmetrics_only_lines_go() {
+        let open = "# HELP warden_calls Calls, by actor and outcome.\n# TYPE warden_calls counter\n\
+                    warden_calls_total{actor=\"a\",outcome=\"ok\"} 3\n\
+                    # HELP warden_up Seconds up.\n# TYPE warden_up gauge\n# UNIT warden_up seconds\nwarden_up 5\n# EOF\n";
+        let text = classic(open);
+        assert_eq!(
+            text,
+            "# HELP warden_calls_total Calls, by actor and outcome.\n# TYPE warden_calls_total counter\n\
+             warden_calls_total{actor=\"a\",outcome=\"ok\"} 3\n\
+             # HELP warden_up Seconds up.\n# TYPE warden_up gauge\nwarden_up 5\n"
+        );
+    }
+
+    #[test]
+    fn every_family_of_the_registry_comes_out_classic() {
+        let metrics = Metrics::new();
+        let open = metrics.render();
+        assert!(open.ends_with("# EOF\n"), "{open}");
+        let text = metrics.render_classic();
+        assert!(!text.contains("# EOF") && !text.contains("# UNIT"));
+        for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
+            let mut parts = line[7..].split(' ');
+            let (name, kind) = (parts.next().unwrap(), parts.next().unwrap());
+            if kind == "counter" {
+                assert!(name.ends_with("_total"), "{line}");
+            }
+        }
     }
 }

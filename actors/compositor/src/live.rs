@@ -159,39 +159,6 @@ impl Watchers {
     }
 }
 
-#[cfg(test)]
-mod watch_tests {
-    use super::*;
-
-    #[test]
-    fn frames_go_out_as_often_as_the_most_eager_watcher_asks_and_one_leaving_stops_only_itself() {
-        let start = Instant::now();
-        let at = |ms: u64| start + Duration::from_millis(ms);
-        let mut w = Watchers::default();
-        assert!(!w.due(at(0)), "nobody watches");
-        // A 10-fps preview alone, frames every 33 ms: every third goes out.
-        w.watch(
-            "preview",
-            at(0),
-            Duration::from_secs(2),
-            Duration::from_millis(100),
-        );
-        let sent: Vec<u64> = (0..12)
-            .map(|i| i * 100 / 3)
-            .filter(|&ms| w.due(at(ms)))
-            .collect();
-        assert_eq!(sent, vec![0, 100, 200, 300]);
-        // The full stream joins: every frame.
-        w.watch("stream", at(400), Duration::from_secs(2), Duration::ZERO);
-        assert!(w.due(at(433)) && w.due(at(466)));
-        // The preview leaves: the stream still gets every frame.
-        w.watch("preview", at(470), Duration::ZERO, Duration::ZERO);
-        assert!(w.due(at(500)) && w.due(at(533)));
-        // A watch that is not renewed ends by itself.
-        assert!(!w.due(at(2500)), "the stream's watch ran out");
-    }
-}
-
 /// Render one frame at `now` from the shared inputs; publish and keep it.
 pub fn step(
     shared: &Shared,
@@ -345,5 +312,38 @@ impl Drop for Live {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod watch_tests {
+    use super::*;
+
+    #[test]
+    fn frames_go_out_as_often_as_the_most_eager_watcher_asks_and_one_leaving_stops_only_itself() {
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let mut w = Watchers::default();
+        assert!(!w.due(at(0)), "nobody watches");
+        // A 10-fps preview alone, frames every 33 ms: every third goes out.
+        w.watch(
+            "preview",
+            at(0),
+            Duration::from_secs(2),
+            Duration::from_millis(100),
+        );
+        let sent: Vec<u64> = (0..12)
+            .map(|i| i * 100 / 3)
+            .filter(|&ms| w.due(at(ms)))
+            .collect();
+        assert_eq!(sent, vec![0, 100, 200, 300]);
+        // The full stream joins: every frame.
+        w.watch("stream", at(400), Duration::from_secs(2), Duration::ZERO);
+        assert!(w.due(at(433)) && w.due(at(466)));
+        // The preview leaves: the stream still gets every frame.
+        w.watch("preview", at(470), Duration::ZERO, Duration::ZERO);
+        assert!(w.due(at(500)) && w.due(at(533)));
+        // A watch that is not renewed ends by itself.
+        assert!(!w.due(at(2500)), "the stream's watch ran out");
     }
 }
