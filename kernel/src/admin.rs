@@ -257,7 +257,7 @@ struct StallMs {
 const STALL_MAX_MS: u32 = 60_000;
 
 #[utoipa::path(post, path = "/api/actors/{name}/stall", tag = "supervision",
-    params(("name" = String, Path, description = "the actor's name in the config"), ("ms" = u32, Query, description = "sleep this long before every request from now on, 0..=60000 (0 ends the stall)")),
+    params(("name" = String, Path, description = "the actor's name in the config"), ("ms" = u32, Query, minimum = 0, maximum = 60000, description = "sleep this long before every request from now on, 0..=60000 (0 ends the stall)")),
     security(("bearer" = [])),
     responses((status = 200, description = "`{stalled, ms}`", body = serde_json::Value),
         (status = 400, description = "ms missing or over 60000", body = ErrorBody),
@@ -393,14 +393,15 @@ fn status_of(err: &KernelError) -> actix_web::http::StatusCode {
     }
 }
 
+/// Event ids are documented (and accepted) as OpenAPI's `int64`, 0 and up.
 #[derive(Deserialize)]
 struct Since {
     #[serde(default)]
-    since: u64,
+    since: i64,
 }
 
 #[utoipa::path(get, path = "/api/events", tag = "supervision",
-    params(("since" = Option<u64>, Query, description = "only events with a larger id (default 0)")),
+    params(("since" = Option<i64>, Query, minimum = 0, description = "only events with a larger id (default 0)")),
     responses((status = 200, description = "supervisor events, oldest first", body = [Event]),
         (status = 400, description = "since is not a non-negative integer", body = ErrorBody)))]
 async fn events(
@@ -408,7 +409,13 @@ async fn events(
     query: Result<web::Query<Since>, actix_web::Error>,
 ) -> HttpResponse {
     match query {
-        Ok(query) => HttpResponse::Ok().json(state.kernel.events_since(query.since)),
+        Ok(query) if query.since >= 0 => {
+            HttpResponse::Ok().json(state.kernel.events_since(query.since.unsigned_abs()))
+        }
+        Ok(query) => error(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            format!("since must be a non-negative integer, not {}", query.since),
+        ),
         Err(err) => error(
             actix_web::http::StatusCode::BAD_REQUEST,
             format!("since must be a non-negative integer: {err}"),
@@ -416,11 +423,80 @@ async fn events(
     }
 }
 
+/// Every route the server answers and its methods, from the OpenAPI
+/// document (which `tests/wire.rs` proves lists every registered route), so
+/// that a known path asked with another method is `405` with `Allow`, not
+/// `404`. The binary registers the merged document's as app data; a kernel
+/// served alone uses its own.
+pub struct KnownRoutes(Vec<(Vec<String>, Vec<&'static str>)>);
+
+impl KnownRoutes {
+    /// The routes of `doc`.
+    pub fn from_openapi(doc: &utoipa::openapi::OpenApi) -> Self {
+        let routes = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("OPTIONS", item.options.is_some()),
+                    ("HEAD", item.head.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("TRACE", item.trace.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(method, has)| has.then_some(method))
+                .collect();
+                (path.split('/').map(str::to_string).collect(), methods)
+            })
+            .collect();
+        KnownRoutes(routes)
+    }
+
+    /// The methods `path` answers to, if it is a route at all.
+    pub fn methods(&self, path: &str) -> Option<&[&'static str]> {
+        let segments: Vec<&str> = path.split('/').collect();
+        self.0
+            .iter()
+            .find(|(pattern, _)| {
+                pattern.len() == segments.len()
+                    && pattern.iter().zip(&segments).all(|(p, s)| {
+                        p == s || (p.starts_with('{') && p.ends_with('}') && !s.is_empty())
+                    })
+            })
+            .map(|(_, methods)| methods.as_slice())
+    }
+}
+
 async fn not_found(req: HttpRequest) -> HttpResponse {
-    error(
-        actix_web::http::StatusCode::NOT_FOUND,
-        format!("no such endpoint: {} {}", req.method(), req.path()),
-    )
+    static OWN: std::sync::OnceLock<KnownRoutes> = std::sync::OnceLock::new();
+    let registered = req.app_data::<web::Data<KnownRoutes>>();
+    let known = match registered {
+        Some(known) => known.get_ref(),
+        None => OWN.get_or_init(|| KnownRoutes::from_openapi(&openapi_document())),
+    };
+    match known.methods(req.path()) {
+        Some(methods) if !methods.is_empty() => {
+            let allow = methods.join(", ");
+            HttpResponse::MethodNotAllowed()
+                .insert_header((header::ALLOW, allow.clone()))
+                .json(ErrorBody {
+                    error: format!(
+                        "{} {}: this endpoint answers {allow}",
+                        req.method(),
+                        req.path()
+                    ),
+                })
+        }
+        _ => error(
+            actix_web::http::StatusCode::NOT_FOUND,
+            format!("no such endpoint: {} {}", req.method(), req.path()),
+        ),
+    }
 }
 
 #[utoipa::path(get, path = "/api/openapi.json", tag = "supervision",

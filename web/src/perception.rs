@@ -404,6 +404,7 @@ async fn command(api: &PerceptionApi, request_id: String, command: Command) -> H
 #[serde(deny_unknown_fields)]
 pub(crate) struct Refresh {
     /// Echoed in the ack (made up when absent).
+    #[schema(min_length = 1, max_length = 128)]
     request_id: Option<String>,
 }
 
@@ -422,10 +423,11 @@ pub(crate) async fn refresh(
     if let Some(refusal) = writers.refusal(&req) {
         return refusal;
     }
+    // No body, or JSON `null`, is a refresh with a made-up request id.
     let parsed: Result<Refresh, _> = if body.iter().all(u8::is_ascii_whitespace) {
         Ok(Refresh::default())
     } else {
-        serde_json::from_slice(&body)
+        serde_json::from_slice::<Option<Refresh>>(&body).map(Option::unwrap_or_default)
     };
     let body = match parsed {
         Ok(body) => body,
@@ -441,12 +443,27 @@ pub(crate) async fn refresh(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConfigBody {
+    /// Echoed in the ack (made up when absent).
+    #[schema(min_length = 1, max_length = 128)]
     request_id: Option<String>,
+    /// Camera frames a second.
+    #[schema(minimum = 0.1, maximum = 60.0)]
     fps: Option<f32>,
+    /// Timeline predictions a second; at most `fps` (the new or the running
+    /// one), which the schema cannot say: over it is a 400 naming the key.
+    #[schema(minimum = 0.01, maximum = 60.0)]
     timeline_hz: Option<f32>,
+    /// How far ahead a timeline reaches: at least one step and at most 32
+    /// steps (a 400 naming the key otherwise).
+    #[schema(minimum = 0.001)]
     timeline_horizon_s: Option<f32>,
+    /// The time between a timeline's points.
+    #[schema(minimum = 0.001)]
     timeline_step_s: Option<f32>,
+    /// The share of a box that must be inside the frame to count.
+    #[schema(minimum = 0.0, maximum = 1.0)]
     min_inside: Option<f32>,
+    /// Publish camera frames on `perception.frame`.
     publish_frames: Option<bool>,
 }
 

@@ -167,8 +167,12 @@ impl Web {
             token: self.options.token.clone(),
             open: self.options.open_writes,
         });
+        let known = Arc::new(warden_kernel::admin::KnownRoutes::from_openapi(
+            &openapi_document(),
+        ));
         Arc::new(move |cfg: &mut web::ServiceConfig| {
-            cfg.app_data(web::Data::from(Arc::clone(&web)))
+            cfg.app_data(web::Data::from(Arc::clone(&known)))
+                .app_data(web::Data::from(Arc::clone(&web)))
                 .app_data(web::Data::new(web.kernel.clone()))
                 .app_data(web::Data::from(Arc::clone(&writers)))
                 .route("/api/frame.jpg", web::get().to(frame_jpg))
@@ -345,7 +349,7 @@ async fn encoded(
 }
 
 #[utoipa::path(get, path = "/api/frame.jpg", tag = "frames",
-    params(("quality" = Option<u8>, Query, description = "JPEG quality 1..=100 (default from the config)")),
+    params(("quality" = Option<u8>, Query, minimum = 1, maximum = 100, description = "JPEG quality 1..=100 (default from the config)")),
     responses((status = 200, description = "the compositor's latest frame", content_type = "image/jpeg", body = Vec<u8>),
         (status = 400, description = "quality out of range", body = serde_json::Value),
         (status = 404, description = "no compositor in the config", body = serde_json::Value),
