@@ -911,3 +911,227 @@ async fn a_client_that_does_not_read_is_disconnected_and_the_others_go_on() {
     assert_eq!(ack["ok"], true);
     assert!(running.terminate().success());
 }
+
+/// The documented frames the fuzzer mutates.
+fn fuzz_examples() -> Vec<Value> {
+    vec![
+        json!({"type": "session.hello", "actor_id": "fuzz", "token": TOKEN}),
+        json!({"type": "state.update", "request_id": "r-1", "topic": "layers", "expected_version": 1,
+            "payload": {"op": "set", "id": "bg", "opacity": 0.5}}),
+        json!({"type": "state.update", "request_id": "r-2", "topic": "camera", "expected_version": 0,
+            "payload": {"op": "set", "target": "main", "zoom": 2.0, "center": [0.5, 0.5]}}),
+        json!({"type": "state.update", "request_id": "r-3", "topic": "layers", "expected_version": 0,
+            "payload": {"op": "reorder", "order": ["bg", "bars"]}}),
+        json!({"type": "state.query", "request_id": "q-1", "topic": "layers"}),
+        json!({"type": "session.heartbeat"}),
+    ]
+}
+
+/// A small deterministic generator (xorshift), so a failure replays.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// One hostile frame: mutated examples, random text, binary, deep nesting,
+/// lone surrogates, huge numbers, a 10 MiB frame.
+fn hostile_frame(rng: &mut Rng, round: usize) -> Message {
+    let examples = fuzz_examples();
+    let mut frame = examples[rng.below(examples.len())].clone();
+    let pick = if round == 150 { 5 } else { rng.below(10) };
+    match pick {
+        0 => {
+            let bytes: Vec<u8> = (0..rng.below(200)).map(|_| rng.next() as u8).collect();
+            Message::binary(bytes)
+        }
+        1 => Message::text(
+            (0..rng.below(100))
+                .map(|_| char::from_u32(rng.below(0x3000) as u32).unwrap_or('?'))
+                .collect::<String>(),
+        ),
+        2 => {
+            // Truncated JSON.
+            let text = frame.to_string();
+            let cut = rng.below(text.len().max(1));
+            Message::text(text[..cut].to_string())
+        }
+        3 => Message::text(format!(
+            "{}{}",
+            "[".repeat(10_000 + rng.below(10_000)),
+            "]".repeat(rng.below(100))
+        )),
+        4 => {
+            // A lone surrogate escape in a string field.
+            let text = frame.to_string().replacen(":\"", ":\"\\ud800", 1);
+            Message::text(text)
+        }
+        5 if round == 150 => Message::text(format!(
+            "{{\"type\":\"state.update\",\"request_id\":\"big\",\"topic\":\"layers\",\"expected_version\":0,\"payload\":{{\"op\":\"set\",\"id\":\"{}\"}}}}",
+            "x".repeat(10 << 20)
+        )),
+        6 => {
+            // A field removed.
+            if let Some(object) = frame.as_object_mut() {
+                let keys: Vec<String> = object.keys().cloned().collect();
+                object.remove(&keys[rng.below(keys.len())]);
+            }
+            Message::text(frame.to_string())
+        }
+        7 => {
+            // A field of another type, or a huge number.
+            if let Some(object) = frame.as_object_mut() {
+                let keys: Vec<String> = object.keys().cloned().collect();
+                let key = keys[rng.below(keys.len())].clone();
+                let value = [
+                    json!(1e308),
+                    json!(-1),
+                    json!(u64::MAX),
+                    json!(null),
+                    json!([]),
+                    json!({"nested": {"deeper": true}}),
+                    json!("\u{0}"),
+                ][rng.below(7)]
+                .clone();
+                object.insert(key, value);
+            }
+            Message::text(frame.to_string())
+        }
+        8 => {
+            // An unknown field, or an unknown type.
+            frame["surprise"] = json!(rng.next());
+            if rng.below(2) == 0 {
+                frame["type"] = json!(format!("state.{}", rng.next()));
+            }
+            Message::text(frame.to_string())
+        }
+        _ => Message::text(frame.to_string()),
+    }
+}
+
+/// What the server may answer a hostile frame with.
+const ERROR_CODES: [&str; 7] = [
+    "bad_frame",
+    "protocol",
+    "bad_actor_id",
+    "frame_too_large",
+    "idle",
+    "store_failed",
+    "forbidden",
+];
+
+async fn fuzz_websocket(placement: &str, seed: u64) {
+    let running = start(
+        placement,
+        &format!("wire-fuzz-{placement}-{}", std::process::id()),
+    );
+    let mut rng = Rng(seed);
+    let (mut errors, mut acks, mut closes) = (0, 0, 0);
+    let mut ws: Option<Ws> = None;
+    for round in 0..300 {
+        if ws.is_none() {
+            let mut fresh = connect(&running, None).await.unwrap();
+            hello(&mut fresh, "fuzz", Some(TOKEN)).await;
+            ws = Some(fresh);
+        }
+        let socket = ws.as_mut().unwrap();
+        let frame = hostile_frame(&mut rng, round);
+        let described = match &frame {
+            Message::Text(text) => format!("text of {} bytes: {:.120}", text.len(), text.as_str()),
+            other => format!("{other:?}").chars().take(120).collect(),
+        };
+        if socket.send(frame).await.is_err() {
+            ws = None;
+            closes += 1;
+            continue;
+        }
+        // Every answer until the server has nothing more to say.
+        loop {
+            match tokio::time::timeout(Duration::from_millis(100), socket.next()).await {
+                Err(_quiet) => break,
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    let answer: Value = serde_json::from_str(&text)
+                        .unwrap_or_else(|err| panic!("not JSON from the server ({err}): {text}"));
+                    match answer["type"].as_str() {
+                        Some("session.error") => {
+                            let code = answer["code"].as_str().unwrap_or_default();
+                            assert!(ERROR_CODES.contains(&code), "{described}: {answer}");
+                            errors += 1;
+                        }
+                        Some("state.ack") => acks += 1,
+                        Some(kind)
+                            if kind.starts_with("notify.") || kind.starts_with("session.") => {}
+                        Some("state.result") => {}
+                        _ => panic!("{described}: an undocumented answer {answer}"),
+                    }
+                }
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => {}
+                Ok(Some(Ok(Message::Close(_))) | None | Some(Err(_))) => {
+                    ws = None;
+                    closes += 1;
+                    break;
+                }
+                Ok(Some(Ok(other))) => panic!("{described}: a non-text answer {other:?}"),
+            }
+        }
+    }
+    eprintln!(
+        "ws fuzz ({placement}, seed {seed}): {errors} session errors, {acks} acks, {closes} closes"
+    );
+    assert!(errors > 50, "the fuzzer reached the parser: {errors}");
+    // The server and the store live, and a well-behaved client still works.
+    assert_eq!(get_json(&running.url("/healthz")).0, 200);
+    let mut fine = connect(&running, None).await.unwrap();
+    let (_, baseline) = hello(&mut fine, "after-fuzz", Some(TOKEN)).await;
+    let version = baseline["version"].as_u64().unwrap();
+    send(
+        &mut fine,
+        update(
+            "after",
+            "camera",
+            version,
+            json!({"op": "set", "target": "after", "zoom": 3.0}),
+        ),
+    )
+    .await;
+    let (ack, _) = until(&mut fine, "state.ack", Some("after")).await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    drop(fine);
+    drop(ws);
+    // Stopped, the store's files verify.
+    let data = running.dir.path().join("scene");
+    let mut running = running;
+    let pid = nix::unistd::Pid::from_raw(running.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = support::wait_exit(&mut running.child, Duration::from_secs(15));
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    let out = support::warden()
+        .args(["store", "verify", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "warden store verify after the fuzz: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn hostile_websocket_frames_get_their_error_and_the_store_stays_consistent_in_process() {
+    fuzz_websocket("inprocess", 0x5eed_0001).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn hostile_websocket_frames_get_their_error_and_the_store_stays_consistent_as_a_child() {
+    fuzz_websocket("process", 0x5eed_0002).await;
+}

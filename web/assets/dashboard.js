@@ -667,7 +667,9 @@ document.addEventListener("DOMContentLoaded", () => {
   every(1000, pollSlow);
   pollSupervisor().catch(() => {});
   every(1000, async () => {
-    const up = await getJSON("/readyz").catch(() => null);
+    // A failed fetch throws through to `guarded`, which marks the link down
+    // (it must not be swallowed here: that would mark it up again).
+    const up = await getJSON("/readyz");
     $("#uptime").textContent = up === null ? "" : (up.ready ? "ready" : "not ready");
   });
   requestAnimationFrame(paint);

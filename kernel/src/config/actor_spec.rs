@@ -70,10 +70,22 @@ pub(super) fn actor_spec(
         } else {
             prefix.clone()
         };
+        // Without a `kind` key the table's name is taken as the kind; a key
+        // that looks like a misspelt `kind` is the likelier mistake.
+        let hint = if kernel_keys.contains_key("kind") {
+            String::new()
+        } else {
+            let mut keys: Vec<&String> = table.keys().collect();
+            keys.sort();
+            match keys.iter().find(|k| k.contains("kind") || close_to_kind(k)) {
+                Some(typo) => format!(" (there is no `kind` key: is {typo:?} a misspelt `kind`?)"),
+                None => " (there is no `kind` key, so the name was taken as the kind)".into(),
+            }
+        };
         return Err(ConfigError::new(
             key,
             format!(
-                "unknown actor kind {kind:?}; known kinds: {}",
+                "unknown actor kind {kind:?}; known kinds: {}{hint}",
                 registry.kinds().join(", ")
             ),
         ));
@@ -103,6 +115,15 @@ pub(super) fn actor_spec(
     )?;
     let mailbox: usize = get(&kernel_keys, &prefix, "mailbox")?.unwrap_or(1024);
     at_least(&format!("{prefix}.mailbox"), mailbox as u64, 1)?;
+
+    // The actor's own keys first: an unknown key (a misspelt `shm_slots`,
+    // say) is named as such, not as the pair it broke.
+    let hints = factory.validate(&table).map_err(|fault| match fault {
+        ConfigFault::Parse(message) => actor_key_error(&prefix, &message),
+        ConfigFault::Invalid(problem) => {
+            ConfigError::new(format!("{prefix}.{}", problem.key), problem.message)
+        }
+    })?;
 
     let slots: Option<u32> = get(&kernel_keys, &prefix, "shm_slots")?;
     let slot_bytes: Option<usize> = get(&kernel_keys, &prefix, "shm_slot_bytes")?;
@@ -134,12 +155,6 @@ pub(super) fn actor_spec(
         }
     };
 
-    let hints = factory.validate(&table).map_err(|fault| match fault {
-        ConfigFault::Parse(message) => actor_key_error(&prefix, &message),
-        ConfigFault::Invalid(problem) => {
-            ConfigError::new(format!("{prefix}.{}", problem.key), problem.message)
-        }
-    })?;
     // Keys set in the table win; otherwise what the actor kind asks for.
     let tick = tick.or(hints.tick);
     let pool = match pool {
@@ -168,4 +183,23 @@ pub(super) fn actor_spec(
         start_timeout,
         config: table,
     })
+}
+
+/// Whether `key` is one edit (a letter changed, added or dropped, or two
+/// swapped) away from `kind`.
+fn close_to_kind(key: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (key.chars().collect(), "kind".chars().collect());
+    match a.len() as isize - b.len() as isize {
+        0 => {
+            let diff: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+            diff.len() == 1
+                || diff.len() == 2
+                    && diff[1] == diff[0] + 1
+                    && a[diff[0]] == b[diff[1]]
+                    && a[diff[1]] == b[diff[0]]
+        }
+        1 => (0..a.len()).any(|i| [&a[..i], &a[i + 1..]].concat() == b),
+        -1 => (0..b.len()).any(|i| [&b[..i], &b[i + 1..]].concat() == a),
+        _ => false,
+    }
 }
