@@ -8,6 +8,24 @@ mod support;
 /// bounds; one at a time, or each makes the others miss theirs.
 static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// `warden drill --rounds 1 --json`, with `config` (TOML) if given: whether
+/// it passed, its report, and its stderr.
+fn drill(config: Option<&[u8]>) -> (bool, serde_json::Value, String) {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    let mut command = support::warden();
+    command.args(["drill", "--rounds", "1", "--json"]);
+    if let Some(config) = config {
+        std::io::Write::write_all(&mut file, config).unwrap();
+        command.arg("--config").arg(file.path());
+    }
+    let output = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|err| panic!("no JSON report ({err}): {stdout}"));
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.success(), report, stderr)
+}
+
 fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     HEAVY
         .lock()
@@ -17,17 +35,8 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
 #[test]
 fn a_drill_round_loses_nothing_and_recovers_every_fault() {
     let _heavy = one_at_a_time();
-    let output = support::warden()
-        .args(["drill", "--rounds", "1", "--json"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "drill failed: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let (passed, report, stderr) = drill(None);
+    assert!(passed, "drill failed: {report}\n{stderr}");
     assert_eq!(report["lost"], 0);
     assert_eq!(report["acks_lost"], 0);
     assert_eq!(report["kernel_crashes"], 0);
@@ -95,26 +104,12 @@ fn a_drill_round_loses_nothing_and_recovers_every_fault() {
 #[test]
 fn a_drill_adapts_to_actors_without_a_pool_and_counts_refusals_as_refusals() {
     let _heavy = one_at_a_time();
-    let mut file = tempfile::NamedTempFile::new().unwrap();
-    std::io::Write::write_all(
-        &mut file,
+    let (passed, report, stderr) = drill(Some(
         b"[supervisor]\nmax_restarts = 20\nwithin_secs = 10\nheartbeat_ms = 100\n\
           [actors.probe]\nplacement = \"process\"\n\
           [actors.images]\nkind = \"image_decode\"\nplacement = \"process\"\nheartbeat_ms = 1000\nsource = \"samples\"\nsize = \"320x180\"\n",
-    )
-    .unwrap();
-    let output = support::warden()
-        .args(["drill", "--rounds", "1", "--json", "--config"])
-        .arg(file.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "drill failed: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    ));
+    assert!(passed, "drill failed: {report}\n{stderr}");
     assert_eq!(report["lost"], 0, "{report}");
     // image_decode brings its own pool (it replies with frames): no refusal.
     assert!(
@@ -122,47 +117,28 @@ fn a_drill_adapts_to_actors_without_a_pool_and_counts_refusals_as_refusals() {
         "{report}"
     );
     assert_eq!(report["actors"]["images"]["calls_lost"], 0, "{report}");
-    {
-        let name = "probe";
-        let actor = &report["actors"][name];
-        assert_eq!(actor["calls_lost"], 0, "{name}: {actor}");
-        assert!(
-            actor["calls_refused"].as_u64().unwrap() >= 1,
-            "{name}: {actor}"
-        );
-        assert!(
-            actor["calls_answered"].as_u64().unwrap() > 100,
-            "{name}: the load went on with small calls: {actor}"
-        );
-        assert!(
-            actor["load_adapted"]
-                .as_str()
-                .is_some_and(|a| a.contains("shared-memory pool")),
-            "{name}: {actor}"
-        );
-    }
+    let probe = &report["actors"]["probe"];
+    assert_eq!(probe["calls_lost"], 0, "{probe}");
+    assert!(probe["calls_refused"].as_u64().unwrap() >= 1, "{probe}");
+    assert!(
+        probe["calls_answered"].as_u64().unwrap() > 100,
+        "the load went on with small calls: {probe}"
+    );
+    assert!(
+        probe["load_adapted"]
+            .as_str()
+            .is_some_and(|a| a.contains("shared-memory pool")),
+        "{probe}"
+    );
 }
 
 #[test]
 fn a_drill_of_a_system_that_cannot_recover_fails() {
     let _heavy = one_at_a_time();
-    let mut file = tempfile::NamedTempFile::new().unwrap();
-    std::io::Write::write_all(
-        &mut file,
+    let (passed, report, _) = drill(Some(
         b"[supervisor]\nmax_restarts = 0\nwithin_secs = 1\nheartbeat_ms = 100\n[actors.probe]\nplacement = \"process\"\n",
-    )
-    .unwrap();
-    let output = support::warden()
-        .args(["drill", "--rounds", "1", "--json", "--config"])
-        .arg(file.path())
-        .output()
-        .unwrap();
-    assert!(
-        !output.status.success(),
-        "a drill past the intensity must fail"
-    );
-    let report: serde_json::Value =
-        serde_json::from_str(String::from_utf8_lossy(&output.stdout).trim()).unwrap();
+    ));
+    assert!(!passed, "a drill past the intensity must fail");
     assert_eq!(report["ok"], false);
     assert!(
         report["escalated"]
