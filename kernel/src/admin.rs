@@ -86,6 +86,7 @@ pub async fn serve_with(
             .route("/api/actors/{name}/stall", web::post().to(stall))
             .route("/api/actors/{name}/panic", web::post().to(panic))
             .route("/api/actors/{name}/hang", web::post().to(hang))
+            .route("/api/actors/{name}/fault", web::post().to(child_fault))
             .route("/api/supervisor", web::get().to(supervisor))
             .route("/api/events", web::get().to(events))
             .default_service(web::to(not_found))
@@ -327,6 +328,52 @@ async fn hang(
     })
 }
 
+#[derive(Deserialize)]
+struct FaultKind {
+    kind: String,
+}
+
+#[utoipa::path(post, path = "/api/actors/{name}/fault", tag = "supervision",
+    params(("name" = String, Path, description = "the actor's name in the config"),
+        ("kind" = String, Query, description = "`garbage` (bytes that decode as no message on the channel to the kernel), `oversize` (one message over the transport's limit), `exit` (the child exits with code 3), `linger` (the child shuts its sockets to the kernel and keeps running)")),
+    security(("bearer" = [])),
+    responses((status = 202, description = "the child misbehaves on its channel or exits: `{faulted, pid, generation}`; the kernel kills it (if it still runs) and the supervisor restarts it per policy", body = serde_json::Value),
+        (status = 400, description = "kind missing or not one of the four", body = ErrorBody),
+        (status = 401, description = "missing or wrong token", body = ErrorBody),
+        (status = 404, description = "unknown actor", body = ErrorBody),
+        (status = 409, description = "the actor runs in the kernel process: these faults are a child's", body = ErrorBody)))]
+async fn child_fault(
+    req: HttpRequest,
+    state: web::Data<AdminState>,
+    name: web::Path<String>,
+    query: Result<web::Query<FaultKind>, actix_web::Error>,
+) -> HttpResponse {
+    if !authorized(&req, &state.token) {
+        return unauthorized();
+    }
+    let injected = match query.as_ref().map(|q| q.kind.as_str()) {
+        Ok("garbage") => warden_transport::InjectedFault::Garbage,
+        Ok("oversize") => warden_transport::InjectedFault::Oversize,
+        Ok("exit") => warden_transport::InjectedFault::Exit(3),
+        Ok("linger") => warden_transport::InjectedFault::Linger,
+        Ok(other) => {
+            return error(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                format!("kind={other:?} is not a fault (garbage, oversize, exit, linger)"),
+            );
+        }
+        Err(err) => {
+            return error(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                format!("give ?kind=garbage|oversize|exit|linger: {err}"),
+            );
+        }
+    };
+    fault(req, state, name, "faulted", |kernel, name| {
+        kernel.inject(name, injected)
+    })
+}
+
 /// Strike `name`'s running instance with `act` (kill, or one of the drill's
 /// injected faults) and answer `202 {done: name, pid, generation}` of the
 /// instance struck.
@@ -389,6 +436,8 @@ fn status_of(err: &KernelError) -> actix_web::http::StatusCode {
         KernelError::Start { .. } | KernelError::Boot { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         // Nothing restarts any more.
         KernelError::Stopped(_) => StatusCode::SERVICE_UNAVAILABLE,
+        // The request does not fit the actor's placement.
+        KernelError::Unsupported { .. } => StatusCode::CONFLICT,
         KernelError::Bind { .. } | KernelError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -516,7 +565,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Warden admin API", description = "Supervision, the live frame, the scene store over WebSocket, perception, topics. Mutating endpoints need `Authorization: Bearer <admin token>`."),
-    paths(dashboard, healthz, readyz, metrics, openapi, actors, actor, restart, kill, stall, panic, hang, supervisor, events),
+    paths(dashboard, healthz, readyz, metrics, openapi, actors, actor, restart, kill, stall, panic, hang, child_fault, supervisor, events),
     components(schemas(ErrorBody, ActorStatus, Event, crate::status::State, crate::config::Placement)),
     modifiers(&BearerScheme),
     tags((name = "supervision", description = "actors, their restarts and faults, supervisor events, health and metrics"))

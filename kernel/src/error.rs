@@ -68,6 +68,15 @@ pub enum KernelError {
     /// The supervisor has stopped (it escalated, or the kernel shut down).
     #[error("the supervisor has stopped: {0}")]
     Stopped(String),
+    /// The actor cannot take this request in its placement (a fault only a
+    /// child process can inject, asked of an in-process actor).
+    #[error("{actor}: {reason}")]
+    Unsupported {
+        /// The actor.
+        actor: String,
+        /// Why, in words.
+        reason: String,
+    },
     /// The admin API could not listen.
     #[error("cannot serve the admin API on {addr}: {reason}")]
     Bind {

@@ -308,7 +308,17 @@ impl Kernel {
 
     /// Kernel diagnostics: inject a fault into actor `name`'s host.
     pub fn inject(&self, name: &str, fault: InjectedFault) -> Result<(), KernelError> {
-        self.cell(name)?.proxy.do_send(Inject(fault));
+        let cell = self.cell(name)?;
+        if fault.child_only() && cell.spec.placement != crate::config::Placement::Process {
+            return Err(KernelError::Unsupported {
+                actor: name.to_string(),
+                reason: format!(
+                    "{fault:?} is a child process's fault; this actor runs {}",
+                    cell.spec.placement.as_str()
+                ),
+            });
+        }
+        cell.proxy.do_send(Inject(fault));
         Ok(())
     }
 

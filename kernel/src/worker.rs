@@ -193,6 +193,7 @@ pub(crate) fn run<A: Actor>(args: &WorkerArgs) -> i32 {
     }
     let mut worker = Worker {
         core,
+        raw,
         link,
         frames,
         peers,
@@ -208,6 +209,8 @@ pub(crate) fn run<A: Actor>(args: &WorkerArgs) -> i32 {
 
 struct Worker<A: Actor> {
     core: Core<A>,
+    /// The channel to the kernel below the link (for the injected channel faults).
+    raw: ipc_channel::ipc::IpcSender<Wire>,
     link: Arc<Link>,
     frames: Arc<ChildFrames>,
     peers: Arc<LinkPeers>,
@@ -386,6 +389,27 @@ impl<A: Actor> Worker<A> {
                 self.core.set_stall(ms);
                 None
             }
+            Body::Inject(InjectedFault::Garbage) => {
+                // Bytes no envelope starts with: the kernel must kill us.
+                let _ = self
+                    .raw
+                    .send(Wire::Frame(serde_bytes::ByteBuf::from(vec![0xFF; 48])));
+                None
+            }
+            Body::Inject(InjectedFault::Oversize) => {
+                let bytes = vec![0u8; warden_transport::MAX_MESSAGE_BYTES + 1];
+                let _ = self
+                    .raw
+                    .send(Wire::Frame(serde_bytes::ByteBuf::from(bytes)));
+                None
+            }
+            Body::Inject(InjectedFault::Exit(code)) => {
+                tracing::warn!(code, "injected: the child exits");
+                std::process::exit(i32::from(code));
+            }
+            Body::Inject(InjectedFault::Linger) => {
+                linger();
+            }
             Body::Credit => None,
             other => Some(self.protocol(&format!("unexpected {} from the kernel", other.kind()))),
         }
@@ -418,6 +442,29 @@ impl<A: Actor> Worker<A> {
             code: EXIT_PROTOCOL,
         });
         EXIT_PROTOCOL
+    }
+}
+
+/// The injected `Linger`: shut down every socket this process holds (the
+/// channels to the kernel; their descriptors stay open, so nothing reuses
+/// them) and keep running until killed.
+fn linger() -> ! {
+    tracing::warn!("injected: the child closes its channel and lingers");
+    if let Ok(entries) = std::fs::read_dir("/proc/self/fd") {
+        for entry in entries.flatten() {
+            let is_socket = std::fs::read_link(entry.path())
+                .map(|target| target.to_string_lossy().starts_with("socket:"))
+                .unwrap_or(false);
+            if let (true, Ok(fd)) = (
+                is_socket,
+                entry.file_name().to_string_lossy().parse::<i32>(),
+            ) {
+                let _ = nix::sys::socket::shutdown(fd, nix::sys::socket::Shutdown::Both);
+            }
+        }
+    }
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
     }
 }
 

@@ -67,6 +67,32 @@ pub enum InjectedFault {
     /// Delay every call and tell handled from now on by this many
     /// milliseconds (slow replies; heartbeats still answered); 0 clears it.
     Stall(u32),
+    /// (Child placement only.) Write bytes that decode as no envelope on
+    /// the channel to the kernel, as a corrupt or compromised child would.
+    Garbage,
+    /// (Child placement only.) Send one message over the transport's limit
+    /// ([`crate::MAX_MESSAGE_BYTES`]).
+    Oversize,
+    /// (Child placement only.) Exit at once with this code, as a child
+    /// whose own code called `exit`.
+    Exit(u8),
+    /// (Child placement only.) Shut down every socket to the kernel and
+    /// keep running: the channel is closed, the process lingers.
+    Linger,
+}
+
+impl InjectedFault {
+    /// Whether only a child process can do this (it acts on the channel or
+    /// the process).
+    pub fn child_only(self) -> bool {
+        matches!(
+            self,
+            InjectedFault::Garbage
+                | InjectedFault::Oversize
+                | InjectedFault::Exit(_)
+                | InjectedFault::Linger
+        )
+    }
 }
 
 /// What an envelope carries.

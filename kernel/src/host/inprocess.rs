@@ -431,6 +431,13 @@ impl<A: Concern> Handler<ToHost> for InProcHost<A> {
                 core.set_stall(ms);
                 None
             }
+            // A child's faults: `Kernel::inject` refuses them here.
+            ToHost::Inject(
+                InjectedFault::Garbage
+                | InjectedFault::Oversize
+                | InjectedFault::Exit(_)
+                | InjectedFault::Linger,
+            ) => None,
             ToHost::Stop(done) => {
                 core.stop();
                 self.done = true;
