@@ -30,7 +30,7 @@ enum Command {
     Run(cmd::run::Args),
     /// Validate a config file; errors name the key.
     CheckConfig(cmd::check_config::Args),
-    /// Restart drills under load: kill every actor in every way, prove nothing was lost.
+    /// The whole-system drill: `warden run` under client load, struck with every fault (the kernel too), nothing lost.
     Drill(cmd::drill::Args),
     /// Microbenchmarks of the kernel against their physical baselines.
     Bench(cmd::bench::Args),

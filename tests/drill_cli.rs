@@ -8,12 +8,12 @@ mod support;
 /// bounds; one at a time, or each makes the others miss theirs.
 static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// `warden drill --rounds 1 --json`, with `config` (TOML) if given: whether
+/// `warden drill --calls --rounds 1 --json`, with `config` (TOML) if given: whether
 /// it passed, its report, and its stderr.
 fn drill(config: Option<&[u8]>) -> (bool, serde_json::Value, String) {
     let mut file = tempfile::NamedTempFile::new().unwrap();
     let mut command = support::warden();
-    command.args(["drill", "--rounds", "1", "--json"]);
+    command.args(["drill", "--calls", "--rounds", "1", "--json"]);
     if let Some(config) = config {
         std::io::Write::write_all(&mut file, config).unwrap();
         command.arg("--config").arg(file.path());
@@ -186,4 +186,90 @@ fn bench_ipc_reports_every_figure() {
             .unwrap_or_else(|| panic!("{key} missing"));
         assert!(value > 0.0 && value.is_finite(), "{key} = {value}");
     }
+}
+
+/// The whole-system drill on a config of the user's own (store and
+/// compositor only, both in child processes, the supervisor's default
+/// intensity): it paces its faults under that intensity, strikes the
+/// children with the channel faults, kills the kernel, exceeds the
+/// intensity, and checks every ack against the store's audit log.
+#[test]
+fn the_system_drill_drills_a_users_config_and_checks_every_ack() {
+    let _heavy = one_at_a_time();
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(
+        &mut file,
+        br#"
+[supervisor]
+max_restarts = 20
+within_secs = 10
+heartbeat_ms = 100
+[actors.scene]
+kind = "store"
+placement = "process"
+data = "not-used-the-drill-moves-it"
+[actors.screen]
+kind = "compositor"
+placement = "process"
+size = "160x90"
+fps = 10
+"#,
+    )
+    .unwrap();
+    let output = support::warden()
+        .args([
+            "drill",
+            "--faults",
+            "14",
+            "--seed",
+            "5",
+            "--sessions",
+            "2",
+            "--readers",
+            "1",
+            "--json",
+            "--config",
+        ])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: serde_json::Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|err| panic!("no JSON report ({err}): {stdout}\n{stderr}"));
+    assert!(
+        output.status.success(),
+        "drill failed: {report:#}\n{stderr}"
+    );
+    assert!(stderr.contains("seed 5"), "the seed is printed: {stderr}");
+    assert_eq!(report["seed"], 5);
+    // 14 actor faults, one kernel kill, one escalation.
+    assert_eq!(report["faults"], 16, "{report:#}");
+    let pass = &report["passes"][0];
+    assert_eq!(pass["placements"]["scene"], "process");
+    assert!(
+        pass["acks"].as_u64().unwrap() > 50,
+        "acks were logged and checked: {pass:#}"
+    );
+    assert_eq!(pass["lost_acks"], 0);
+    assert_eq!(pass["store_verified"], true);
+    assert_eq!(pass["escalation"]["exit_code"], 1, "{pass:#}");
+    assert_eq!(pass["escalation"]["restarted_clean"], true);
+    assert_eq!(pass["kernel_restarts_ms"].as_array().unwrap().len(), 1);
+    assert!(
+        pass["ws"]["notifies"].as_u64().unwrap() > 0
+            && pass["http"]["answered"].as_u64().unwrap() > 0
+    );
+    assert!(
+        pass["dt_samples"].as_u64().unwrap() > 0,
+        "frame intervals were checked"
+    );
+    // Child faults were drawn for child actors (two actors, balanced draws).
+    let kinds = report["by_kind"].as_object().unwrap();
+    assert!(
+        kinds
+            .keys()
+            .any(|k| ["garbage", "oversize", "exit", "linger", "sigkill"].contains(&k.as_str())),
+        "{kinds:?}"
+    );
 }

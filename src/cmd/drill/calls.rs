@@ -1,4 +1,4 @@
-//! `warden drill` — restart drills under load. The drill process is the
+//! `warden drill --calls` — the call drill. The drill process is the
 //! kernel: it boots the configured system, keeps every actor busy with
 //! verified calls of its kind (`drill/load.rs`), and kills each actor in
 //! every way (SIGKILL/injected panic, panic, hang) round after round. It
@@ -7,8 +7,6 @@
 //! acknowledged writes lost; it exits non-zero if any call or acked write
 //! was lost, a fault went unrecovered, a recovery broke its bound, or the
 //! kernel itself panicked or escalated.
-
-mod load;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,11 +21,11 @@ use warden_kernel::config::ActorSpec;
 use warden_kernel::probe::ProbeMsg;
 use warden_kernel::{InjectedFault, Kernel, KernelConfig, KernelOptions, State};
 
-use load::{Load, Target};
+use super::load::{self, Load, Target};
 
-use super::stats::percentile;
+use crate::cmd::stats::percentile;
 
-const DRILL_CONFIG: &str = include_str!("../drill.toml");
+const DRILL_CONFIG: &str = include_str!("../../drill.toml");
 
 /// How long a restart may take before the drill calls it a failure (the
 /// benchmark's target is ~10 ms; this bound is for a loaded CI machine).
@@ -37,22 +35,12 @@ const RESTART_BOUND: Duration = Duration::from_millis(1000);
 /// never delayed by backoff (see the supervisor's backoff reset).
 const SETTLE: Duration = Duration::from_millis(600);
 
-/// Arguments of `warden drill`.
-#[derive(clap::Args)]
-pub(crate) struct Args {
-    /// The system to drill (TOML); without it, every actor kind in both
-    /// placements (stores in a temporary directory).
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// Rounds: each round injects every fault into every actor once.
-    #[arg(long, default_value_t = 3)]
-    rounds: u32,
-    /// Concurrent callers per actor.
-    #[arg(long, default_value_t = 4)]
-    callers: u32,
-    /// Print one JSON object instead of a table.
-    #[arg(long)]
-    json: bool,
+/// What the call drill needs from `warden drill`'s arguments.
+pub(super) struct Args {
+    pub(super) config: Option<PathBuf>,
+    pub(super) rounds: u32,
+    pub(super) callers: u32,
+    pub(super) json: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -161,11 +149,11 @@ fn default_config(
 }
 
 /// Boot, drill, report.
-pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let registry = super::setup::registry();
+pub(super) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let registry = crate::cmd::setup::registry();
     let data = tempfile::tempdir().context("cannot make a directory for the drill's stores")?;
     let config = match &args.config {
-        Some(path) => super::setup::load_config(Some(path), &registry)?,
+        Some(path) => crate::cmd::setup::load_config(Some(path), &registry)?,
         None => default_config(data.path(), &registry)?,
     };
     let pace = config.supervisor.within.as_secs_f64()
@@ -175,7 +163,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let rounds = args.rounds.max(1);
     // Faults are injected on purpose: their backtraces are noise, and
     // symbolising one would be counted as recovery time.
-    super::logging::quiet_backtraces();
+    crate::cmd::logging::quiet_backtraces();
     let options = KernelOptions {
         worker_env: vec![("RUST_BACKTRACE".into(), "0".into())],
         ..KernelOptions::default()
