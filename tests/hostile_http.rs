@@ -94,7 +94,9 @@ fn schemathesis() -> Option<std::path::PathBuf> {
 
 fn fuzz(st: &std::path::Path, config: &std::path::Path, url: &str, token: Option<&str>, seed: u32) {
     let mut command = std::process::Command::new(st);
+    // Its crash cache goes to the test's own directory, not the checkout.
     command
+        .current_dir(config.parent().unwrap())
         .arg("--config-file")
         .arg(config)
         .args(["--no-color", "run", url, "--max-examples", "30"])

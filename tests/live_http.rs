@@ -269,6 +269,37 @@ fn frames_the_stream_and_the_figures_over_http() {
         404
     );
     assert_eq!(post(&stall, Some(TOKEN)).0, 200);
+    assert_eq!(
+        post(
+            &running.url("/api/actors/image_decode/stall?ms=0"),
+            Some(TOKEN)
+        )
+        .0,
+        200
+    );
+
+    // The child-channel faults: the token, a kind the route names, a
+    // child to strike; each strikes the running instance and the
+    // supervisor brings up a new one.
+    let fault = |actor: &str, kind: &str, token: Option<&str>| {
+        post(
+            &running.url(&format!("/api/actors/{actor}/fault?kind={kind}")),
+            token,
+        )
+    };
+    assert_eq!(fault("perception", "exit", None).0, 401);
+    let (status, body) = fault("perception", "explode", Some(TOKEN));
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("kind"), "{body}");
+    assert_eq!(fault("perception", "", Some(TOKEN)).0, 400);
+    let (status, body) = fault("fft", "garbage", Some(TOKEN));
+    assert_eq!(status, 409, "fft runs in the kernel: {body}");
+    assert_eq!(fault("nobody", "exit", Some(TOKEN)).0, 404);
+    for kind in ["garbage", "oversize", "exit", "linger"] {
+        let (status, body) = fault("perception", kind, Some(TOKEN));
+        assert_eq!(status, 202, "{kind}: {body}");
+        back(&running, "perception", body["generation"].as_u64().unwrap());
+    }
     assert!(running.terminate().success());
 }
 

@@ -612,6 +612,7 @@ fn run_pass(
         flip,
         intensity: options.intensity,
         size: options.size.clone(),
+        no_backoff: false,
     };
     let prepared = system::prepare(&options.config, dir.path(), &addr, &rewrite)?;
     let token = prepared
@@ -853,13 +854,15 @@ fn run_pass(
         }
     }
     if options.escalate {
-        // Under the config's own intensity (the drill may have raised it for its pace).
+        // Under the config's own intensity (the drill may have raised it
+        // for its pace), with the backoff off so that kills can outpace it.
         let own = system::prepare(
             &options.config,
             dir.path(),
             &addr,
             &Rewrite {
                 intensity: None,
+                no_backoff: true,
                 ..rewrite.clone()
             },
         )?;

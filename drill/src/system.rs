@@ -22,6 +22,10 @@ pub struct Rewrite {
     pub intensity: Option<(u32, u32)>,
     /// Set every compositor's `size`.
     pub size: Option<String>,
+    /// Restart at once, without the supervisor's backoff: a kill storm
+    /// can then exceed any intensity (with backoff, N actors restart at
+    /// most N times per `backoff_max_ms`, which may sit under it).
+    pub no_backoff: bool,
 }
 
 /// One actor of the rewritten config.
@@ -88,6 +92,10 @@ pub fn prepare(text: &str, dir: &Path, addr: &str, rewrite: &Rewrite) -> anyhow:
     if let Some((max, within)) = rewrite.intensity {
         supervisor.insert("max_restarts".into(), i64::from(max).into());
         supervisor.insert("within_secs".into(), i64::from(within).into());
+    }
+    if rewrite.no_backoff {
+        supervisor.insert("backoff_initial_ms".into(), 0.into());
+        supervisor.insert("backoff_max_ms".into(), 0.into());
     }
     let int = |t: &toml::Table, key: &str, default: i64| {
         t.get(key)
@@ -439,6 +447,7 @@ fps = 25
             flip: true,
             intensity: Some((60, 10)),
             size: Some("640x360".into()),
+            no_backoff: true,
         };
         let p = prepare(CONFIG, dir, "127.0.0.1:5555", &rewrite).expect("prepares");
         let root: toml::Table = toml::from_str(&p.text).expect("valid TOML");
@@ -463,6 +472,7 @@ fps = 25
             Some("640x360")
         );
         assert_eq!((p.max_restarts, p.within_secs), (60, 10.0));
+        assert_eq!(root["supervisor"]["backoff_max_ms"].as_integer(), Some(0));
         assert_eq!((p.heartbeat_ms, p.heartbeat_misses), (200, 3));
         assert_eq!(p.frame_period_ms, Some(40.0));
         assert_eq!(

@@ -272,20 +272,15 @@ async fn stall(
     if !authorized(&req, &state.token) {
         return unauthorized();
     }
-    let ms = match query {
-        Ok(query) if query.ms <= STALL_MAX_MS => query.ms,
-        Ok(query) => {
+    let ms = match parse_query(query, "?ms=N (0..=60000; 0 ends the stall)") {
+        Ok(StallMs { ms }) if ms <= STALL_MAX_MS => ms,
+        Ok(StallMs { ms }) => {
             return error(
                 actix_web::http::StatusCode::BAD_REQUEST,
-                format!("ms={} is over {STALL_MAX_MS}", query.ms),
+                format!("ms={ms} is over {STALL_MAX_MS}"),
             );
         }
-        Err(err) => {
-            return error(
-                actix_web::http::StatusCode::BAD_REQUEST,
-                format!("give ?ms=N (0..={STALL_MAX_MS}; 0 ends the stall): {err}"),
-            );
-        }
+        Err(response) => return response,
     };
     match state
         .kernel
@@ -328,14 +323,37 @@ async fn hang(
     })
 }
 
+/// A fault of a child's channel, as `?kind=` names it.
+#[derive(Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum ChildFault {
+    Garbage,
+    Oversize,
+    Exit,
+    Linger,
+}
+
 #[derive(Deserialize)]
 struct FaultKind {
-    kind: String,
+    kind: ChildFault,
+}
+
+/// The request's query, or a 400 that says what was wrong and what to give.
+fn parse_query<T>(
+    query: Result<web::Query<T>, actix_web::Error>,
+    usage: &str,
+) -> Result<T, HttpResponse> {
+    query.map(web::Query::into_inner).map_err(|err| {
+        error(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            format!("give {usage}: {err}"),
+        )
+    })
 }
 
 #[utoipa::path(post, path = "/api/actors/{name}/fault", tag = "supervision",
     params(("name" = String, Path, description = "the actor's name in the config"),
-        ("kind" = String, Query, description = "`garbage` (bytes that decode as no message on the channel to the kernel), `oversize` (one message over the transport's limit), `exit` (the child exits with code 3), `linger` (the child shuts its sockets to the kernel and keeps running)")),
+        ("kind" = ChildFault, Query, description = "`garbage` (bytes that decode as no message on the channel to the kernel), `oversize` (one message over the transport's limit), `exit` (the child exits with code 3), `linger` (the child shuts its sockets to the kernel and keeps running)")),
     security(("bearer" = [])),
     responses((status = 202, description = "the child misbehaves on its channel or exits: `{faulted, pid, generation}`; the kernel kills it (if it still runs) and the supervisor restarts it per policy", body = serde_json::Value),
         (status = 400, description = "kind missing or not one of the four", body = ErrorBody),
@@ -351,23 +369,14 @@ async fn child_fault(
     if !authorized(&req, &state.token) {
         return unauthorized();
     }
-    let injected = match query.as_ref().map(|q| q.kind.as_str()) {
-        Ok("garbage") => warden_transport::InjectedFault::Garbage,
-        Ok("oversize") => warden_transport::InjectedFault::Oversize,
-        Ok("exit") => warden_transport::InjectedFault::Exit(3),
-        Ok("linger") => warden_transport::InjectedFault::Linger,
-        Ok(other) => {
-            return error(
-                actix_web::http::StatusCode::BAD_REQUEST,
-                format!("kind={other:?} is not a fault (garbage, oversize, exit, linger)"),
-            );
-        }
-        Err(err) => {
-            return error(
-                actix_web::http::StatusCode::BAD_REQUEST,
-                format!("give ?kind=garbage|oversize|exit|linger: {err}"),
-            );
-        }
+    let injected = match parse_query(query, "?kind=garbage|oversize|exit|linger") {
+        Ok(FaultKind { kind }) => match kind {
+            ChildFault::Garbage => warden_transport::InjectedFault::Garbage,
+            ChildFault::Oversize => warden_transport::InjectedFault::Oversize,
+            ChildFault::Exit => warden_transport::InjectedFault::Exit(3),
+            ChildFault::Linger => warden_transport::InjectedFault::Linger,
+        },
+        Err(response) => return response,
     };
     fault(req, state, name, "faulted", |kernel, name| {
         kernel.inject(name, injected)
@@ -566,7 +575,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 #[openapi(
     info(title = "Warden admin API", description = "Supervision, the live frame, the scene store over WebSocket, perception, topics. Mutating endpoints need `Authorization: Bearer <admin token>`."),
     paths(dashboard, healthz, readyz, metrics, openapi, actors, actor, restart, kill, stall, panic, hang, child_fault, supervisor, events),
-    components(schemas(ErrorBody, ActorStatus, Event, crate::status::State, crate::config::Placement)),
+    components(schemas(ErrorBody, ChildFault, ActorStatus, Event, crate::status::State, crate::config::Placement)),
     modifiers(&BearerScheme),
     tags((name = "supervision", description = "actors, their restarts and faults, supervisor events, health and metrics"))
 )]
