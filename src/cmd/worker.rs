@@ -27,6 +27,9 @@ pub(crate) struct Args {
 
 /// Serve as a child until the kernel says stop, or dies.
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Nothing but stdio is ours to inherit (the kernel's channels to the
+    // other children are not).
+    warden_transport::bootstrap::close_inherited_descriptors();
     let code = super::setup::registry().run_worker(&WorkerArgs {
         kind: args.actor,
         name: args.name,

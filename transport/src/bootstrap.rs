@@ -318,6 +318,36 @@ impl std::fmt::Debug for ParentLink {
     }
 }
 
+/// Child side: close every descriptor inherited beyond stdin, stdout and
+/// stderr. A child must hold no channel of a sibling's: the kernel's end of
+/// each child's handshake connection is `accept`ed by ipc-channel 0.23
+/// without `SOCK_CLOEXEC`, so every child spawned after it inherited it —
+/// a child that shut its sockets (the drill's `linger`) cut its siblings
+/// off, and any child could have read a sibling's messages. Call it first
+/// in the child, before anything in the process opens a descriptor.
+#[allow(unsafe_code)]
+pub fn close_inherited_descriptors() {
+    // SAFETY: called before anything in this process opened a descriptor
+    // above 2, so no owner (a File, a socket) is left holding a closed one.
+    if unsafe { libc::close_range(3, libc::c_uint::MAX, 0) } == 0 {
+        return;
+    }
+    // Before Linux 5.9: what /proc lists (the listing's own descriptor is
+    // closed by then; closing it again is a harmless EBADF).
+    let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .map(|dir| {
+            dir.flatten()
+                .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+                .filter(|fd| *fd > 2)
+                .collect()
+        })
+        .unwrap_or_default();
+    for fd in fds {
+        // SAFETY: as above.
+        unsafe { libc::close(fd) };
+    }
+}
+
 /// Child side: connect to the parent's server `name` and say hello.
 pub fn connect(name: &str) -> Result<ParentLink, BootstrapError> {
     let to_parent = IpcSender::<Wire>::connect(name.to_string()).map_err(BootstrapError::io)?;
