@@ -264,6 +264,16 @@ fps = 10
         pass["dt_samples"].as_u64().unwrap() > 0,
         "frame intervals were checked"
     );
+    // Every fault but a stall ends an instance, and each was matched to
+    // that instance's `exited` supervisor event.
+    let stalls = report["by_kind"]["stall"]["faults"].as_u64().unwrap_or(0);
+    assert_eq!(pass["unaccounted"], 0);
+    assert_eq!(
+        pass["exits_accounted"].as_u64().unwrap(),
+        14 - stalls,
+        "{pass:#}"
+    );
+    assert!(pass["events"].as_u64().unwrap() > 3 * (14 - stalls));
     // Child faults were drawn for child actors (two actors, balanced draws).
     let kinds = report["by_kind"].as_object().unwrap();
     assert!(

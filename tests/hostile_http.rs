@@ -62,6 +62,9 @@ fps = 15
 /// Seed 003's perception endpoints answer `503` (documented) while the
 /// perception actor restarts and has published nothing yet — which the
 /// storm of kills with the token makes happen; any other 5xx is a failure.
+/// The image endpoints answer `503` while the decoder restarts, and a
+/// schema-valid size larger than a child decoder's shared-memory slot is a
+/// documented `422` naming the slot, which the schema cannot say.
 const SCHEMATHESIS_TOML: &str = r#"
 # Every check (on the command line, `--checks all` would override the
 # per-operation settings below).
@@ -74,6 +77,14 @@ checks.positive_data_acceptance.enabled = false
 [[operations]]
 include-path-regex = "^/api/(perception/(detections|tracks|stats)|timeline/predictions|health)$"
 checks.not_a_server_error.expected-statuses = ["2XX", "4XX", 503]
+
+[[operations]]
+include-path-regex = "^/api/images"
+checks.not_a_server_error.expected-statuses = ["2XX", "4XX", 503]
+
+[[operations]]
+include-path = "/api/images/{index}"
+checks.positive_data_acceptance.enabled = false
 "#;
 
 fn schemathesis() -> Option<std::path::PathBuf> {

@@ -586,3 +586,188 @@ fn frames_to_disk_are_deterministic_and_summarised() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("no compositor"), "{stderr}");
 }
+
+/// The decoder over HTTP on a directory of the user's, in both placements:
+/// the list in name order; each image decoded at the size and in the
+/// format asked (read back by the `image` crate); the index taken modulo
+/// the count; the cache answering a repeat; a corrupt file refused with
+/// 422 naming it; every bad query refused with 400 naming what was wrong;
+/// and the kernel still ready afterwards.
+#[test]
+fn images_are_decoded_at_the_size_asked_and_a_corrupt_one_is_named() {
+    for placement in ["process", "inprocess"] {
+        let pictures = tempfile::tempdir().unwrap();
+        let picture = image::RgbImage::from_fn(64, 48, |x, y| {
+            image::Rgb([(x * 4) as u8, (y * 5) as u8, 90])
+        });
+        picture.save(pictures.path().join("a.png")).unwrap();
+        picture.save(pictures.path().join("b.jpg")).unwrap();
+        std::fs::write(
+            pictures.path().join("c.jpg"),
+            b"\xff\xd8\xff\xe0 a JPEG that stops here",
+        )
+        .unwrap();
+        let config = config_file(&format!(
+            "[actors.image_decode]\nkind = \"image_decode\"\nplacement = \"{placement}\"\n\
+             source = \"dir\"\ndir = \"{}\"\nsize = \"48x36\"\n",
+            pictures.path().display()
+        ));
+        let running = run(&["--config", config.path().to_str().unwrap()], Some(TOKEN));
+        assert!(
+            eventually(Duration::from_secs(20), || {
+                get_json(&running.url("/api/images")).1["names"]
+                    .as_array()
+                    .is_some_and(|names| names.len() == 3)
+            }),
+            "{placement}: the list: {}",
+            get_json(&running.url("/api/images")).1
+        );
+        let names = get_json(&running.url("/api/images")).1["names"].clone();
+        let names: Vec<&str> = names
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap())
+            .collect();
+        assert!(
+            names[0].ends_with("a.png")
+                && names[1].ends_with("b.jpg")
+                && names[2].ends_with("c.jpg"),
+            "{names:?}"
+        );
+
+        let fetch = |path: &str| {
+            let mut response = http().get(&running.url(path)).call().unwrap();
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let heads = (
+                header("content-type"),
+                header("x-image-index"),
+                header("x-cache"),
+            );
+            let status = response.status().as_u16();
+            let body = response.body_mut().read_to_vec().unwrap();
+            (status, heads, body)
+        };
+        let (status, (kind, index, _), body) = fetch("/api/images/0?size=40x30&fit=stretch");
+        assert_eq!(
+            (status, kind.as_str(), index.as_str()),
+            (200, "image/jpeg", "0"),
+            "{placement}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        let decoded = image::load_from_memory(&body).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (40, 30));
+        // Index 4 of 3 images is the second; PNG on request; the default size.
+        let (status, (kind, index, cache), body) = fetch("/api/images/4?format=png");
+        assert_eq!(
+            (status, kind.as_str(), index.as_str()),
+            (200, "image/png", "1")
+        );
+        let decoded = image::load_from_memory(&body).unwrap();
+        assert_eq!(
+            (decoded.width(), decoded.height()),
+            (48, 36),
+            "the actor's size"
+        );
+        assert_eq!(cache, "miss");
+        assert_eq!(
+            fetch("/api/images/1?format=png").1.2,
+            "hit",
+            "a repeat is cached"
+        );
+
+        // A child's frames travel in its shared-memory slots, sized from
+        // the actor's `size`: a larger frame is refused, naming the slot.
+        let (status, _, body) = fetch("/api/images/0?size=200x200");
+        let body = String::from_utf8_lossy(&body);
+        if placement == "process" {
+            assert_eq!(status, 422, "{body}");
+            assert!(body.contains("shared-memory slot"), "{body}");
+        } else {
+            assert_eq!(status, 200);
+        }
+        let (status, body) = get_json(&running.url("/api/images/2"));
+        assert_eq!(status, 422, "{placement}: the corrupt file: {body}");
+        assert!(body["error"].as_str().unwrap().contains("c.jpg"), "{body}");
+        for (query, names) in [
+            ("/api/images/x", "index"),
+            ("/api/images/-1", "index"),
+            ("/api/images/0?size=0x5", "size"),
+            ("/api/images/0?size=huge", "size"),
+            ("/api/images/0?fit=squash", "squash"),
+            ("/api/images/0?format=gif", "gif"),
+            ("/api/images/0?colour=red", "colour"),
+        ] {
+            let (status, body) = get_json(&running.url(query));
+            assert_eq!(status, 400, "{placement} {query}: {body}");
+            assert!(
+                body["error"].as_str().unwrap().contains(names),
+                "{query} names {names}: {body}"
+            );
+        }
+        assert_eq!(get_json(&running.url("/readyz")).0, 200);
+        assert!(running.terminate().success());
+    }
+}
+
+/// The socket inodes `pid` holds.
+fn sockets(pid: u32) -> std::collections::BTreeSet<String> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|dir| {
+            dir.flatten()
+                .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+                .map(|target| target.to_string_lossy().into_owned())
+                .filter(|target| target.starts_with("socket:"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// No child holds a channel of a sibling's: no socket is in two children
+/// (the kernel may share one with a child: a sender it handed over) — at
+/// start, and after a child is replaced while
+/// its siblings' channels are open (the kernel `accept`s every handshake
+/// without `SOCK_CLOEXEC`, so a child closes what it inherited).
+#[test]
+fn a_child_holds_no_channel_of_its_siblings() {
+    let running = start();
+    let kernel = running.child.id();
+    let check = |when: &str| {
+        let children: Vec<u32> = ["store", "image_decode", "perception"]
+            .iter()
+            .map(|name| {
+                get_json(&running.url(&format!("/api/actors/{name}"))).1["pid"]
+                    .as_u64()
+                    .unwrap() as u32
+            })
+            .collect();
+        let mut owner = std::collections::HashMap::new();
+        for &pid in &children {
+            let held = sockets(pid);
+            assert!(!held.is_empty(), "{when}: {pid} holds its channel");
+            for socket in held {
+                if let Some(other) = owner.insert(socket.clone(), pid) {
+                    panic!(
+                        "{when}: {socket} is held by {other} and {pid} (kernel {kernel}, children {children:?})"
+                    );
+                }
+            }
+        }
+    };
+    check("at start");
+    let g = generation(&running, "store");
+    assert_eq!(
+        post(&running.url("/api/actors/store/kill"), Some(TOKEN)).0,
+        202
+    );
+    back(&running, "store", g);
+    check("after the store was replaced");
+    assert!(running.terminate().success());
+}

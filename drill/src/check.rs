@@ -3,7 +3,7 @@
 //! writers kept, not the store's own state), the frame intervals outside
 //! the fault windows, and the recovery percentiles.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use serde_json::Value;
@@ -108,6 +108,92 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[rank - 1]
 }
 
+/// The supervisor's events held against the faults the drill struck, over
+/// one kernel life (event ids start again with each kernel): every fault
+/// that ends an instance has that instance's `exited` event, and every
+/// `exited` event has its fault. A stalled instance may be replaced (a
+/// stall that starves its heartbeats is a hang), so its exit is excused.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    struck: HashMap<(String, u64), &'static str>,
+    stalled: HashSet<(String, u64)>,
+    exits: HashMap<(String, u64), String>,
+    /// The last event id seen in this life (`/api/events?since=`).
+    pub since: u64,
+    /// Events read over every life.
+    pub events: u64,
+    /// Faults matched to their exit event, over every life.
+    pub accounted: u64,
+}
+
+impl Ledger {
+    /// `fault` struck `actor`'s instance `generation`, which must exit.
+    pub fn struck(&mut self, actor: &str, generation: u64, fault: &'static str) {
+        self.struck.insert((actor.to_string(), generation), fault);
+    }
+
+    /// `actor`'s instance `generation` was stalled: it may be replaced.
+    pub fn stalled(&mut self, actor: &str, generation: u64) {
+        self.stalled.insert((actor.to_string(), generation));
+    }
+
+    /// Read events (the array `/api/events` answers).
+    pub fn observe(&mut self, events: &[Value]) {
+        for event in events {
+            let id = event["id"].as_u64().unwrap_or(0);
+            if id <= self.since {
+                continue;
+            }
+            self.since = id;
+            self.events += 1;
+            if event["kind"] == "exited"
+                && let (Some(actor), Some(generation)) =
+                    (event["actor"].as_str(), event["generation"].as_u64())
+            {
+                self.exits.insert(
+                    (actor.to_string(), generation),
+                    event["detail"].as_str().unwrap_or_default().to_string(),
+                );
+            }
+        }
+    }
+
+    /// End a kernel life: what does not add up, in words (sorted), and a
+    /// fresh start for the next life.
+    pub fn close(&mut self) -> Vec<String> {
+        let mut wrong = Vec::new();
+        for ((actor, generation), fault) in self.struck.drain() {
+            if self.exits.remove(&(actor.clone(), generation)).is_some() {
+                self.accounted += 1;
+            } else {
+                wrong.push(format!(
+                    "{actor}: {fault} struck generation {generation}, and no `exited` event for it"
+                ));
+            }
+        }
+        for ((actor, generation), detail) in self.exits.drain() {
+            if !self.stalled.contains(&(actor.clone(), generation)) {
+                wrong.push(format!(
+                    "{actor}: generation {generation} exited with no fault struck: {detail}"
+                ));
+            }
+        }
+        self.stalled.clear();
+        self.since = 0;
+        wrong.sort();
+        wrong
+    }
+
+    /// Forget a life whose events are lost (the kernel died on its own,
+    /// which is a failure of its own).
+    pub fn abandon(&mut self) {
+        self.struck.clear();
+        self.stalled.clear();
+        self.exits.clear();
+        self.since = 0;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,5 +287,36 @@ mod tests {
         assert_eq!(quantile(&v, 0.99), 99.0);
         assert_eq!(quantile(&v, 1.0), 100.0);
         assert_eq!(quantile(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn the_ledger_matches_every_fault_to_its_exit_and_every_exit_to_a_fault() {
+        let exited = |id: u64, actor: &str, generation: u64| json!({"id": id, "kind": "exited", "actor": actor, "generation": generation, "detail": "killed"});
+        let mut ledger = Ledger::default();
+        ledger.struck("fft", 1, "kill");
+        ledger.struck("store", 4, "panic");
+        ledger.stalled("compositor", 2);
+        ledger.observe(&[
+            exited(1, "fft", 1),
+            json!({"id": 2, "kind": "started", "actor": "fft", "generation": 2}),
+            exited(3, "compositor", 2),
+            exited(4, "perception", 7),
+        ]);
+        // An event seen twice (polls overlap) counts once.
+        ledger.observe(&[exited(4, "perception", 7)]);
+        assert_eq!((ledger.since, ledger.events), (4, 4));
+        assert_eq!(
+            ledger.close(),
+            vec![
+                "perception: generation 7 exited with no fault struck: killed".to_string(),
+                "store: panic struck generation 4, and no `exited` event for it".to_string(),
+            ]
+        );
+        assert_eq!((ledger.accounted, ledger.since), (1, 0));
+        // The next life starts clean; its ids start again.
+        ledger.struck("fft", 9, "hang");
+        ledger.observe(&[exited(1, "fft", 9)]);
+        assert!(ledger.close().is_empty());
+        assert_eq!(ledger.accounted, 2);
     }
 }

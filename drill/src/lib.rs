@@ -36,7 +36,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 use serde_json::Value;
 
-use check::Window;
+use check::{Ledger, Window};
 use http::Http;
 use plan::{Candidate, Fault, Rng};
 use readers::Liveness;
@@ -179,6 +179,12 @@ pub struct Pass {
     pub holdings: Vec<(Holdings, Holdings)>,
     /// Leaks, in words.
     pub leaks: Vec<String>,
+    /// Supervisor events read (`/api/events`).
+    pub events: u64,
+    /// Faults matched to their instance's `exited` event.
+    pub exits_accounted: u64,
+    /// Faults without their exit event and exits without a fault.
+    pub unaccounted: u64,
     /// The intensity exceeded on purpose.
     pub escalation: Option<Escalation>,
     /// Failures, in words.
@@ -222,6 +228,9 @@ pub struct Report {
     pub dt_bound_ms: f64,
     /// Unplanned kernel exits.
     pub kernel_crashes: u64,
+    /// Faults without their instance's `exited` supervisor event, and
+    /// exits without a fault.
+    pub unaccounted: u64,
     /// Leaks, in words.
     pub leaks: Vec<String>,
     /// Everything that failed, in words.
@@ -295,6 +304,7 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
         report.lost_calls += pass.http.lost + pass.ws.lost;
         report.lost_acks += pass.lost_acks;
         report.notify_gaps += pass.ws.notify_gaps;
+        report.unaccounted += pass.unaccounted;
         report.dt_max_ms = report.dt_max_ms.max(pass.dt_max_ms);
         report.dt_bound_ms = report.dt_bound_ms.max(pass.dt_bound_ms);
         report.kernel_crashes += pass.kernel_crashes;
@@ -468,6 +478,7 @@ fn strike(
     name: &str,
     fault: Fault,
     hang_bound: Duration,
+    ledger: &mut Ledger,
 ) -> Result<Option<Duration>, String> {
     let before =
         status(admin, name).ok_or_else(|| format!("{name}: no status before the fault"))?;
@@ -494,6 +505,7 @@ fn strike(
         Fault::Hang => post(format!("/api/actors/{name}/hang"))?,
         Fault::Stall => {
             post(format!("/api/actors/{name}/stall?ms=300"))?;
+            ledger.stalled(name, before.generation);
             std::thread::sleep(Duration::from_millis(1500));
             post(format!("/api/actors/{name}/stall?ms=0"))?;
             // A stalled actor that falls behind its heartbeats is replaced
@@ -513,6 +525,7 @@ fn strike(
             post(format!("/api/actors/{name}/fault?kind={}", fault.name()))?
         }
     }
+    ledger.struck(name, before.generation, fault.name());
     let give_up = started + GIVE_UP.max(hang_bound * 3);
     loop {
         if let Some(now) = status(admin, name)
@@ -539,6 +552,29 @@ fn strike(
             return Ok(None);
         }
         std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Read the supervisor's events since the last read.
+fn read_events(admin: &Http, ledger: &mut Ledger) {
+    if let Ok(events) = admin.json(&format!("/api/events?since={}", ledger.since))
+        && let Some(events) = events.as_array()
+    {
+        ledger.observe(events);
+    }
+}
+
+/// End a kernel life's ledger: every fault has its exit event and every
+/// exit its fault, or the pass fails saying which.
+fn close_life(admin: &Http, ledger: &mut Ledger, pass: &mut Pass) {
+    read_events(admin, ledger);
+    let wrong = ledger.close();
+    pass.unaccounted += wrong.len() as u64;
+    let more = wrong.len().saturating_sub(10);
+    pass.failures.extend(wrong.into_iter().take(10));
+    if more > 0 {
+        pass.failures
+            .push(format!("{more} more faults and exits that do not match"));
     }
 }
 
@@ -658,6 +694,7 @@ fn run_pass(
         prepared.within_secs / f64::from(prepared.max_restarts.max(1)) * 1.2,
     );
     let mut rng = Rng::new(seed);
+    let mut ledger = Ledger::default();
     let mut last_fault: HashMap<String, Instant> = HashMap::new();
     let mut last_restart = Instant::now() - pace;
     let mut taken: HashMap<(String, Fault), u32> = HashMap::new();
@@ -678,6 +715,7 @@ fn run_pass(
         }
         if let Some(status) = sys.exited() {
             pass.kernel_crashes += 1;
+            ledger.abandon();
             pass.failures.push(format!(
                 "the kernel exited on its own ({status}); its log ends:\n{}",
                 sys.log_tail(3000)
@@ -699,6 +737,7 @@ fn run_pass(
                 pass.holdings.push((start, end));
             }
             life_faults = 0;
+            close_life(&admin, &mut ledger, &mut pass);
             let children = system::holdings(pid)
                 .map(|h| h.children)
                 .unwrap_or_default();
@@ -772,7 +811,8 @@ fn run_pass(
             _ => RESTART_BOUND,
         };
         let from = Instant::now();
-        let result = strike(&admin, &actor.name, fault, actor_hang);
+        let result = strike(&admin, &actor.name, fault, actor_hang, &mut ledger);
+        read_events(&admin, &mut ledger);
         let to = Instant::now();
         if actor.kind == "compositor" {
             windows.push(Window {
@@ -834,6 +874,9 @@ fn run_pass(
             .extend(leaks(&start, &end, process_actors, prepared.cache_kib));
         pass.holdings.push((start, end));
     }
+    close_life(&admin, &mut ledger, &mut pass);
+    pass.events = ledger.events;
+    pass.exits_accounted = ledger.accounted;
     let (http, ws, frames) = loads.stop();
     pass.http = http;
     pass.ws = ws;
@@ -1078,6 +1121,11 @@ impl Report {
                 out,
                 "  frames: dt_max {:.1} ms (bound {:.1}) over {} samples outside fault windows",
                 pass.dt_max_ms, pass.dt_bound_ms, pass.dt_samples
+            );
+            let _ = writeln!(
+                out,
+                "  supervisor: {} events read, {} faults matched to their exit, {} unaccounted",
+                pass.events, pass.exits_accounted, pass.unaccounted
             );
             if let Some(e) = &pass.escalation {
                 let _ = writeln!(

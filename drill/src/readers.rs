@@ -1,5 +1,5 @@
-//! HTTP load during the drill: clients reading frames, seed 003's
-//! perception endpoints and the status endpoints, one client on the MJPEG
+//! HTTP load during the drill: clients reading frames, decoded images at
+//! several sizes, seed 003's perception endpoints and the status endpoints, one client on the MJPEG
 //! stream and one on the SSE stream (whose `compositor.stats` samples give
 //! the frame intervals the drill checks against their bound). Every request
 //! ends answered, refused with a documented status, or lost; a request cut
@@ -133,6 +133,21 @@ pub fn endpoints(kinds: &[String]) -> Vec<&'static str> {
     if kinds.iter().any(|k| k == "store") {
         paths.push("/api/ws");
     }
+    if kinds.iter().any(|k| k == "image_decode") {
+        // Many images at several sizes, so that the decoder both decodes
+        // (a new size is a miss) and serves its cache.
+        paths.extend([
+            "/api/images",
+            "/api/images/0?size=320x180",
+            "/api/images/1?size=200x200&fit=cover",
+            "/api/images/2?size=160x90&format=png",
+            "/api/images/3?size=320x180&fit=stretch",
+            "/api/images/5?size=64x64",
+            "/api/images/7?size=640x360",
+            "/api/images/11?size=96x54&fit=cover",
+            "/api/images/13",
+        ]);
+    }
     paths
 }
 
@@ -161,6 +176,11 @@ pub fn reader(
         match http.get(path) {
             Ok(resp) if (200..300).contains(&resp.status) => shared.count(|c| c.answered += 1),
             Ok(resp) if resp.status == 503 => shared.count(|c| c.refused += 1),
+            // An image of the user's source that cannot be decoded, named:
+            // a typed answer, not a loss.
+            Ok(resp) if resp.status == 422 && path.starts_with("/api/images/") => {
+                shared.count(|c| c.answered += 1)
+            }
             Ok(_) if live.excused(ticket) => shared.count(|c| c.cut += 1),
             Ok(resp) => shared.lose(format!(
                 "GET {path}: {} {}",
@@ -334,5 +354,14 @@ mod tests {
         assert!(!only_store.contains(&"/api/frame.jpg"));
         let all = endpoints(&["compositor".into(), "perception".into()]);
         assert!(all.contains(&"/api/frame.jpg") && all.contains(&"/api/perception/tracks"));
+        assert!(!all.iter().any(|p| p.starts_with("/api/images")));
+        let decoder = endpoints(&["image_decode".into()]);
+        assert!(
+            decoder
+                .iter()
+                .filter(|p| p.starts_with("/api/images/"))
+                .count()
+                >= 8
+        );
     }
 }

@@ -480,7 +480,8 @@ fps = 25
                 .iter()
                 .map(|a| (a.name.as_str(), a.placement.as_str()))
                 .collect::<Vec<_>>(),
-            [("compositor", "process"), ("store", "inprocess")]
+            [("store", "inprocess"), ("compositor", "process")],
+            "config order"
         );
     }
 

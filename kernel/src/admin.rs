@@ -280,7 +280,7 @@ async fn stall(
                 format!("ms={ms} is over {STALL_MAX_MS}"),
             );
         }
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     match state
         .kernel
@@ -338,16 +338,16 @@ struct FaultKind {
     kind: ChildFault,
 }
 
-/// The request's query, or a 400 that says what was wrong and what to give.
+/// The request's query, or the 400 that says what was wrong and what to give.
 fn parse_query<T>(
     query: Result<web::Query<T>, actix_web::Error>,
     usage: &str,
-) -> Result<T, HttpResponse> {
+) -> Result<T, Box<HttpResponse>> {
     query.map(web::Query::into_inner).map_err(|err| {
-        error(
+        Box::new(error(
             actix_web::http::StatusCode::BAD_REQUEST,
             format!("give {usage}: {err}"),
-        )
+        ))
     })
 }
 
@@ -376,7 +376,7 @@ async fn child_fault(
             ChildFault::Exit => warden_transport::InjectedFault::Exit(3),
             ChildFault::Linger => warden_transport::InjectedFault::Linger,
         },
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     fault(req, state, name, "faulted", |kernel, name| {
         kernel.inject(name, injected)

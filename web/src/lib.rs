@@ -7,6 +7,7 @@
 pub mod dashboard;
 pub mod encode;
 mod frames;
+pub mod images;
 pub mod perception;
 mod routes;
 pub mod topics;

@@ -69,6 +69,7 @@ pub struct Web {
     live: Option<Live>,
     ws: Option<Arc<WsHub>>,
     perception: Option<Arc<PerceptionApi>>,
+    images: Option<Arc<crate::images::ImagesApi>>,
     options: WebOptions,
 }
 
@@ -118,6 +119,14 @@ impl Web {
             )),
             None => None,
         };
+        let images = match first("image_decode") {
+            Some(name) => Some(Arc::new(crate::images::ImagesApi::new(
+                kernel
+                    .actor::<warden_image::actor::ImageDecode>(&name)
+                    .map_err(other)?,
+            ))),
+            None => None,
+        };
         let name = first("compositor");
         let live = match name {
             Some(name) => {
@@ -146,6 +155,7 @@ impl Web {
             live,
             ws,
             perception,
+            images,
             options,
         }))
     }
@@ -240,6 +250,23 @@ impl Web {
                     }
                     cfg.route("/api/timeline/refresh", web::post().to(missing))
                         .route("/api/perception/config", web::post().to(missing));
+                }
+            }
+            match &web.images {
+                Some(api) => {
+                    cfg.app_data(web::Data::from(Arc::clone(api)))
+                        .route("/api/images", web::get().to(crate::images::list))
+                        .route("/api/images/{index}", web::get().to(crate::images::image));
+                }
+                None => {
+                    let missing = || async {
+                        error(
+                            StatusCode::NOT_FOUND,
+                            "the config names no image_decode actor",
+                        )
+                    };
+                    cfg.route("/api/images", web::get().to(missing))
+                        .route("/api/images/{index}", web::get().to(missing));
                 }
             }
         })
@@ -516,14 +543,16 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         crate::dashboard::asset,
         ws::upgrade, topics::list, topics::stream,
         perception::detections, perception::tracks, perception::predictions,
-        perception::stats, perception::health, perception::refresh, perception::configure
+        perception::stats, perception::health, perception::refresh, perception::configure,
+        crate::images::list, crate::images::image
     ),
-    components(schemas(ws::WsStats, perception::SeedError, perception::ConfigBody, perception::Refresh)),
+    components(schemas(crate::images::Fit, crate::images::Format, ws::WsStats, perception::SeedError, perception::ConfigBody, perception::Refresh)),
     tags(
         (name = "dashboard", description = "the live dashboard page and its assets"),
         (name = "frames", description = "the compositor's live frame: PNG, JPEG, an MJPEG stream, its figures"),
         (name = "store", description = "the scene store's protocol over WebSocket"),
         (name = "perception", description = "seed 003's API over the perception actor"),
+        (name = "images", description = "the image decoder's source, and its images decoded, prescaled and encoded"),
         (name = "topics", description = "topic counters and a Server-Sent Events stream")
     )
 )]
