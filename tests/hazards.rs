@@ -225,3 +225,61 @@ async fn too_many_frames_in_one_value_are_refused_before_sending() {
         64
     );
 }
+
+/// Hostile messages from a child, over many seeds (the `fuzz-SEED`
+/// misbehaviour: after its handshake every instance sends 64 messages —
+/// random bytes of any length up to 200 KB, and well-formed envelopes that
+/// are wrong: replies to no call, releases and frame handles it does not
+/// own, requests to actors that do not exist, subscriptions with huge
+/// capacities, repeated `Ready`s, oversized names — then serves). The
+/// kernel never panics and never escalates; a child is killed only for a
+/// protocol fault; a call to it is answered or fails typed within its
+/// deadline; the actor beside it in the kernel keeps answering.
+#[actix_rt::test]
+async fn hostile_messages_from_a_child_never_harm_the_kernel() {
+    let mut killed = 0;
+    for seed in 1..=16u64 {
+        let kernel = boot_with(
+            &format!(
+                "{FAST}\n{}{}",
+                probe("p", P, ""),
+                probe("q", Placement::Inprocess, "")
+            ),
+            &["worker", "--misbehave", &format!("fuzz-{seed}")],
+        )
+        .await
+        .unwrap();
+        let q = kernel.actor::<Probe>("q").unwrap();
+        let p = kernel.actor::<Probe>("p").unwrap();
+        let mut answered = 0;
+        for round in 0..10 {
+            echo(&q, &format!("seed {seed} round {round}")).await;
+            let answer = tokio::time::timeout(
+                Duration::from_secs(10),
+                p.call(ProbeMsg::Echo(format!("{round}"))),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("seed {seed}: a call to p hung"));
+            if let Ok(ProbeReply::Echo { text, .. }) = &answer {
+                assert_eq!(text, &format!("{round}"));
+                answered += 1;
+            }
+            actix_rt::time::sleep(Duration::from_millis(30)).await;
+        }
+        assert_eq!(kernel.escalation(), None, "seed {seed}");
+        let mut faults = Vec::new();
+        for event in kernel.events_since(0) {
+            if event.kind == "killed" {
+                killed += 1;
+                faults.push(event.detail.clone());
+                assert!(
+                    event.detail.contains("protocol fault"),
+                    "seed {seed}: {event:?}"
+                );
+            }
+        }
+        eprintln!("seed {seed}: {answered}/10 calls answered; killed for {faults:?}");
+        kernel.shutdown().await;
+    }
+    assert!(killed > 0, "some hostile message was a protocol fault");
+}

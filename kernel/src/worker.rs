@@ -62,6 +62,14 @@ pub enum Misbehave {
     BadRelease,
     /// Exit before connecting to the kernel.
     ExitEarly,
+    /// After the handshake, send a stream of hostile messages from the
+    /// given seed (mixed with the generation, so each instance differs and
+    /// a run replays): random
+    /// bytes of any length, and well-formed envelopes that are wrong —
+    /// replies to no call, releases and frame handles of slots it does not
+    /// hold, requests to actors that do not exist, subscriptions with huge
+    /// capacities, repeated `Ready`s, oversized names. Then serve normally.
+    Fuzz(u64),
 }
 
 impl std::str::FromStr for Misbehave {
@@ -71,9 +79,12 @@ impl std::str::FromStr for Misbehave {
             "garbage" => Ok(Misbehave::Garbage),
             "bad-release" => Ok(Misbehave::BadRelease),
             "exit-early" => Ok(Misbehave::ExitEarly),
-            other => Err(format!(
-                "unknown misbehaviour {other:?} (garbage, bad-release, exit-early)"
-            )),
+            other => match other.strip_prefix("fuzz-").map(str::parse) {
+                Some(Ok(seed)) => Ok(Misbehave::Fuzz(seed)),
+                _ => Err(format!(
+                    "unknown misbehaviour {other:?} (garbage, bad-release, exit-early, fuzz-SEED)"
+                )),
+            },
         }
     }
 }
@@ -188,6 +199,11 @@ pub(crate) fn run<A: Actor>(args: &WorkerArgs) -> i32 {
                 slot: 9999,
                 seq: 1,
             });
+        }
+        Some(Misbehave::Fuzz(seed)) => {
+            let seed = seed ^ init.generation.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            tracing::warn!(seed, "injected: hostile messages to the kernel");
+            hostile_messages(&raw, &link, init.pool_id, seed);
         }
         Some(Misbehave::ExitEarly) | None => {}
     }
@@ -470,3 +486,94 @@ fn linger() -> ! {
 
 /// The code a child exits with after a panic or fatal error.
 pub const EXIT_PANIC: i32 = EXIT_FAILURE;
+
+/// The `fuzz-SEED` misbehaviour's messages (see [`Misbehave::Fuzz`]).
+fn hostile_messages(raw: &ipc_channel::ipc::IpcSender<Wire>, link: &Link, pool: u32, seed: u64) {
+    use warden_transport::{FrameHandle, WirePayload};
+    // SplitMix64 of the seed, so that neighbouring seeds diverge at once.
+    let mut state = {
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) | 1
+    };
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..64 {
+        let n = next();
+        let bytes = |len: usize, next: &mut dyn FnMut() -> u64| -> Vec<u8> {
+            (0..len).map(|_| next() as u8).collect()
+        };
+        let payload = WirePayload {
+            data: bytes((n % 64) as usize, &mut next),
+            frames: (0..(n >> 8) % 3)
+                .map(|_| FrameHandle {
+                    pool: if next() % 2 == 0 { pool } else { next() as u32 },
+                    slot: next() as u32,
+                    seq: next(),
+                    len: next(),
+                })
+                .collect(),
+        };
+        let body = match (n >> 16) % 12 {
+            0 => {
+                let len = [0, 1, 47, 65_537, 200_000][(n >> 24) as usize % 5];
+                let _ = raw.send(Wire::Frame(serde_bytes::ByteBuf::from(bytes(
+                    len, &mut next,
+                ))));
+                continue;
+            }
+            1 => Body::Reply {
+                id: next(),
+                outcome: Outcome::Ok(payload),
+            },
+            2 => Body::Release {
+                pool,
+                slot: next() as u32,
+                seq: next(),
+            },
+            3 => Body::Request {
+                id: next(),
+                target: "x".repeat((n % 5000) as usize),
+                kind: "probe".into(),
+                payload,
+                timeout_ms: next(),
+                idempotent: n % 2 == 0,
+            },
+            4 => Body::Subscribe {
+                topic: format!("fuzz.{}", next()),
+                capacity: u32::MAX,
+            },
+            5 => Body::Ready,
+            6 => Body::HeartbeatAck {
+                n: next(),
+                queued: u32::MAX,
+            },
+            7 => Body::TellsDone { count: u32::MAX },
+            8 => Body::Publish {
+                topic: "fft.bars".into(),
+                payload,
+            },
+            9 => Body::PeerTell {
+                target: "compositor".into(),
+                kind: "nonsense".into(),
+                payload,
+            },
+            10 => Body::Event {
+                kind: "k".repeat((n % 300) as usize),
+                detail: "d".repeat((n % 70_000) as usize),
+            },
+            _ => Body::Response {
+                id: next(),
+                outcome: CallOutcome::Failed("from a child".into()),
+            },
+        };
+        if link.send_control(body).is_err() {
+            return;
+        }
+    }
+}

@@ -1,6 +1,8 @@
 //! Hostile input: headers that claim huge sizes are refused from the header,
 //! a real decompression bomb too; every truncation of every format is a typed
-//! error; random damage never makes the decoder panic.
+//! error; random damage never makes the decoder panic — over generated
+//! files of every format and over the fuzz target's seed corpus (the
+//! libFuzzer target's body on a stable driver).
 
 #![allow(clippy::unwrap_used)]
 
@@ -10,7 +12,9 @@ mod bombs;
 mod samples;
 
 use proptest::prelude::*;
-use warden_image::{DecodeError, Fit, Limits, LoadError, ScaleSpec, decode_bytes, load_bytes};
+use warden_image::{
+    DecodeError, Filter, Fit, Limits, LoadError, ScaleSpec, decode_bytes, load_bytes,
+};
 
 fn refused_for_size(err: &DecodeError) -> bool {
     matches!(
@@ -308,4 +312,60 @@ proptest! {
             prop_assert!(!matches!(err, DecodeError::DecoderPanicked { .. }), "{err}");
         }
     }
+
+    /// The `cargo fuzz` target's body on a stable driver: each file of its
+    /// seed corpus (`fuzz/seeds/decode/`: every format and layout, header
+    /// bombs, the fuzzer's two findings), damaged, through `decode_bytes`
+    /// and `load_bytes` under the target's limits with a prescale derived
+    /// from the input (every fit and filter, up- and downscaling).
+    #[test]
+    fn the_fuzz_seeds_damaged_never_panic(
+        seed in any::<prop::sample::Index>(),
+        damage in prop::collection::vec(damage(), 0..6),
+    ) {
+        let seeds = fuzz_seeds();
+        let (name, whole) = &seeds[seed.index(seeds.len())];
+        let bytes = apply(whole.clone(), &damage);
+        if let Err(DecodeError::DecoderPanicked { format, detail }) = decode_bytes(&bytes, &FUZZ_LIMITS) {
+            prop_assert!(false, "{name}: the {format} decoder panicked: {detail}");
+        }
+        let n = bytes.len();
+        let spec = ScaleSpec::new(1 + (n % 97) as u32, 1 + (n % 53) as u32)
+            .with_fit(Fit::ALL[n % Fit::ALL.len()])
+            .with_filter(Filter::ALL[(n / 3) % Filter::ALL.len()]);
+        if let Err(LoadError::Decode(DecodeError::DecoderPanicked { format, detail })) =
+            load_bytes(&bytes, &FUZZ_LIMITS, Some(&spec))
+        {
+            prop_assert!(false, "{name}: the {format} decoder panicked while loading: {detail}");
+        }
+    }
+}
+
+/// The fuzz target's limits (`fuzz/fuzz_targets/decode.rs`).
+const FUZZ_LIMITS: Limits = Limits {
+    max_input_bytes: 1 << 20,
+    max_width: 4096,
+    max_height: 4096,
+    max_pixels: 4 << 20,
+    max_decoded_bytes: 64 << 20,
+    max_metadata_bytes: 1 << 20,
+};
+
+/// The fuzz target's seed corpus, read once.
+fn fuzz_seeds() -> &'static [(String, Vec<u8>)] {
+    static SEEDS: std::sync::OnceLock<Vec<(String, Vec<u8>)>> = std::sync::OnceLock::new();
+    SEEDS.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/decode");
+        let mut seeds: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
+            .map(|entry| {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                (name, std::fs::read(&path).unwrap())
+            })
+            .collect();
+        seeds.sort();
+        assert!(seeds.len() >= 17, "the seed corpus: {}", seeds.len());
+        seeds
+    })
 }

@@ -147,6 +147,36 @@ proptest! {
         prop_assert!(decode_any(&bytes[..keep]).is_err());
     }
 
+    /// Damage behind a valid checksum: bytes changed, inserted or cut in a
+    /// real frame of each kind, then the CRC rewritten, so that decoding
+    /// gets past the checksum into every field — a frame or a typed error.
+    #[test]
+    fn damage_behind_a_valid_checksum_never_panics(
+        bytes in encoded_frame(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..8),
+    ) {
+        let mut bytes = bytes;
+        for (at, value, how) in edits {
+            let body = bytes.len() - 4;
+            if body == 0 {
+                break;
+            }
+            let i = at.index(body);
+            match how {
+                0 => bytes[i] = value,
+                1 => bytes.insert(i, value),
+                _ => {
+                    bytes.remove(i);
+                }
+            }
+        }
+        if bytes.len() >= 4 {
+            reseal(&mut bytes);
+        }
+        let _ = decode_any(&bytes);
+        let _ = peek_header(&bytes);
+    }
+
     #[test]
     fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
         let _ = decode_any(&bytes);
