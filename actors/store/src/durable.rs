@@ -31,6 +31,8 @@ pub(crate) use read::LogReader;
 
 /// The file inside the data directory.
 pub const FILE_NAME: &str = "store.redb";
+/// A new store file while it is made (renamed to [`FILE_NAME`] once whole).
+pub const CREATING_FILE_NAME: &str = "store.redb.creating";
 /// The format this build writes and reads.
 pub(crate) const FORMAT: u64 = 1;
 
@@ -55,6 +57,9 @@ impl Durable {
             source,
         })?;
         let path = dir.join(FILE_NAME);
+        if !path.exists() {
+            Self::create_new(dir, &path)?;
+        }
         let db = Database::builder()
             .set_cache_size(CACHE_BYTES)
             .create(&path)
@@ -63,6 +68,63 @@ impl Durable {
                 source,
             })?;
         let durable = Self { db, path };
+        durable.init()?;
+        Ok(durable)
+    }
+
+    /// Make a new store file appear whole or not at all. A power cut while
+    /// redb writes a new file's header leaves a file that is not a redb
+    /// database, which no later start could open (tests/power_cut.rs found
+    /// it): so the file is built and committed under [`CREATING_FILE_NAME`],
+    /// then renamed into place and the directory synced. A half-made file
+    /// from an earlier cut is thrown away; it never held an acknowledged
+    /// update.
+    fn create_new(dir: &Path, path: &Path) -> Result<(), StoreError> {
+        let partial = dir.join(CREATING_FILE_NAME);
+        let failed = |source| StoreError::Create {
+            path: path.to_owned(),
+            source,
+        };
+        match std::fs::remove_file(&partial) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(failed(err)),
+            _ => {}
+        }
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&partial)
+            .map_err(|source| StoreError::Open {
+                path: partial.clone(),
+                source,
+            })?;
+        // init's commit is durable: redb syncs the file before it returns.
+        Self {
+            db,
+            path: partial.clone(),
+        }
+        .init()?;
+        std::fs::rename(&partial, path).map_err(failed)?;
+        std::fs::File::open(dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(failed)
+    }
+
+    /// Open (or create) the store on any redb storage backend; `label`
+    /// names it in errors (a backend has no path).
+    pub(crate) fn create_on(
+        label: &Path,
+        backend: impl redb::StorageBackend,
+    ) -> Result<Self, StoreError> {
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create_with_backend(backend)
+            .map_err(|source| StoreError::Open {
+                path: label.to_owned(),
+                source,
+            })?;
+        let durable = Self {
+            db,
+            path: label.to_owned(),
+        };
         durable.init()?;
         Ok(durable)
     }

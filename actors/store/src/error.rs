@@ -54,6 +54,14 @@ pub enum StoreError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A new store file could not be made durable under its name.
+    #[error("cannot create the store file {path}: {source}")]
+    Create {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// redb could not open the file (locked by another process, not a redb file, ...).
     #[error("cannot open the store file {path}: {source}")]
     Open {

@@ -29,12 +29,13 @@ mod verify;
 
 pub use audit::{AuditEntry, AuditQuery};
 pub use commit::CommitStats;
-pub use durable::FILE_NAME;
+pub use durable::{CREATING_FILE_NAME, FILE_NAME};
 pub use error::{ReplayError, StoreError, UnknownTopic};
 pub use history::HistoryLimits;
 pub use inspect::{HistoryRow, InspectReport, RecordRow, inspect, report};
 pub use record::{Author, Change, Entry, EntryKind, Record, Stamp};
 pub use records::{TopicRecords, Write};
+pub use redb::StorageBackend;
 pub use reduce::{
     CAMERA_KEYS, DEFAULT_RANGE, LAYER_KEYS, MAX_NDIM, ORDER_KEY, ORDER_TARGET, Rejection, reduce,
     seed_writes, steps,

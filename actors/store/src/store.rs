@@ -10,6 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use redb::StorageBackend;
+
 use crate::audit::{self, AuditEntry, AuditQuery};
 use crate::commit::{CommitQueue, CommitStats};
 use crate::durable::{Dirty, Durable};
@@ -88,6 +90,20 @@ impl Store {
     /// is there, and no half-applied one.
     pub fn open(dir: &Path, config: StoreConfig) -> Result<Store, StoreError> {
         let durable = Durable::create(dir)?;
+        let (scene, dirty) = durable.load(config.history)?;
+        Ok(Self::start(scene, Some((durable, dirty)), config))
+    }
+
+    /// Open (or create) a durable store on any redb storage backend — a
+    /// simulated disk in the power-loss tests; `label` names it in errors.
+    /// Everything [`Store::open`] promises holds as far as the backend
+    /// keeps what `sync_data` made durable.
+    pub fn open_on(
+        label: &Path,
+        backend: impl StorageBackend,
+        config: StoreConfig,
+    ) -> Result<Store, StoreError> {
+        let durable = Durable::create_on(label, backend)?;
         let (scene, dirty) = durable.load(config.history)?;
         Ok(Self::start(scene, Some((durable, dirty)), config))
     }

@@ -17,6 +17,8 @@ use warden_store::{Author, HistoryLimits, Outcome, Scene, Store, StoreConfig, To
 
 const DIR_ENV: &str = "WARDEN_STORE_CRASH_DIR";
 const SEED_ENV: &str = "WARDEN_STORE_CRASH_SEED";
+/// The longest a child may stay silent before the test calls it deadlocked.
+const SILENCE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The child: write until killed. Prints `TRY i expected` before and
 /// `ACK i version` / `REJ i` after each update. Does nothing unless the
@@ -81,10 +83,33 @@ fn run_child(
         .stderr(std::fs::File::create(dir.join("child.stderr"))?)
         .spawn()?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
+    // The pipe is read on a thread of its own, so that a child that stops
+    // talking (a deadlock) fails the test within the deadline instead of
+    // hanging CI.
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if lines_tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
     let mut transcript = Transcript::default();
     let mut killed = false;
-    for line in BufReader::new(stdout).lines() {
-        let line = line?;
+    loop {
+        let line = match lines.recv_timeout(SILENCE) {
+            Ok(line) => line?,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                child.kill()?;
+                let _ = child.wait();
+                return Err(format!(
+                    "the child said nothing for {SILENCE:?} after {} acks: deadlocked?",
+                    transcript.acks
+                )
+                .into());
+            }
+        };
         // The test harness may print `test crash_child ... ` before our first word.
         let words: Vec<&str> = line.split_whitespace().collect();
         let start = words
