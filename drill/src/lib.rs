@@ -15,9 +15,11 @@
 //!
 //! The modules are the parts: [`plan`] (the seeded fault order), [`system`]
 //! (the kernel process and what it holds), [`http`], [`readers`], [`ws`]
-//! (the load) and [`check`] (the oracles). `warden drill` only parses its
-//! arguments and prints [`Report`].
+//! (the load) and [`check`] (the oracles). [`calls`] is the call drill
+//! (`warden drill --calls`), in which the drilling process is the kernel.
+//! `warden drill` only parses its arguments and prints the reports.
 
+pub mod calls;
 pub mod check;
 pub mod http;
 pub mod plan;

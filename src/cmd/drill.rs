@@ -2,9 +2,6 @@
 //! the work; this command parses arguments and prints), and with `--calls`
 //! the call drill, in which the drill process is the kernel.
 
-mod calls;
-mod load;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -69,12 +66,7 @@ pub(crate) struct Args {
 /// Run the drill; exit non-zero on any loss, gap, hang, leak or broken bound.
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.calls {
-        return calls::run(calls::Args {
-            config: args.config,
-            rounds: args.rounds,
-            callers: args.callers,
-            json: args.json,
-        });
+        return calls(args);
     }
     let (config, config_name) = super::setup::config_text(args.config.as_deref())?;
     // Refuse a bad config here, with the loader's words, not as a child's failed start.
@@ -108,6 +100,47 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     eprintln!("drill: seed {seed} (replay with --seed {seed})");
     let report = warden_drill::run(&options)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The call drill's own system (`src/drill.toml`), its stores in `dir`.
+const DRILL_CONFIG: &str = include_str!("../drill.toml");
+
+/// `--calls`: the call drill in this process (the `warden-drill` crate's
+/// `calls` module does the work).
+fn calls(args: Args) -> anyhow::Result<ExitCode> {
+    let registry = super::setup::registry();
+    let data = tempfile::tempdir().context("cannot make a directory for the drill's stores")?;
+    let config = match &args.config {
+        Some(path) => super::setup::load_config(Some(path), &registry)?,
+        None => {
+            let text = DRILL_CONFIG.replace("@DATA@", &data.path().display().to_string());
+            warden_kernel::KernelConfig::from_toml(&text, &registry)?
+        }
+    };
+    // Faults are injected on purpose: their backtraces are noise, and
+    // symbolising one would be counted as recovery time.
+    super::logging::quiet_backtraces();
+    let report = warden_drill::calls::run(warden_drill::calls::CallOptions {
+        config,
+        registry,
+        kernel: warden_kernel::KernelOptions {
+            worker_env: vec![("RUST_BACKTRACE".into(), "0".into())],
+            ..warden_kernel::KernelOptions::default()
+        },
+        rounds: args.rounds,
+        callers: args.callers,
+    })?;
+    drop(data);
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

@@ -21,11 +21,11 @@ use warden_perception::actor::{PerceptionActor, PerceptionMsg, PerceptionReply};
 use warden_store::actor::{StoreActor, StoreMsg, StoreReply};
 
 /// The deadline of every drill call.
-pub(super) const CALL_DEADLINE: Duration = Duration::from_secs(20);
+pub(crate) const CALL_DEADLINE: Duration = Duration::from_secs(20);
 
 /// An actor the drill can load, by kind.
 #[derive(Clone)]
-pub(super) enum Target {
+pub(crate) enum Target {
     Probe(ActorRef<Probe>),
     Image(ActorRef<ImageDecode>),
     Fft(ActorRef<FftActor>),
@@ -43,29 +43,29 @@ enum Verdict {
 
 /// Counters of one actor's load.
 #[derive(Default)]
-pub(super) struct Load {
-    pub(super) sent: AtomicU64,
-    pub(super) answered: AtomicU64,
-    pub(super) refused: AtomicU64,
-    pub(super) lost: AtomicU64,
-    pub(super) first_loss: Mutex<Option<String>>,
+pub(crate) struct Load {
+    pub(crate) sent: AtomicU64,
+    pub(crate) answered: AtomicU64,
+    pub(crate) refused: AtomicU64,
+    pub(crate) lost: AtomicU64,
+    pub(crate) first_loss: Mutex<Option<String>>,
     /// How the load adapted to what the actor offers, if it had to.
-    pub(super) adapted: Mutex<Option<String>>,
+    pub(crate) adapted: Mutex<Option<String>>,
     /// Store callers: per writer target, the last acked and the last
     /// attempted value.
-    pub(super) writes: Mutex<HashMap<String, Writes>>,
+    pub(crate) writes: Mutex<HashMap<String, Writes>>,
 }
 
 /// What one store writer did to its record.
 #[derive(Clone, Copy, Debug, Default)]
-pub(super) struct Writes {
-    pub(super) acked: u64,
-    pub(super) attempted: u64,
+pub(crate) struct Writes {
+    pub(crate) acked: u64,
+    pub(crate) attempted: u64,
 }
 
 impl Target {
     /// The target for actor `spec`, if the drill knows its kind.
-    pub(super) fn of(kernel: &Kernel, spec: &ActorSpec) -> Option<Target> {
+    pub(crate) fn of(kernel: &Kernel, spec: &ActorSpec) -> Option<Target> {
         let name = spec.name.as_str();
         Some(match spec.kind.as_str() {
             "probe" => Target::Probe(kernel.actor(name).ok()?),
@@ -79,7 +79,7 @@ impl Target {
     }
 
     /// A cheap idempotent call, answered once the actor serves.
-    pub(super) async fn ping(&self, deadline: Duration) -> Result<(), CallError> {
+    pub(crate) async fn ping(&self, deadline: Duration) -> Result<(), CallError> {
         match self {
             Target::Probe(a) => a.call_timeout(ProbeMsg::Whoami, deadline).await.map(drop),
             Target::Image(a) => a.call_timeout(ImageMsg::Stats, deadline).await.map(drop),
@@ -98,7 +98,7 @@ impl Target {
 
     /// A probe's panic or hang from inside `handle`; other kinds get theirs
     /// injected into the host by the kernel.
-    pub(super) fn probe(&self) -> Option<&ActorRef<Probe>> {
+    pub(crate) fn probe(&self) -> Option<&ActorRef<Probe>> {
         match self {
             Target::Probe(probe) => Some(probe),
             _ => None,
@@ -169,7 +169,7 @@ impl Seen {
 }
 
 /// Keep `target` busy until `stop`.
-pub(super) async fn caller(target: Target, id: u32, load: Arc<Load>, stop: Arc<AtomicBool>) {
+pub(crate) async fn caller(target: Target, id: u32, load: Arc<Load>, stop: Arc<AtomicBool>) {
     let frame = SharedFrame::from_vec((0..65_536u32).map(|i| (i * 7 + id) as u8).collect());
     let sum = checksum(&frame);
     let mut seen = Seen::default();
@@ -369,7 +369,7 @@ async fn store_write(
 
 /// After the load: every acked write of `load` is in `store` (its value is
 /// the last acked one or a later attempt). Returns the writes missing.
-pub(super) async fn lost_acks(store: &ActorRef<StoreActor>, load: &Load) -> Result<u64, String> {
+pub(crate) async fn lost_acks(store: &ActorRef<StoreActor>, load: &Load) -> Result<u64, String> {
     let reply = store
         .call_timeout(
             StoreMsg::Snapshot {

@@ -1,6 +1,6 @@
-//! `warden drill --calls` — the call drill. The drill process is the
+//! The call drill (`warden drill --calls`). The calling process is the
 //! kernel: it boots the configured system, keeps every actor busy with
-//! verified calls of its kind (`drill/load.rs`), and kills each actor in
+//! verified calls of its kind (`calls/load.rs`), and kills each actor in
 //! every way (SIGKILL/injected panic, panic, hang) round after round. It
 //! reports per actor its kind and placement, the faults injected, restarts
 //! seen, recovery times, calls sent/answered/refused/lost and, for stores,
@@ -8,24 +8,20 @@
 //! was lost, a fault went unrecovered, a recovery broke its bound, or the
 //! kernel itself panicked or escalated.
 
+mod load;
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use serde::Serialize;
 use warden_kernel::config::ActorSpec;
 use warden_kernel::probe::ProbeMsg;
-use warden_kernel::{InjectedFault, Kernel, KernelConfig, KernelOptions, State};
+use warden_kernel::{InjectedFault, Kernel, KernelConfig, KernelOptions, Registry, State};
 
-use super::load::{self, Load, Target};
-
-use crate::cmd::stats::percentile;
-
-const DRILL_CONFIG: &str = include_str!("../../drill.toml");
+use crate::check::quantile;
+use load::{Load, Target};
 
 /// How long a restart may take before the drill calls it a failure (the
 /// benchmark's target is ~10 ms; this bound is for a loaded CI machine).
@@ -35,12 +31,18 @@ const RESTART_BOUND: Duration = Duration::from_millis(1000);
 /// never delayed by backoff (see the supervisor's backoff reset).
 const SETTLE: Duration = Duration::from_millis(600);
 
-/// What the call drill needs from `warden drill`'s arguments.
-pub(super) struct Args {
-    pub(super) config: Option<PathBuf>,
-    pub(super) rounds: u32,
-    pub(super) callers: u32,
-    pub(super) json: bool,
+/// What the call drill runs.
+pub struct CallOptions {
+    /// The system (every actor is loaded and struck).
+    pub config: KernelConfig,
+    /// The actor kinds it may name.
+    pub registry: Registry,
+    /// How the kernel runs (children's environment, …).
+    pub kernel: KernelOptions,
+    /// Rounds: each strikes every actor with every fault.
+    pub rounds: u32,
+    /// Concurrent callers per actor.
+    pub callers: u32,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -54,41 +56,65 @@ impl Fault {
     const ALL: [Fault; 3] = [Fault::Kill, Fault::Panic, Fault::Hang];
 }
 
-#[derive(Serialize, Default)]
-struct ActorReport {
-    kind: String,
-    placement: String,
-    faults: u32,
-    restarts: u64,
-    recovered: u32,
-    unrecovered: u32,
-    over_bound: u32,
-    recovery_ms_p50: f64,
-    recovery_ms_max: f64,
-    calls_sent: u64,
-    calls_answered: u64,
-    calls_refused: u64,
-    calls_lost: u64,
+/// One actor's part of the call drill.
+#[derive(Debug, Serialize, Default)]
+pub struct ActorReport {
+    /// Its kind.
+    pub kind: String,
+    /// `process` or `inprocess`.
+    pub placement: String,
+    /// Faults struck.
+    pub faults: u32,
+    /// Restarts the supervisor made.
+    pub restarts: u64,
+    /// Faults recovered from.
+    pub recovered: u32,
+    /// Faults not recovered from.
+    pub unrecovered: u32,
+    /// Recoveries over their bound.
+    pub over_bound: u32,
+    /// Recovery median (ms).
+    pub recovery_ms_p50: f64,
+    /// Recovery max (ms).
+    pub recovery_ms_max: f64,
+    /// Calls sent.
+    pub calls_sent: u64,
+    /// Calls answered (and checked).
+    pub calls_answered: u64,
+    /// Calls refused with a typed error.
+    pub calls_refused: u64,
+    /// Calls lost.
+    pub calls_lost: u64,
+    /// A store's acknowledged writes missing afterwards.
     #[serde(skip_serializing_if = "Option::is_none")]
-    acks_lost: Option<u64>,
+    pub acks_lost: Option<u64>,
+    /// The first lost call, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
-    first_loss: Option<String>,
+    pub first_loss: Option<String>,
     /// How the load adapted to what the actor offers (a refusal it got).
     #[serde(skip_serializing_if = "Option::is_none")]
-    load_adapted: Option<String>,
+    pub load_adapted: Option<String>,
     #[serde(skip)]
     recoveries: Vec<f64>,
 }
 
-#[derive(Serialize)]
-struct Report {
-    ok: bool,
-    rounds: u32,
-    lost: u64,
-    acks_lost: u64,
-    kernel_crashes: u64,
-    escalated: Option<String>,
-    actors: BTreeMap<String, ActorReport>,
+/// The call drill's result.
+#[derive(Debug, Serialize)]
+pub struct CallReport {
+    /// Nothing lost, every fault recovered within its bound, no escalation.
+    pub ok: bool,
+    /// Rounds run.
+    pub rounds: u32,
+    /// Calls lost.
+    pub lost: u64,
+    /// Acknowledged writes lost.
+    pub acks_lost: u64,
+    /// Panics outside any actor.
+    pub kernel_crashes: u64,
+    /// Why the supervisor escalated, if it did.
+    pub escalated: Option<String>,
+    /// Per actor.
+    pub actors: BTreeMap<String, ActorReport>,
 }
 
 /// Inject `fault` and wait until a new instance answers; returns the recovery time.
@@ -139,36 +165,20 @@ async fn inject(
     }
 }
 
-/// The drill's own system, its stores in `dir`.
-fn default_config(
-    dir: &std::path::Path,
-    registry: &warden_kernel::Registry,
-) -> anyhow::Result<KernelConfig> {
-    let text = DRILL_CONFIG.replace("@DATA@", &dir.display().to_string());
-    Ok(KernelConfig::from_toml(&text, registry)?)
-}
-
 /// Boot, drill, report.
-pub(super) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let registry = crate::cmd::setup::registry();
-    let data = tempfile::tempdir().context("cannot make a directory for the drill's stores")?;
-    let config = match &args.config {
-        Some(path) => crate::cmd::setup::load_config(Some(path), &registry)?,
-        None => default_config(data.path(), &registry)?,
-    };
+pub fn run(args: CallOptions) -> anyhow::Result<CallReport> {
+    let CallOptions {
+        config,
+        registry,
+        kernel: options,
+        ..
+    } = args;
     let pace = config.supervisor.within.as_secs_f64()
         / f64::from(config.supervisor.max_restarts.max(1))
         * 1.2;
     let pace = SETTLE.max(Duration::from_secs_f64(pace));
     let rounds = args.rounds.max(1);
-    // Faults are injected on purpose: their backtraces are noise, and
-    // symbolising one would be counted as recovery time.
-    crate::cmd::logging::quiet_backtraces();
-    let options = KernelOptions {
-        worker_env: vec![("RUST_BACKTRACE".into(), "0".into())],
-        ..KernelOptions::default()
-    };
-    let report = actix_rt::System::new().block_on(async move {
+    actix_rt::System::new().block_on(async move {
         let kernel = Kernel::boot(config.clone(), &registry, options).await?;
         let stop = Arc::new(AtomicBool::new(false));
         let mut loads = BTreeMap::new();
@@ -247,7 +257,7 @@ pub(super) fn run(args: Args) -> anyhow::Result<ExitCode> {
             let report = reports.entry(status.name.clone()).or_default();
             report.restarts = status.restarts - restarts_before.get(&status.name).copied().unwrap_or(0);
             report.recoveries.sort_by(f64::total_cmp);
-            report.recovery_ms_p50 = percentile(&report.recoveries, 0.5);
+            report.recovery_ms_p50 = quantile(&report.recoveries, 0.5);
             report.recovery_ms_max = report.recoveries.last().copied().unwrap_or(0.0);
             if let Some(load) = loads.get(&status.name) {
                 report.calls_sent = load.sent.load(Ordering::Relaxed);
@@ -267,7 +277,7 @@ pub(super) fn run(args: Args) -> anyhow::Result<ExitCode> {
             && kernel_crashes == 0
             && escalated.is_none()
             && reports.values().all(|r| r.unrecovered == 0 && r.over_bound == 0);
-        anyhow::Ok(Report {
+        anyhow::Ok(CallReport {
             ok,
             rounds,
             lost,
@@ -276,78 +286,77 @@ pub(super) fn run(args: Args) -> anyhow::Result<ExitCode> {
             escalated,
             actors: reports,
         })
-    })?;
-    drop(data);
-
-    if args.json {
-        println!("{}", serde_json::to_string(&report)?);
-    } else {
-        print_table(&report);
-    }
-    Ok(if report.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
     })
 }
 
-fn print_table(report: &Report) {
-    println!(
-        "{:<22} {:<12} {:<10} {:>6} {:>8} {:>12} {:>12} {:>9} {:>9} {:>8} {:>5}",
-        "ACTOR",
-        "KIND",
-        "PLACEMENT",
-        "FAULTS",
-        "RESTARTS",
-        "RECOVERY p50",
-        "max",
-        "SENT",
-        "ANSWERED",
-        "REFUSED",
-        "LOST"
-    );
-    for (name, r) in &report.actors {
-        println!(
-            "{:<22} {:<12} {:<10} {:>6} {:>8} {:>9.2} ms {:>9.2} ms {:>9} {:>9} {:>8} {:>5}",
-            name,
-            r.kind,
-            r.placement,
-            r.faults,
-            r.restarts,
-            r.recovery_ms_p50,
-            r.recovery_ms_max,
-            r.calls_sent,
-            r.calls_answered,
-            r.calls_refused,
-            r.calls_lost
+impl CallReport {
+    /// The report as a table.
+    pub fn table(&self) -> String {
+        use std::fmt::Write as _;
+        let report = self;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{:<22} {:<12} {:<10} {:>6} {:>8} {:>12} {:>12} {:>9} {:>9} {:>8} {:>5}",
+            "ACTOR",
+            "KIND",
+            "PLACEMENT",
+            "FAULTS",
+            "RESTARTS",
+            "RECOVERY p50",
+            "max",
+            "SENT",
+            "ANSWERED",
+            "REFUSED",
+            "LOST"
         );
-        if r.unrecovered > 0 || r.over_bound > 0 {
-            println!(
-                "  {name}: {} faults not recovered, {} over the bound",
-                r.unrecovered, r.over_bound
+        for (name, r) in &report.actors {
+            let _ = writeln!(
+                out,
+                "{:<22} {:<12} {:<10} {:>6} {:>8} {:>9.2} ms {:>9.2} ms {:>9} {:>9} {:>8} {:>5}",
+                name,
+                r.kind,
+                r.placement,
+                r.faults,
+                r.restarts,
+                r.recovery_ms_p50,
+                r.recovery_ms_max,
+                r.calls_sent,
+                r.calls_answered,
+                r.calls_refused,
+                r.calls_lost
             );
+            if r.unrecovered > 0 || r.over_bound > 0 {
+                let _ = writeln!(
+                    out,
+                    "  {name}: {} faults not recovered, {} over the bound",
+                    r.unrecovered, r.over_bound
+                );
+            }
+            if let Some(lost) = r.acks_lost.filter(|lost| *lost > 0) {
+                let _ = writeln!(out, "  {name}: {lost} acknowledged writes missing");
+            }
+            if let Some(loss) = &r.first_loss {
+                let _ = writeln!(out, "  {name}: first lost call: {loss}");
+            }
+            if let Some(adapted) = &r.load_adapted {
+                let _ = writeln!(out, "  {name}: {adapted}");
+            }
         }
-        if let Some(lost) = r.acks_lost.filter(|lost| *lost > 0) {
-            println!("  {name}: {lost} acknowledged writes missing");
-        }
-        if let Some(loss) = &r.first_loss {
-            println!("  {name}: first lost call: {loss}");
-        }
-        if let Some(adapted) = &r.load_adapted {
-            println!("  {name}: {adapted}");
-        }
+        let _ = writeln!(
+            out,
+            "drill: {} rounds, {} calls lost, {} acknowledged writes lost, {} kernel crashes{} — {}",
+            report.rounds,
+            report.lost,
+            report.acks_lost,
+            report.kernel_crashes,
+            report
+                .escalated
+                .as_ref()
+                .map(|r| format!(", escalated: {r}"))
+                .unwrap_or_default(),
+            if report.ok { "PASS" } else { "FAIL" }
+        );
+        out
     }
-    println!(
-        "drill: {} rounds, {} calls lost, {} acknowledged writes lost, {} kernel crashes{} — {}",
-        report.rounds,
-        report.lost,
-        report.acks_lost,
-        report.kernel_crashes,
-        report
-            .escalated
-            .as_ref()
-            .map(|r| format!(", escalated: {r}"))
-            .unwrap_or_default(),
-        if report.ok { "PASS" } else { "FAIL" }
-    );
 }
