@@ -325,3 +325,183 @@ async fn a_start_that_takes_too_long_is_a_start_failure() {
     .await;
     assert!(err.contains("did not become ready within 300 ms"), "{err}");
 }
+
+/// The `restarting` events' details, in order.
+fn restarts_logged(kernel: &Kernel) -> Vec<String> {
+    kernel
+        .events_since(0)
+        .into_iter()
+        .filter(|e| e.kind == "restarting")
+        .map(|e| e.detail)
+        .collect()
+}
+
+/// OTP: a child that fails to start during a restart is restarted again,
+/// each attempt counting toward the intensity (here with backoff), until
+/// the supervisor gives up and escalates naming the failed start.
+#[actix_rt::test]
+async fn a_start_that_fails_during_a_restart_backs_off_then_escalates() {
+    for placement in [P, I] {
+        let kernel = boot(&format!(
+            "[supervisor]\nheartbeat_ms = 100\nheartbeat_misses = 4\nmax_restarts = 4\nwithin_secs = 60\nbackoff_initial_ms = 20\nbackoff_max_ms = 80\n{}{}",
+            probe("steady", P, ""),
+            probe("p", placement, "fail_start_from_generation = 2")
+        ))
+        .await;
+        let p = kernel.actor::<Probe>("p").unwrap();
+        assert_eq!(echo(&p, "first start works").await, 1);
+        assert!(p.call(ProbeMsg::Panic("first exit".into())).await.is_err());
+        let reason = tokio::time::timeout(Duration::from_secs(20), kernel.escalated())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{placement:?}: never escalated: {:?}",
+                    kernel.events_since(0)
+                )
+            });
+        assert!(
+            reason.starts_with("p exceeded the restart intensity"),
+            "{reason}"
+        );
+        assert!(reason.contains("panicked: first exit"), "{reason}");
+        assert!(
+            reason.contains("failed to start")
+                && reason.contains("configured to fail at start from generation 2"),
+            "the escalation names the failed start: {reason}"
+        );
+        // One restart for the exit, then one per failed start, each later
+        // one backed off (the first quick failure restarts at once).
+        assert_eq!(
+            restarts_logged(&kernel),
+            vec![
+                "one_for_one restarts p after 0 ms",
+                "one_for_one restarts p after 20 ms",
+                "one_for_one restarts p after 40 ms",
+                "one_for_one restarts p after 80 ms",
+            ],
+            "{placement:?}"
+        );
+        assert!(
+            kernel
+                .statuses()
+                .iter()
+                .all(|s| matches!(s.state, State::Stopped | State::Failed)),
+            "{:?}",
+            kernel.statuses()
+        );
+    }
+}
+
+/// OTP `one_for_all`: two children failing at once cost one group restart,
+/// not two — the second exit belongs to an instance the group restart
+/// stops anyway.
+#[actix_rt::test]
+async fn two_children_failing_at_once_restart_the_group_once() {
+    let kernel = three("one_for_all").await;
+    // Both kills land before the supervisor handles either exit (this
+    // thread runs the supervisor, and `kill` does not yield).
+    kernel.kill("a", "first of two").unwrap();
+    kernel.kill("c", "second of two").unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || generations(&kernel) == [2, 2, 2]
+            && kernel.statuses().iter().all(|s| s.state == State::Running))
+        .await,
+        "{:?}",
+        kernel.statuses()
+    );
+    // Settled: no second group restart follows.
+    actix_rt::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        generations(&kernel),
+        [2, 2, 2],
+        "{:?}",
+        kernel.events_since(0)
+    );
+    assert_eq!(
+        restarts_logged(&kernel).len(),
+        1,
+        "{:?}",
+        restarts_logged(&kernel)
+    );
+    assert_eq!(
+        kinds_for(&kernel, "started"),
+        vec!["a", "b", "c", "a", "b", "c"]
+    );
+    for name in ["a", "b", "c"] {
+        assert_eq!(echo(&kernel.actor::<Probe>(name).unwrap(), name).await, 2);
+    }
+    kernel.shutdown().await;
+}
+
+/// OTP `rest_for_one`: the first child failing restarts every child (those
+/// after it stop in reverse order and all start in start order); the last
+/// child failing restarts only itself.
+#[actix_rt::test]
+async fn rest_for_one_with_the_first_or_the_last_child_failing() {
+    let kernel = three("rest_for_one").await;
+    kernel.kill("a", "the first fails").unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || generations(&kernel) == [2, 2, 2]
+            && kernel.statuses().iter().all(|s| s.state == State::Running))
+        .await,
+        "{:?}",
+        kernel.statuses()
+    );
+    assert_eq!(kinds_for(&kernel, "stopped"), vec!["c", "b"]);
+    assert_eq!(
+        kinds_for(&kernel, "started"),
+        vec!["a", "b", "c", "a", "b", "c"]
+    );
+    kernel.kill("c", "the last fails").unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || generations(&kernel) == [2, 2, 3]
+            && kernel.statuses().iter().all(|s| s.state == State::Running))
+        .await,
+        "{:?}",
+        kernel.statuses()
+    );
+    actix_rt::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(generations(&kernel), [2, 2, 3]);
+    assert_eq!(
+        kinds_for(&kernel, "stopped"),
+        vec!["c", "b"],
+        "nothing else stopped"
+    );
+    kernel.shutdown().await;
+}
+
+/// An exit that arrives while another child's restart is in progress (its
+/// start takes 400 ms) is queued, not lost: both are restarted once.
+#[actix_rt::test]
+async fn an_exit_during_a_restart_is_handled_after_it() {
+    let kernel = boot(&format!(
+        "{FAST}\n{}{}",
+        probe("slow", P, "start_delay_ms = 400"),
+        probe("quick", P, "")
+    ))
+    .await;
+    kernel.kill("slow", "first").unwrap();
+    assert!(
+        eventually(Duration::from_secs(2), || kernel
+            .status("slow")
+            .unwrap()
+            .state
+            != State::Running)
+        .await
+    );
+    // `slow` is starting again (400 ms): `quick` dies meanwhile.
+    kernel.kill("quick", "during the restart").unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || generations(&kernel) == [2, 2]
+            && kernel.statuses().iter().all(|s| s.state == State::Running))
+        .await,
+        "{:?}",
+        kernel.statuses()
+    );
+    let quick = kernel.status("quick").unwrap();
+    assert_eq!(quick.restarts, 1);
+    assert!(quick.last_exit.unwrap().contains("during the restart"));
+    assert_eq!(echo(&kernel.actor::<Probe>("quick").unwrap(), "q").await, 2);
+    assert_eq!(echo(&kernel.actor::<Probe>("slow").unwrap(), "s").await, 2);
+    kernel.shutdown().await;
+}

@@ -25,6 +25,9 @@ pub struct ProbeConfig {
     pub fail_start: bool,
     /// Sleep this long in `start` (to exercise start timeouts).
     pub start_delay_ms: u64,
+    /// Make `start` fail from this generation on (0: never) — a start that
+    /// fails during a restart, after a first start that worked.
+    pub fail_start_from_generation: u64,
 }
 
 /// Requests.
@@ -284,7 +287,7 @@ impl Actor for Probe {
     type Msg = ProbeMsg;
     type Reply = ProbeReply;
 
-    fn start(config: ProbeConfig, _ctx: &mut Ctx) -> Result<Self, ActorError> {
+    fn start(config: ProbeConfig, ctx: &mut Ctx) -> Result<Self, ActorError> {
         if config.start_delay_ms > 0 {
             std::thread::sleep(Duration::from_millis(config.start_delay_ms));
         }
@@ -292,6 +295,13 @@ impl Actor for Probe {
             return Err(ActorError::Failed(
                 "configured to fail at start (fail_start = true)".into(),
             ));
+        }
+        let from = config.fail_start_from_generation;
+        if from > 0 && ctx.generation() >= from {
+            return Err(ActorError::Failed(format!(
+                "configured to fail at start from generation {from} (this is {})",
+                ctx.generation()
+            )));
         }
         Ok(Probe {
             ticks: 0,
