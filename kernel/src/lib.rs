@@ -48,3 +48,8 @@ pub use metrics::Metrics;
 pub use registry::Registry;
 pub use status::{ActorStatus, State};
 pub use warden_transport::{FrameBuf, InjectedFault, PoolSpec, SharedFrame};
+
+/// An environment variable that, set to anything, makes the kernel read
+/// its children's channels with the blocking reader only (no busy-polling),
+/// as on a one-CPU machine; for tests of that path.
+pub const BLOCKING_READER_ENV: &str = "WARDEN_BLOCKING_READER";

@@ -9,13 +9,16 @@ use warden_kernel::probe::{Probe, ProbeMsg, ProbeReply};
 use warden_kernel::{ActorRef, Kernel, KernelConfig, KernelOptions, Placement, Registry};
 
 /// Options that spawn children from the built `warden` binary. Children
-/// get `RUST_BACKTRACE=0`: symbolising a backtrace of the debug binary can
-/// take longer than the tests' heartbeat limit, and these tests panic on purpose.
+/// get `RUST_BACKTRACE=0` (these tests panic on purpose, hundreds of times)
+/// unless `WARDEN_TEST_CHILD_BACKTRACE` names another value: the
+/// conformance suite runs once with `1`, so a panic that symbolises a
+/// backtrace is tested too.
 pub fn options() -> KernelOptions {
+    let backtrace = std::env::var("WARDEN_TEST_CHILD_BACKTRACE").unwrap_or_else(|_| "0".into());
     KernelOptions {
         worker_program: env!("CARGO_BIN_EXE_warden").into(),
         worker_args: vec!["worker".into()],
-        worker_env: vec![("RUST_BACKTRACE".into(), "0".into())],
+        worker_env: vec![("RUST_BACKTRACE".into(), backtrace.into())],
     }
 }
 

@@ -27,9 +27,15 @@ const SPIN: Duration = Duration::from_micros(60);
 /// answer on. With one (a 1-CPU container, a pinned process) the spinning
 /// reader would hold the very CPU the child needs to reply: measured with
 /// `taskset -c 0 warden bench ipc`, a call took 80 µs spinning, 18 µs not.
+/// `WARDEN_BLOCKING_READER` set (to anything) forces the blocking reader
+/// (the test suite runs the conformance cases with each reader, since a
+/// machine with several CPUs would otherwise only ever test the spinning one).
 fn spin_pays() -> bool {
     static MANY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *MANY.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
+    *MANY.get_or_init(|| {
+        std::env::var_os(crate::BLOCKING_READER_ENV).is_none()
+            && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+    })
 }
 
 /// See the module documentation.
