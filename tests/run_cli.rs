@@ -158,6 +158,30 @@ fn the_admin_api_answers_with_the_probe_in_a_child() {
     assert_eq!(probe["name"], "probe");
     assert_eq!(probe["placement"], "process");
     assert_eq!(probe["state"], "running");
+    // Values, not only shapes: a fresh system has restarted nothing, lost
+    // nothing, owes nothing, and its heartbeat is fresh (the default
+    // heartbeat is 200 ms).
+    assert_eq!(probe["restarts"].as_u64(), Some(0), "{probe}");
+    assert!(probe["last_exit"].is_null(), "{probe}");
+    assert_eq!(probe["mailbox_depth"].as_u64(), Some(0), "{probe}");
+    // Null until the first heartbeat is answered, then fresh.
+    let mut age = None;
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            age = get_json(&running.url("/api/actors/probe")).1["heartbeat_age_ms"].as_u64();
+            age.is_some()
+        }),
+        "no heartbeat answered: {probe}"
+    );
+    let age = age.unwrap_or_default();
+    assert!(age < 2 * 200, "heartbeat {age} ms old: {probe}");
+    let uptime = probe["uptime_ms"].as_u64().unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            get_json(&running.url("/api/actors/probe")).1["uptime_ms"].as_u64() > Some(uptime)
+        }),
+        "uptime does not grow"
+    );
     let pid = probe["pid"].as_u64().unwrap();
     assert_ne!(
         pid,
@@ -234,6 +258,15 @@ fn kill_needs_the_token_and_yields_a_new_pid() {
             .contains("killed by SIGKILL")
     );
 
+    let (status, body) = post(&running.url("/api/actors/probe/restart"), None);
+    assert_eq!(status, 401, "a restart needs the token too: {body}");
+    let (status, body) = post(&running.url("/api/actors/probe/restart"), Some("wrong"));
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(
+        get_json(&running.url("/api/actors/probe")).1["restarts"].as_u64(),
+        Some(1),
+        "a refused restart restarted nothing"
+    );
     let (status, body) = post(&running.url("/api/actors/probe/restart"), Some(TOKEN));
     assert_eq!(status, 200, "{body}");
     assert_eq!(
@@ -263,13 +296,71 @@ fn kill_needs_the_token_and_yields_a_new_pid() {
         metrics.contains("warden_restarts_total{actor=\"probe\"} 2"),
         "{metrics}"
     );
+    // Nobody called the probe: no call is counted; the kill was not a
+    // heartbeat miss. Every family is described for a scraper.
+    assert!(
+        metrics
+            .lines()
+            .filter(|l| l.starts_with("warden_calls_total{") && l.contains("actor=\"probe\""))
+            .all(|l| l.ends_with(" 0")),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.lines().any(
+            |l| l.starts_with("warden_heartbeat_misses_total{actor=\"probe\"}")
+                && !l.ends_with(" 0")
+        ),
+        "{metrics}"
+    );
     for family in [
         "warden_calls_total",
         "warden_call_latency_seconds",
         "warden_heartbeat_misses_total",
+        "warden_restarts_total",
     ] {
-        assert!(metrics.contains(family), "{family} missing");
+        assert!(
+            metrics.contains(&format!("# HELP {family} ")),
+            "{family} missing"
+        );
     }
+    assert!(running.terminate().success());
+}
+
+/// `/readyz` answers 503 naming the actor while it restarts (the probe
+/// spends 1.5 s in `start`), and 200 again once it runs.
+#[test]
+fn readiness_falls_while_an_actor_restarts() {
+    let config = config_file("[actors.probe]\nplacement = \"process\"\nstart_delay_ms = 1500\n");
+    let running = run(&["--config", config.path().to_str().unwrap()], Some(TOKEN));
+    assert!(eventually(Duration::from_secs(10), || get_json(
+        &running.url("/readyz")
+    )
+    .0 == 200));
+    let (status, ready) = get_json(&running.url("/readyz"));
+    assert_eq!((status, &ready["ready"]), (200, &serde_json::json!(true)));
+    assert_eq!(ready["not_running"], serde_json::json!([]));
+    let (status, body) = post(&running.url("/api/actors/probe/kill"), Some(TOKEN));
+    assert_eq!(status, 202, "{body}");
+    let mut seen = serde_json::Value::Null;
+    assert!(
+        eventually(Duration::from_secs(2), || {
+            let (status, body) = get_json(&running.url("/readyz"));
+            seen = body;
+            status == 503
+        }),
+        "never unready during a 1.5 s start"
+    );
+    assert_eq!(seen["ready"], false, "{seen}");
+    assert_eq!(seen["not_running"][0]["name"], "probe", "{seen}");
+    assert!(eventually(Duration::from_secs(10), || get_json(
+        &running.url("/readyz")
+    )
+    .0 == 200));
+    assert_eq!(
+        get_json(&running.url("/healthz")).0,
+        200,
+        "a restart is not an escalation"
+    );
     assert!(running.terminate().success());
 }
 
