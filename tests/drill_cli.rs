@@ -186,6 +186,35 @@ fn bench_ipc_reports_every_figure() {
             .unwrap_or_else(|| panic!("{key} missing"));
         assert!(value > 0.0 && value.is_finite(), "{key} = {value}");
     }
+    let f = |key: &str| report[key].as_f64().unwrap();
+    // Values, not only figures: tails are not below medians, nothing
+    // restarts faster than a bare spawn of the same binary, and every call
+    // and restart asked for was timed (300 in 10 rounds of 30 after a
+    // warm-up round; 3 restarts).
+    for path in ["process_call", "uds_rtt", "inprocess_call"] {
+        assert!(
+            f(&format!("{path}_p99_us")) >= f(&format!("{path}_p50_us")),
+            "{path}: p99 below p50: {report}"
+        );
+    }
+    assert!(f("restart_max_ms") >= f("restart_p50_ms"), "{report}");
+    assert!(
+        f("restart_p50_ms") >= f("spawn_floor_ms") * 0.8,
+        "a restart faster than a bare spawn: {report}"
+    );
+    assert!(
+        f("handoff_33mib_ms") > f("handoff_8mib_ms") * 0.5,
+        "{report}"
+    );
+    assert_eq!(report["process_calls"].as_u64(), Some(300), "{report}");
+    assert_eq!(report["inprocess_calls"].as_u64(), Some(300), "{report}");
+    assert_eq!(report["restarts"].as_u64(), Some(3), "{report}");
+    let ratio = report["ratios"]["process_call_vs_uds"].as_f64().unwrap();
+    let expected = f("process_call_p50_us") / f("uds_rtt_p50_us");
+    assert!(
+        (ratio - expected).abs() < 1e-9,
+        "the ratio is the figures' ratio: {report}"
+    );
 }
 
 /// The whole-system drill on a config of the user's own (store and

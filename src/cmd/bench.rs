@@ -142,6 +142,12 @@ struct Results {
     restart_max_ms: f64,
     external_kill_restart_p50_ms: f64,
     spawn_floor_ms: f64,
+    /// Timed out-of-process calls (after the warm-up round).
+    process_calls: usize,
+    /// Timed in-process calls.
+    inprocess_calls: usize,
+    /// Timed restarts of each kind.
+    restarts: usize,
     ratios: Ratios,
     targets_met: bool,
 }
@@ -526,6 +532,7 @@ fn ipc(json: bool, calls: usize, restart_count: usize) -> anyhow::Result<ExitCod
             external.push(restart(&kernel, &restarted, true).await?);
         }
         let mut restart = restart_times;
+        let counts = (process.len(), inprocess.len(), restart.len());
         kernel.shutdown().await;
         let process_p50 = quantile(&mut process, 0.5);
         let uds_p50 = quantile(&mut uds, 0.5);
@@ -562,6 +569,9 @@ fn ipc(json: bool, calls: usize, restart_count: usize) -> anyhow::Result<ExitCod
             restart_max_ms: quantile(&mut restart, 1.0) / 1000.0,
             external_kill_restart_p50_ms: quantile(&mut external, 0.5) / 1000.0,
             spawn_floor_ms: floor_p50,
+            process_calls: counts.0,
+            inprocess_calls: counts.1,
+            restarts: counts.2,
             ratios,
             targets_met,
         })
