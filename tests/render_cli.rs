@@ -168,9 +168,12 @@ fn default_size_is_the_source_size() {
 #[test]
 fn wgpu_frames_match_cpu_frames_at_an_odd_width() {
     let tmp = tempfile::tempdir().unwrap();
-    if let Err(e) = select_backend(BackendRequest::Wgpu) {
-        eprintln!("SKIPPED: no wgpu adapter on this machine: {e}");
-        return;
+    match select_backend(BackendRequest::Wgpu) {
+        Ok(choice) => warden_renderer::gpu_tests::ran_on(&choice),
+        Err(e) => {
+            warden_renderer::gpu_tests::no_adapter(&e);
+            return;
+        }
     }
     let (a, b) = inputs(tmp.path());
     let run = |backend: &str| {

@@ -13,6 +13,7 @@ mod fit;
 mod fixed;
 mod frame;
 mod gpu;
+pub mod gpu_tests;
 mod image_io;
 mod offline;
 mod overlay;

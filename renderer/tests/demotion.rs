@@ -20,9 +20,12 @@ fn session(faults: FaultInjection) -> Option<Renderer> {
         backend: BackendRequest::Wgpu,
         faults,
     }) {
-        Ok(r) => Some(r),
+        Ok(r) => {
+            warden_renderer::gpu_tests::ran_on(r.choice());
+            Some(r)
+        }
         Err(RenderError::NoAdapter(why)) => {
-            eprintln!("SKIPPED: no wgpu adapter on this machine: {why}");
+            warden_renderer::gpu_tests::no_adapter(&why);
             None
         }
         Err(e) => panic!("an adapter exists but the session failed to open: {e}"),

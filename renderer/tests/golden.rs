@@ -93,9 +93,12 @@ fn cpu_path_matches_the_golden_images() {
 #[test]
 fn wgpu_path_matches_the_golden_images() {
     let mut g = match GpuCompositor::open_best(FaultInjection::none()) {
-        Ok(g) => g,
+        Ok(g) => {
+            warden_renderer::gpu_tests::ran_on(g.adapter());
+            g
+        }
         Err(RenderError::NoAdapter(why)) => {
-            eprintln!("SKIPPED: no wgpu adapter on this machine: {why}");
+            warden_renderer::gpu_tests::no_adapter(&why);
             return;
         }
         Err(e) => panic!("an adapter exists but the device failed to open: {e}"),

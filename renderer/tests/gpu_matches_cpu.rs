@@ -15,10 +15,11 @@ fn gpu() -> Option<GpuCompositor> {
     match GpuCompositor::open_best(FaultInjection::none()) {
         Ok(g) => {
             eprintln!("wgpu adapter: {}", g.adapter());
+            warden_renderer::gpu_tests::ran_on(g.adapter());
             Some(g)
         }
         Err(RenderError::NoAdapter(why)) => {
-            eprintln!("SKIPPED: no wgpu adapter on this machine: {why}");
+            warden_renderer::gpu_tests::no_adapter(&why);
             None
         }
         Err(e) => panic!("an adapter exists but the device failed to open: {e}"),
@@ -133,15 +134,21 @@ mod random_scenes {
     /// One device for all cases (opening one per case would dominate).
     fn shared() -> Option<&'static Mutex<GpuCompositor>> {
         static GPU: OnceLock<Option<Mutex<GpuCompositor>>> = OnceLock::new();
-        GPU.get_or_init(|| match GpuCompositor::open_best(FaultInjection::none()) {
-            Ok(g) => Some(Mutex::new(g)),
-            Err(RenderError::NoAdapter(why)) => {
-                eprintln!("SKIPPED: no wgpu adapter on this machine: {why}");
-                None
-            }
-            Err(e) => panic!("an adapter exists but the device failed to open: {e}"),
-        })
-        .as_ref()
+        let gpu = GPU
+            .get_or_init(|| match GpuCompositor::open_best(FaultInjection::none()) {
+                Ok(g) => Some(Mutex::new(g)),
+                Err(RenderError::NoAdapter(why)) => {
+                    warden_renderer::gpu_tests::no_adapter(&why);
+                    None
+                }
+                Err(e) => panic!("an adapter exists but the device failed to open: {e}"),
+            })
+            .as_ref();
+        if let Some(g) = gpu {
+            let g = g.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            warden_renderer::gpu_tests::ran_on(g.adapter());
+        }
+        gpu
     }
 
     proptest! {
