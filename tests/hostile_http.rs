@@ -191,5 +191,16 @@ fn schemathesis_finds_nothing_with_or_without_the_token_and_the_kernel_lives() {
         "every actor running again"
     );
     assert_eq!(get_json(&running.url("/healthz")).0, 200);
-    assert!(running.terminate().success(), "a clean exit");
+    let said = std::sync::Arc::clone(&running.stderr);
+    let status = running.terminate();
+    if !status.success() {
+        // What the kernel said last is the only trace of why.
+        let said = said.lock().unwrap();
+        let tail: Vec<&str> = said.lines().rev().take(80).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        panic!(
+            "SIGTERM must stop the kernel with status 0, got {status:?}; its last words:\n{}",
+            tail.join("\n")
+        );
+    }
 }

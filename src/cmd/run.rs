@@ -7,7 +7,7 @@
 
 mod frames;
 
-use std::io::Read as _;
+use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -152,7 +152,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 tracing::info!("signal received: shutting down in reverse start order");
                 kernel.shutdown().await;
                 server.stop().await;
-                println!("warden: stopped");
+                // A reader that closed our stdout must not turn a clean stop
+                // into a panic.
+                let _ = writeln!(std::io::stdout(), "warden: stopped");
                 Ok(ExitCode::SUCCESS)
             }
             Some(reason) => {
