@@ -11,6 +11,7 @@ use crate::history::HistoryLimits;
 use crate::store::{Store, StoreConfig};
 
 mod doc_examples;
+mod limits;
 mod resume;
 
 struct Harness {

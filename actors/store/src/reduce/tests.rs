@@ -257,3 +257,178 @@ fn seeds_are_validated_whole_and_replace_the_topic() {
         }
     }
 }
+
+fn message(topic: Topic, prev: &TopicRecords, delta: Value) -> String {
+    match reduce(topic, prev, &delta) {
+        Err(Rejection::Invalid { message, .. }) => message,
+        other => panic!("{delta} was not rejected as invalid: {other:?}"),
+    }
+}
+
+fn seed_field(topic: Topic, seed: &Value) -> String {
+    match seed_writes(topic, &TopicRecords::new(), seed) {
+        Err(Rejection::Invalid { field, .. }) => field,
+        other => panic!("{seed} was not rejected: {other:?}"),
+    }
+}
+
+/// The limits at their exact edges: each assertion here killed a mutant
+/// that `cargo mutants` found surviving (`>` for `>=`, `-` for `+`, ...).
+#[test]
+fn limits_hold_at_their_exact_edges() {
+    // steps(): a range that does not start at 0.
+    assert_eq!(steps([2.0, 5.0, 1.0]), 4);
+    assert_eq!(steps([3.0, 3.0, 1.0]), 1);
+    let main = state(
+        Topic::Dims,
+        &[json!({"op": "ndim", "target": "main", "ndim": 1})],
+    );
+    // A range with stop == start is one step; stop below start is refused.
+    assert!(
+        reduce(
+            Topic::Dims,
+            &main,
+            &json!({"op": "range", "target": "main", "axis": 0, "range": [2, 2, 1]})
+        )
+        .is_ok()
+    );
+    // Up to 2^32 steps: (stop - start) / step must stay below 2^32.
+    let edge = (1u64 << 32) as f64;
+    for (range, ok) in [
+        (json!([10.0, 10.0 + edge - 1.0, 1.0]), true),
+        (json!([0.0, edge, 1.0]), false),
+        (json!([0.0, edge / 2.0, 0.5]), false),
+        (json!([0.0, edge / 2.0 - 1.0, 0.5]), true),
+    ] {
+        let delta = json!({"op": "range", "target": "main", "axis": 0, "range": range});
+        assert_eq!(reduce(Topic::Dims, &main, &delta).is_ok(), ok, "{delta}");
+    }
+    // A current step already on the last step of a range that keeps it
+    // writes the range alone.
+    let at_last = state(
+        Topic::Dims,
+        &[
+            json!({"op": "ndim", "target": "main", "ndim": 1}),
+            json!({"op": "range", "target": "main", "axis": 0, "range": [0, 3, 1]}),
+            json!({"op": "current_step", "target": "main", "axis": 0, "value": 3}),
+        ],
+    );
+    let writes = reduce(
+        Topic::Dims,
+        &at_last,
+        &json!({"op": "range", "target": "main", "axis": 0, "range": [0, 3, 1]}),
+    )
+    .unwrap_or_default();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    // A dims snapshot whose steps (not ranges) disagree with ndim.
+    assert_eq!(
+        seed_field(
+            Topic::Dims,
+            &json!({"v": {"ndim": 1, "range": [[0, 3, 1]], "current_step": [0, 0]}})
+        ),
+        "v.ndim"
+    );
+    // Fields of a snapshot are named target.key.
+    assert_eq!(
+        seed_field(
+            Topic::Dims,
+            &json!({"v": {"ndim": 0, "range": [], "current_step": []}})
+        ),
+        "v.ndim"
+    );
+    // Names: targets up to 128 bytes, layer names up to 256.
+    let long = |n: usize| "x".repeat(n);
+    assert!(
+        reduce(
+            Topic::Camera,
+            &TopicRecords::new(),
+            &json!({"op": "set", "target": long(128), "zoom": 2})
+        )
+        .is_ok()
+    );
+    assert_eq!(
+        field(
+            Topic::Camera,
+            &TopicRecords::new(),
+            json!({"op": "set", "target": long(129), "zoom": 2})
+        ),
+        "target"
+    );
+    let layer_a = state(Topic::Layers, &[json!({"op": "add", "id": "a"})]);
+    assert!(
+        reduce(
+            Topic::Layers,
+            &layer_a,
+            &json!({"op": "set", "id": "a", "name": long(256)})
+        )
+        .is_ok()
+    );
+    assert_eq!(
+        field(
+            Topic::Layers,
+            &layer_a,
+            json!({"op": "set", "id": "a", "name": long(257)})
+        ),
+        "name"
+    );
+    // Messages say what was found.
+    let msg = message(
+        Topic::Layers,
+        &layer_a,
+        json!({"op": "set", "id": "a", "visible": "yes"}),
+    );
+    assert!(msg.contains("expected a boolean, got a string"), "{msg}");
+    let msg = message(
+        Topic::Layers,
+        &layer_a,
+        json!({"op": "set", "id": "a", "opacity": [1]}),
+    );
+    assert!(msg.contains("got an array"), "{msg}");
+}
+
+#[test]
+fn snapshots_at_their_edges() {
+    // An empty layers snapshot clears the topic.
+    let prev = state(Topic::Layers, &[json!({"op": "add", "id": "old"})]);
+    let writes = seed_writes(Topic::Layers, &prev, &json!({})).unwrap_or_else(|r| panic!("{r}"));
+    assert!(writes.contains(&Write::delete("old", "name")), "{writes:?}");
+    // Exactly MAX_LAYERS layers are accepted; one more is not.
+    let seed = |n: usize| {
+        let mut targets = serde_json::Map::new();
+        let ids: Vec<String> = (0..n).map(|i| format!("l{i}")).collect();
+        targets.insert("*".into(), json!({"order": ids}));
+        for id in ids {
+            targets.insert(id, json!({"name": "L", "visible": true, "opacity": 1}));
+        }
+        Value::Object(targets)
+    };
+    let max = layers::MAX_LAYERS;
+    assert!(seed_writes(Topic::Layers, &TopicRecords::new(), &seed(max)).is_ok());
+    assert_eq!(seed_field(Topic::Layers, &seed(max + 1)), "*.order");
+    // A camera view with no records is refused, naming the view.
+    assert_eq!(seed_field(Topic::Camera, &json!({"v": {}})), "v");
+}
+
+#[test]
+fn a_stored_dims_view_missing_a_record_is_named() {
+    // Records a reducer never writes alone (a damaged or hand-edited store):
+    // the rejection names the stored record that is missing.
+    let mut records = TopicRecords::new();
+    let stamp = Stamp {
+        version: 1,
+        timestamp: 0,
+    };
+    records.apply(
+        vec![Write::set("v", "ndim", json!(1))],
+        stamp,
+        &Author::new("t", "test"),
+    );
+    assert_eq!(
+        field(
+            Topic::Dims,
+            &records,
+            json!({"op": "current_step", "target": "v", "axis": 0, "value": 0})
+        ),
+        "v.range"
+    );
+}
