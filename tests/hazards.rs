@@ -182,6 +182,27 @@ async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> 
         .unwrap_or_else(|_| panic!("{what}: no answer within 15 s"))
 }
 
+/// Echo `n` must answer its own text from `generation` (the call `which`…).
+fn assert_echo(
+    case: &str,
+    n: u32,
+    result: Result<ProbeReply, CallError>,
+    generation: u64,
+    which: &str,
+) {
+    match result {
+        Ok(ProbeReply::Echo {
+            text,
+            generation: from,
+            ..
+        }) => {
+            assert_eq!(text, format!("call {n}"), "{case}");
+            assert_eq!(from, generation, "{case}: call {n}, which {which}");
+        }
+        other => panic!("{case}: call {n}, which {which}, got {other:?}"),
+    }
+}
+
 /// A kill must land while calls are queued and running, and each call
 /// must end the way its kind promises. Fifty echoes are answered by
 /// generation 1; then a blocker runs (a 1 s sleep that is killed, a hang,
@@ -245,15 +266,7 @@ async fn a_kill_lands_during_work(path: KillPath, placement: Placement) {
     for call in before {
         let (n, result) = within(&case, call).await.unwrap();
         count(&result);
-        match result {
-            Ok(ProbeReply::Echo {
-                text, generation, ..
-            }) => {
-                assert_eq!(text, format!("call {n}"), "{case}");
-                assert_eq!(generation, 1, "{case}: call {n} ran before the blocker");
-            }
-            other => panic!("{case}: call {n} before the kill: {other:?}"),
-        }
+        assert_echo(&case, n, result, 1, "ran before the blocker");
     }
     // The blocker is running now (a 1 s sleep): kill it mid-sleep.
     match path {
@@ -267,13 +280,13 @@ async fn a_kill_lands_during_work(path: KillPath, placement: Placement) {
     }
     let blocked = within(&case, blocker).await.unwrap();
     count(&blocked);
-    match (path, placement) {
-        // In-process, the kill waits for the current message a while, then
-        // abandons the instance: the 1 s sleep is cut like a child's.
-        (KillPath::Panic, _) => assert!(
+    match path {
+        KillPath::Panic => assert!(
             matches!(&blocked, Err(CallError::Failed { reason, .. }) if reason.contains("panicked: drilled")),
             "{case}: {blocked:?}"
         ),
+        // In-process too, the kill waits for the current message a while,
+        // then abandons the instance: the 1 s sleep is cut like a child's.
         _ => assert!(
             matches!(blocked, Err(CallError::Restarting(_))),
             "{case}: the killed call: {blocked:?}"
@@ -288,15 +301,7 @@ async fn a_kill_lands_during_work(path: KillPath, placement: Placement) {
     for call in after {
         let (n, result) = within(&case, call).await.unwrap();
         count(&result);
-        match result {
-            Ok(ProbeReply::Echo {
-                text, generation, ..
-            }) => {
-                assert_eq!(text, format!("call {n}"), "{case}");
-                assert_eq!(generation, 2, "{case}: call {n} was queued behind the kill");
-            }
-            other => panic!("{case}: call {n} lost across the kill: {other:?}"),
-        }
+        assert_echo(&case, n, result, 2, "was queued behind the kill");
     }
     // Every call is counted once, under the outcome its caller saw.
     for (outcome, n) in &outcomes {

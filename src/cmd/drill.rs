@@ -100,12 +100,23 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     eprintln!("drill: seed {seed} (replay with --seed {seed})");
     let report = warden_drill::run(&options)?;
-    if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+    print_report(args.json, &report, || report.table(), report.ok)
+}
+
+/// Print a drill's report (`--json`: one object; otherwise its table) and
+/// turn its verdict into the exit status.
+fn print_report(
+    json: bool,
+    report: &impl serde::Serialize,
+    table: impl FnOnce() -> String,
+    ok: bool,
+) -> anyhow::Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string(report)?);
     } else {
-        print!("{}", report.table());
+        print!("{}", table());
     }
-    Ok(if report.ok {
+    Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -141,14 +152,5 @@ fn calls(args: Args) -> anyhow::Result<ExitCode> {
         callers: args.callers,
     })?;
     drop(data);
-    if args.json {
-        println!("{}", serde_json::to_string(&report)?);
-    } else {
-        print!("{}", report.table());
-    }
-    Ok(if report.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    print_report(args.json, &report, || report.table(), report.ok)
 }

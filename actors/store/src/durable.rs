@@ -60,14 +60,22 @@ impl Durable {
         if !path.exists() {
             Self::create_new(dir, &path)?;
         }
+        Self::create_at(&path)
+    }
+
+    /// Open or create the redb file at `path` and its tables.
+    fn create_at(path: &Path) -> Result<Self, StoreError> {
         let db = Database::builder()
             .set_cache_size(CACHE_BYTES)
-            .create(&path)
+            .create(path)
             .map_err(|source| StoreError::Open {
-                path: path.clone(),
+                path: path.to_owned(),
                 source,
             })?;
-        let durable = Self { db, path };
+        let durable = Self {
+            db,
+            path: path.to_owned(),
+        };
         durable.init()?;
         Ok(durable)
     }
@@ -89,19 +97,8 @@ impl Durable {
             Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(failed(err)),
             _ => {}
         }
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .create(&partial)
-            .map_err(|source| StoreError::Open {
-                path: partial.clone(),
-                source,
-            })?;
         // init's commit is durable: redb syncs the file before it returns.
-        Self {
-            db,
-            path: partial.clone(),
-        }
-        .init()?;
+        drop(Self::create_at(&partial)?);
         std::fs::rename(&partial, path).map_err(failed)?;
         std::fs::File::open(dir)
             .and_then(|dir| dir.sync_all())

@@ -331,7 +331,8 @@ fn duplicate_request_ids_in_flight_are_refused() {
         now_ms: h.now,
     });
     assert!(
-        matches!(&second[..], [Action::Send { message: ServerMessage::Ack { error: Some(e), .. }, .. }] if e.code == "duplicate_request")
+        matches!(&second[..], [Action::Send { message: ServerMessage::Ack { error: Some(e), .. }, .. }] if e.code == "duplicate_request" && e.field.is_none()),
+        "only an invalid request id names its field: {second:?}"
     );
 }
 
