@@ -11,6 +11,5 @@ pub(crate) mod perceive;
 pub(crate) mod render;
 pub(crate) mod run;
 pub(crate) mod setup;
-pub(crate) mod stats;
 pub(crate) mod store;
 pub(crate) mod worker;

@@ -124,6 +124,16 @@ pub struct Ledger {
     pub events: u64,
     /// Faults matched to their exit event, over every life.
     pub accounted: u64,
+    /// Each instance start the kernel measured (its `started` event: the
+    /// start's beginning to the instance's readiness), by actor, in ms.
+    pub starts: Vec<(String, f64)>,
+}
+
+/// The start time a `started` event's detail gives ("process instance
+/// ready in 6.1 ms (from its standby)").
+pub fn start_ms(detail: &str) -> Option<f64> {
+    let rest = detail.split("ready in ").nth(1)?;
+    rest.split(" ms").next()?.trim().parse().ok()
 }
 
 impl Ledger {
@@ -146,6 +156,14 @@ impl Ledger {
             }
             self.since = id;
             self.events += 1;
+            if event["kind"] == "started"
+                && let (Some(actor), Some(ms)) = (
+                    event["actor"].as_str(),
+                    event["detail"].as_str().and_then(start_ms),
+                )
+            {
+                self.starts.push((actor.to_string(), ms));
+            }
             if event["kind"] == "exited"
                 && let (Some(actor), Some(generation)) =
                     (event["actor"].as_str(), event["generation"].as_u64())
@@ -318,5 +336,26 @@ mod tests {
         ledger.observe(&[exited(1, "fft", 9)]);
         assert!(ledger.close().is_empty());
         assert_eq!(ledger.accounted, 2);
+    }
+
+    #[test]
+    fn start_times_are_read_from_started_events() {
+        assert_eq!(
+            start_ms("process instance ready in 6.1 ms (from its standby)"),
+            Some(6.1)
+        );
+        assert_eq!(start_ms("inprocess instance ready in 12 ms"), Some(12.0));
+        assert_eq!(start_ms("process instance ready"), None);
+        assert_eq!(start_ms("ready in soon ms"), None);
+        let mut ledger = Ledger::default();
+        ledger.observe(&[
+            json!({"id": 1, "kind": "started", "actor": "fft", "generation": 1, "detail": "inprocess instance ready in 4.5 ms"}),
+            json!({"id": 2, "kind": "starting", "actor": "fft", "generation": 2, "detail": "generation 2"}),
+            json!({"id": 3, "kind": "started", "actor": "store", "generation": 2, "detail": "process instance ready in 80.25 ms (spawned)"}),
+        ]);
+        assert_eq!(
+            ledger.starts,
+            vec![("fft".to_string(), 4.5), ("store".to_string(), 80.25)]
+        );
     }
 }

@@ -94,8 +94,19 @@ pub struct Stats {
     pub recovery_ms_p99: f64,
     /// Max.
     pub recovery_ms_max: f64,
+    /// Instance starts measured by the kernel (start → ready, the part of a
+    /// recovery after the fault is detected), per actor: count …
+    pub starts: u64,
+    /// … p50 (ms) …
+    pub start_ms_p50: f64,
+    /// … p99 …
+    pub start_ms_p99: f64,
+    /// … max.
+    pub start_ms_max: f64,
     #[serde(skip)]
     samples: Vec<f64>,
+    #[serde(skip)]
+    start_samples: Vec<f64>,
 }
 
 impl Stats {
@@ -120,9 +131,15 @@ impl Stats {
         self.recovery_ms_p50 = check::quantile(&self.samples, 0.5);
         self.recovery_ms_p99 = check::quantile(&self.samples, 0.99);
         self.recovery_ms_max = self.samples.last().copied().unwrap_or(0.0);
+        self.start_samples.sort_by(f64::total_cmp);
+        self.starts = self.start_samples.len() as u64;
+        self.start_ms_p50 = check::quantile(&self.start_samples, 0.5);
+        self.start_ms_p99 = check::quantile(&self.start_samples, 0.99);
+        self.start_ms_max = self.start_samples.last().copied().unwrap_or(0.0);
     }
 
     fn merge(&mut self, other: &Stats) {
+        self.start_samples.extend_from_slice(&other.start_samples);
         self.faults += other.faults;
         self.recovered += other.recovered;
         self.unrecovered += other.unrecovered;
@@ -603,7 +620,7 @@ fn leaks(start: &Holdings, end: &Holdings, process_actors: usize, cache_kib: u64
     }
     if end.children.len() > process_actors {
         out.push(format!(
-            "{} children for {process_actors} child actors: {:?}",
+            "{} children where at most {process_actors} (child actors and their standbys) may run: {:?}",
             end.children.len(),
             end.children
         ));
@@ -671,11 +688,12 @@ fn run_pass(
             .collect(),
         ..Pass::default()
     };
+    // A child per process actor, and one more for each standby.
     let process_actors = prepared
         .actors
         .iter()
-        .filter(|a| a.placement == "process")
-        .count();
+        .map(|a| usize::from(a.placement == "process") + usize::from(a.standby))
+        .sum::<usize>();
     let admin = Http::new(&addr, &token, Duration::from_secs(15));
     let mut sys = System::new(&options.exe, &config, &log, &addr, &token);
     let ready_in = sys.start(&admin)?;
@@ -877,6 +895,15 @@ fn run_pass(
         pass.holdings.push((start, end));
     }
     close_life(&admin, &mut ledger, &mut pass);
+    for (name, ms) in ledger.starts.drain(..) {
+        if let Some(actor) = prepared.actors.iter().find(|a| a.name == name) {
+            by_actor
+                .entry(format!("{} ({})", actor.name, actor.placement))
+                .or_default()
+                .start_samples
+                .push(ms);
+        }
+    }
     pass.events = ledger.events;
     pass.exits_accounted = ledger.accounted;
     let (http, ws, frames) = loads.stop();
@@ -1082,6 +1109,18 @@ impl Report {
         for (actor, s) in &self.by_actor {
             row(&mut out, actor, s);
         }
+        let _ = writeln!(
+            out,
+            "\n{:<28} {:>6} {:>9} {:>9} {:>9}   (the kernel's start → ready, boots included)",
+            "INSTANCE STARTS", "STARTS", "p50 ms", "p99 ms", "max ms"
+        );
+        for (actor, s) in self.by_actor.iter().filter(|(_, s)| s.starts > 0) {
+            let _ = writeln!(
+                out,
+                "{:<28} {:>6} {:>9.1} {:>9.1} {:>9.1}",
+                actor, s.starts, s.start_ms_p50, s.start_ms_p99, s.start_ms_max
+            );
+        }
         for pass in &self.passes {
             let _ = writeln!(
                 out,
@@ -1221,7 +1260,7 @@ mod tests {
             "shared-memory",
             "/dev/shm",
             "unreaped children [12]",
-            "3 children for 2",
+            "3 children where at most 2",
             "resident memory",
         ] {
             assert!(found.contains(what), "{what} not in {found}");

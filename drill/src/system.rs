@@ -41,6 +41,8 @@ pub struct ActorInfo {
     pub data: Option<PathBuf>,
     /// Its heartbeat period (ms), its own or the supervisor's.
     pub heartbeat_ms: u64,
+    /// A process actor that keeps a standby child (`standby`, default true).
+    pub standby: bool,
 }
 
 /// A config ready to run, and what the drill needs to know about it.
@@ -164,9 +166,15 @@ pub fn prepare(text: &str, dir: &Path, addr: &str, rewrite: &Rewrite) -> anyhow:
                 .max(1);
             frame_period_ms = Some(1000.0 / fps as f64);
         }
+        let standby = placement == "process"
+            && spec
+                .get("standby")
+                .and_then(toml::Value::as_bool)
+                .unwrap_or(true);
         actors.push(ActorInfo {
             name: name.clone(),
             kind,
+            standby,
             placement,
             data,
             heartbeat_ms: spec

@@ -61,6 +61,13 @@ pub trait Actor: Sized + Send + 'static {
         None
     }
 
+    /// Work a child of this kind may do before it knows its config: a
+    /// standby child (see `standby` in docs/CONFIG.md) runs it while it
+    /// waits to be needed, so that a later `start` finds it done (load
+    /// drivers, probe devices, warm process-wide caches). It must not
+    /// depend on config, hold resources an instance owns, or fail.
+    fn warm_up() {}
+
     /// Whether `msg` may be delivered twice. Idempotent calls in flight when
     /// an instance dies are re-sent to the next instance; others are
     /// answered [`crate::CallError::Restarting`].

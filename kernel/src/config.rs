@@ -165,6 +165,9 @@ pub struct ActorSpec {
     pub heartbeat_misses: u32,
     /// How long a start (spawn, handshake, `Actor::start`) may take.
     pub start_timeout: Duration,
+    /// Keep a standby child, exec'd and connected ahead, for its next
+    /// instance (process placement; `standby`, default true).
+    pub standby: bool,
     /// The actor's own keys.
     pub config: toml::Table,
 }

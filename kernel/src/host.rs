@@ -52,6 +52,10 @@ pub(crate) trait Host: Send + Sync {
     /// Whether its end is reported by an `Exited` event (a process to reap)
     /// after whatever it says; otherwise what it says is the end.
     fn reports_exit(&self) -> bool;
+    /// How the instance came to be, for the "started" event (" (spawned)").
+    fn started_how(&self) -> &'static str {
+        ""
+    }
     /// Deliver call `id` (of instance `generation`, the caller's `span`).
     fn call(&self, generation: u64, id: u64, span: u64, payload: Payload) -> Sent;
     /// Deliver a fire-and-forget message.

@@ -20,7 +20,7 @@ use crate::config::{ActorSpec, KernelConfig, Restart};
 use crate::directory::Directory;
 use crate::error::KernelError;
 use crate::events::{Event, EventLog};
-use crate::host::process::WorkerCommand;
+use crate::host::process::{Standbys, WorkerCommand};
 use crate::metrics::Metrics;
 use crate::proxy::{Inject, Kill, Proxy, Shared};
 use crate::registry::Registry;
@@ -115,6 +115,7 @@ impl Kernel {
                 args: options.worker_args,
                 env: options.worker_env,
             },
+            standbys: Standbys::default(),
         });
         let (escalation_tx, escalation) = watch::channel(None);
         let mut cells = IndexMap::new();
@@ -249,6 +250,7 @@ impl Kernel {
                 .ready_at
                 .map_or(0, |at| at.elapsed().as_millis() as u64),
             generation: tracked.generation,
+            standby_pid: self.inner.shared.standbys.pid(name),
         })
     }
 
@@ -343,5 +345,6 @@ impl Kernel {
     /// Stop every actor in reverse start order.
     pub async fn shutdown(&self) {
         let _ = self.inner.supervisor.send(Shutdown).await;
+        self.inner.shared.standbys.clear();
     }
 }

@@ -24,6 +24,7 @@ pub struct Metrics {
     calls: Family<Labels, Counter>,
     latency: Family<Labels, Histogram, fn() -> Histogram>,
     restarts: Family<Labels, Counter>,
+    start: Family<Labels, Histogram, fn() -> Histogram>,
     heartbeat_misses: Family<Labels, Counter>,
     resent: Family<Labels, Counter>,
     copies: Family<Labels, Counter>,
@@ -47,6 +48,7 @@ pub(crate) struct ActorMetrics {
     actor: String,
     pub(crate) latency: Histogram,
     pub(crate) restarts: Counter,
+    start: Histogram,
     pub(crate) heartbeat_misses: Counter,
     pub(crate) resent: Counter,
     pub(crate) copies: Counter,
@@ -54,6 +56,11 @@ pub(crate) struct ActorMetrics {
 }
 
 impl ActorMetrics {
+    /// Record how long a start took (its beginning to the instance's `Ready`).
+    pub(crate) fn start_time(&self, took: std::time::Duration) {
+        self.start.observe(took.as_secs_f64());
+    }
+
     /// Count a failed call by its outcome label.
     pub(crate) fn call_failed(&self, outcome: &str) {
         self.calls
@@ -87,6 +94,7 @@ impl Metrics {
         let latency =
             Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(histogram);
         let restarts = Family::<Labels, Counter>::default();
+        let start = Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(histogram);
         let heartbeat_misses = Family::<Labels, Counter>::default();
         let resent = Family::<Labels, Counter>::default();
         let copies = Family::<Labels, Counter>::default();
@@ -105,6 +113,11 @@ impl Metrics {
             latency.clone(),
         );
         registry.register("restarts", "Instance restarts, by actor", restarts.clone());
+        registry.register(
+            "start_seconds",
+            "Time from an instance's start to its readiness (spawn or standby, handshake, the actor's start), by actor",
+            start.clone(),
+        );
         registry.register(
             "heartbeat_misses",
             "Heartbeat periods without an answer, by actor",
@@ -145,6 +158,7 @@ impl Metrics {
             calls,
             latency,
             restarts,
+            start,
             heartbeat_misses,
             resent,
             copies,
@@ -167,6 +181,7 @@ impl Metrics {
             actor: actor.to_string(),
             latency: self.latency.get_or_create_owned(&labels),
             restarts: self.restarts.get_or_create_owned(&labels),
+            start: self.start.get_or_create_owned(&labels),
             heartbeat_misses: self.heartbeat_misses.get_or_create_owned(&labels),
             resent: self.resent.get_or_create_owned(&labels),
             copies: self.copies.get_or_create_owned(&labels),

@@ -22,7 +22,7 @@ use crate::config::ActorSpec;
 use crate::directory::Directory;
 use crate::error::StartError;
 use crate::events::EventLog;
-use crate::host::process::WorkerCommand;
+use crate::host::process::{Standbys, WorkerCommand};
 use crate::host::{Host, InstanceEvent, Killed, LINGER, Launch};
 use crate::metrics::Metrics;
 use crate::registry::Factory;
@@ -36,6 +36,8 @@ pub(crate) struct Shared {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) events: EventLog,
     pub(crate) worker: WorkerCommand,
+    /// Children waiting to become process actors' next instances.
+    pub(crate) standbys: Standbys,
 }
 
 /// An instance ended on its own (not because the supervisor stopped it).
@@ -108,6 +110,8 @@ pub(crate) struct Proxy {
     pool: Option<Arc<SlotPool>>,
     generation: u64,
     starting: bool,
+    /// When the current start began (the "started" event says how long it took).
+    start_began: Instant,
     instance: Option<Arc<dyn Host>>,
     /// Events of the instance being launched that arrived before its host
     /// did (its thread or its reader may report before `Launched` lands).
@@ -142,6 +146,7 @@ impl Proxy {
             pool: None,
             generation: 0,
             starting: false,
+            start_began: Instant::now(),
             instance: None,
             early: Vec::new(),
             ending: Ending::default(),
@@ -235,6 +240,8 @@ impl Proxy {
             Instant::now(),
         );
         self.missed = 0;
+        let took = self.start_began.elapsed();
+        let how = host.started_how();
         self.route.attach(self.generation, host);
         let generation = self.generation;
         self.status.update(|status| {
@@ -243,9 +250,14 @@ impl Proxy {
             status.ready_at = Some(Instant::now());
             status.generation = generation;
         });
+        self.route.metrics.start_time(took);
         self.event(
             "started",
-            format!("{} instance ready", self.spec.placement.as_str()),
+            format!(
+                "{} instance ready in {:.1} ms{how}",
+                self.spec.placement.as_str(),
+                took.as_secs_f64() * 1e3
+            ),
         );
         self.ticker = Some(ctx.run_interval(self.spec.heartbeat, |proxy, ctx| proxy.check(ctx)));
         if let Some(waiter) = self.start_waiter.take() {

@@ -49,6 +49,10 @@ pub struct ActorStatus {
     pub uptime_ms: u64,
     /// The current instance's generation.
     pub generation: u64,
+    /// A child process actor's standby: exec'd and connected, waiting to
+    /// become its next instance (`null` in-process, with `standby = false`,
+    /// or while one is being spawned).
+    pub standby_pid: Option<u32>,
 }
 
 /// The mutable part, kept by the proxy.

@@ -105,15 +105,18 @@ pub(crate) fn run<A: Actor>(args: &WorkerArgs) -> i32 {
             return EXIT_PROTOCOL;
         }
     };
-    let (pool_region, init) = match bootstrap::recv_deadline(&parent.setup, Duration::from_secs(30))
-    {
+    A::warm_up();
+    // A standby child waits here until the kernel needs it, without a
+    // deadline: it dies with the kernel (`die_with_parent`), and a kernel
+    // that drops its end ends the wait.
+    let (pool_region, init) = match parent.setup.recv() {
         Ok(Wire::Setup { pool, init }) => (pool, init),
         Ok(_) => {
             tracing::error!("worker expected its setup from the kernel");
             return EXIT_PROTOCOL;
         }
         Err(err) => {
-            tracing::error!(%err, "worker got no setup from the kernel");
+            tracing::debug!(?err, "worker got no setup from the kernel");
             return EXIT_PROTOCOL;
         }
     };

@@ -119,40 +119,25 @@ pub(crate) fn choose(
                 Some(adapter),
             )
         }
-        BackendRequest::Auto => match crate::gpu::best_adapter() {
-            Err(why) => (
+        BackendRequest::Auto => match auto_probe() {
+            AutoProbe::Cpu(reason, adapter) => (
                 BackendChoice {
                     requested,
                     backend: Backend::Cpu,
-                    reason: ChoiceReason::NoAdapter(why),
-                    adapter: None,
+                    reason,
+                    adapter,
                 },
                 None,
             ),
-            Ok(adapter) => {
-                let summary = AdapterSummary::of(&adapter.get_info());
-                if summary.software {
-                    (
-                        BackendChoice {
-                            requested,
-                            backend: Backend::Cpu,
-                            reason: ChoiceReason::SoftwareAdapter,
-                            adapter: Some(summary),
-                        },
-                        None,
-                    )
-                } else {
-                    (
-                        BackendChoice {
-                            requested,
-                            backend: Backend::Wgpu,
-                            reason: ChoiceReason::HardwareAdapter,
-                            adapter: Some(summary),
-                        },
-                        Some(adapter),
-                    )
-                }
-            }
+            AutoProbe::Hardware(adapter) => (
+                BackendChoice {
+                    requested,
+                    backend: Backend::Wgpu,
+                    reason: ChoiceReason::HardwareAdapter,
+                    adapter: Some(AdapterSummary::of(&adapter.get_info())),
+                },
+                Some(adapter),
+            ),
         },
     };
     tracing::info!(
@@ -163,6 +148,49 @@ pub(crate) fn choose(
         "renderer backend chosen: {choice}"
     );
     Ok((choice, adapter))
+}
+
+/// What `auto` found.
+enum AutoProbe {
+    /// Draw on the CPU: no adapter, or only a software rasteriser.
+    Cpu(ChoiceReason, Option<AdapterSummary>),
+    /// A hardware adapter to open.
+    Hardware(wgpu::Adapter),
+}
+
+/// An `auto` probe that chose the CPU, kept for the life of the process.
+static AUTO_CPU: std::sync::OnceLock<(ChoiceReason, Option<AdapterSummary>)> =
+    std::sync::OnceLock::new();
+
+/// Probe the adapters for `auto`. A machine whose probe found no hardware
+/// adapter does not grow one while the process runs, so that outcome is
+/// probed once per process and reused (loading the Vulkan and GL drivers
+/// and creating an instance costs ~10 ms, on every compositor restart
+/// otherwise); a hardware adapter is probed again each time, since the
+/// adapter is what gets opened.
+fn auto_probe() -> AutoProbe {
+    if let Some((reason, adapter)) = AUTO_CPU.get() {
+        return AutoProbe::Cpu(reason.clone(), adapter.clone());
+    }
+    let (reason, adapter) = match crate::gpu::best_adapter() {
+        Err(why) => (ChoiceReason::NoAdapter(why), None),
+        Ok(adapter) => {
+            let summary = AdapterSummary::of(&adapter.get_info());
+            if !summary.software {
+                return AutoProbe::Hardware(adapter);
+            }
+            (ChoiceReason::SoftwareAdapter, Some(summary))
+        }
+    };
+    let (reason, adapter) = AUTO_CPU.get_or_init(|| (reason, adapter));
+    AutoProbe::Cpu(reason.clone(), adapter.clone())
+}
+
+/// Probe the adapters now, as `auto` would, so that a later `auto` choice
+/// in this process is quick (a standby child of the compositor calls it
+/// while it waits to be needed). Logs nothing.
+pub fn warm_up() {
+    let _ = auto_probe();
 }
 
 /// Chooses a backend for `requested` without opening a device: what

@@ -25,7 +25,7 @@ mod synthetic;
 mod tables;
 mod transition;
 
-pub use backend::{BackendChoice, BackendRequest, ChoiceReason, select_backend};
+pub use backend::{BackendChoice, BackendRequest, ChoiceReason, select_backend, warm_up};
 pub use compositor::{Backend, Compositor, DemotionLevel};
 pub use cpu::CpuCompositor;
 pub use error::RenderError;

@@ -444,6 +444,11 @@ impl Actor for Compositor {
         config.settings().map(|_| ())
     }
 
+    /// A standby child probes the adapters for `auto` while it waits.
+    fn warm_up() {
+        warden_renderer::warm_up();
+    }
+
     fn start(config: CompositorConfig, ctx: &mut Ctx) -> Result<Self, ActorError> {
         let settings = config
             .settings()

@@ -505,6 +505,7 @@ impl Actor for PerceptionActor {
     }
 
     fn start(config: PerceptionConfig, ctx: &mut Ctx) -> Result<Self, ActorError> {
+        let began = Instant::now();
         let fatal = |err: &dyn std::fmt::Display| ActorError::Fatal(err.to_string());
         let pipeline_config = PipelineConfig {
             timeline: config.timeline().map_err(|e| fatal(&e))?,
@@ -512,7 +513,13 @@ impl Actor for PerceptionActor {
         };
         let camera = Camera::open(config.camera().map_err(|e| fatal(&e))?, config.fps)
             .map_err(|e| fatal(&e))?;
+        let camera_ms = began.elapsed().as_secs_f64() * 1e3;
         let pipeline = Pipeline::new(&pipeline_config, config.fps).map_err(|e| fatal(&e))?;
+        tracing::debug!(
+            camera_ms,
+            total_ms = began.elapsed().as_secs_f64() * 1e3,
+            "perception started"
+        );
         Ok(PerceptionActor {
             camera,
             pipeline_config,

@@ -297,12 +297,24 @@ fn failed(err: StoreError) -> ActorError {
 
 /// Open the store, waiting for a previous instance to let go of the files.
 fn open(config: &StoreActorConfig) -> Result<Store, StoreError> {
-    let deadline = Instant::now() + OPEN_PATIENCE;
+    let began = Instant::now();
+    let deadline = began + OPEN_PATIENCE;
+    let mut waits = 0u32;
     loop {
         match Store::open(&config.data, config.store()) {
-            Ok(store) => return Ok(store),
+            Ok(store) => {
+                tracing::debug!(
+                    ms = began.elapsed().as_secs_f64() * 1e3,
+                    waits,
+                    "store opened"
+                );
+                return Ok(store);
+            }
             Err(err) if Instant::now() < deadline && err.to_string().contains("already open") => {
-                std::thread::sleep(Duration::from_millis(20));
+                // The previous instance's files are released as soon as its
+                // process is gone or its committer has stopped: look often.
+                waits += 1;
+                std::thread::sleep(Duration::from_millis(2));
             }
             Err(err) => return Err(err),
         }

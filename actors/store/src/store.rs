@@ -89,8 +89,16 @@ impl Store {
     /// Open (or create) the durable store in `dir`: every acknowledged update
     /// is there, and no half-applied one.
     pub fn open(dir: &Path, config: StoreConfig) -> Result<Store, StoreError> {
+        let began = std::time::Instant::now();
         let durable = Durable::create(dir)?;
+        let opened = began.elapsed();
         let (scene, dirty) = durable.load(config.history)?;
+        tracing::debug!(
+            open_ms = opened.as_secs_f64() * 1e3,
+            load_ms = (began.elapsed() - opened).as_secs_f64() * 1e3,
+            version = scene.version(),
+            "store file opened and loaded"
+        );
         Ok(Self::start(scene, Some((durable, dirty)), config))
     }
 

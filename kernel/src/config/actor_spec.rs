@@ -23,6 +23,7 @@ const ACTOR_KERNEL_KEYS: &[&str] = &[
     "shm_slot_bytes",
     "heartbeat_ms",
     "heartbeat_misses",
+    "standby",
 ];
 
 pub(super) fn actor_spec(
@@ -113,6 +114,9 @@ pub(super) fn actor_spec(
         heartbeat_misses as u64,
         1,
     )?;
+    // A standby child is a process placement's; in-process it means nothing.
+    let standby: bool =
+        get(&kernel_keys, &prefix, "standby")?.unwrap_or(true) && placement == Placement::Process;
     let mailbox: usize = get(&kernel_keys, &prefix, "mailbox")?.unwrap_or(1024);
     at_least(&format!("{prefix}.mailbox"), mailbox as u64, 1)?;
 
@@ -181,6 +185,7 @@ pub(super) fn actor_spec(
         heartbeat,
         heartbeat_misses,
         start_timeout,
+        standby,
         config: table,
     })
 }

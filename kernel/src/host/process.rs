@@ -13,10 +13,12 @@ mod forward;
 mod frames;
 mod reader;
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use bincode::{Decode, Encode};
 use tokio::sync::oneshot;
@@ -26,6 +28,7 @@ use warden_transport::{
     WirePayload,
 };
 
+use crate::config::ActorSpec;
 use crate::error::StartError;
 use crate::host::{Host, InstanceEvent, Killed, Launch, Launched, Placer, Sent, Tagged};
 
@@ -95,15 +98,14 @@ impl Placer for ProcessPlacer {
             held,
         };
         crate::spawner::run(move || {
-            let result = spawn_child(
-                &launch.shared.worker,
-                &spec.name,
-                &spec.kind,
-                &init,
-                &launch,
-            )
-            .and_then(|connected| attach(connected, &launch));
+            let standby = launch.spec.standby;
+            let result = connect_child(&launch, &init)
+                .and_then(|(connected, how)| attach(connected, &launch, how));
+            let refill = standby && result.is_ok();
             launch.done.do_send(Launched { generation, result });
+            if refill {
+                Standbys::refill_later(&launch);
+            }
         })
         .map_err(StartError::Internal)
     }
@@ -145,6 +147,7 @@ pub(crate) struct ProcessInstance {
     pid: u32,
     conn: Arc<ProcessConn>,
     exited: Arc<AtomicBool>,
+    how: Started,
 }
 
 impl Host for ProcessInstance {
@@ -154,6 +157,13 @@ impl Host for ProcessInstance {
 
     fn reports_exit(&self) -> bool {
         true
+    }
+
+    fn started_how(&self) -> &'static str {
+        match self.how {
+            Started::Spawned => " (spawned)",
+            Started::Standby => " (from its standby)",
+        }
     }
 
     fn call(&self, _generation: u64, id: u64, span: u64, payload: Payload) -> Sent {
@@ -211,30 +221,45 @@ impl Host for ProcessInstance {
     }
 }
 
-/// Spawn and connect a child (blocking: run it on the spawner thread).
-fn spawn_child(
-    command: &WorkerCommand,
-    name: &str,
-    kind: &str,
-    init: &WorkerInit,
-    launch: &Launch,
-) -> Result<Connected, StartError> {
+/// Exec a child for actor `spec` and complete the handshake (blocking:
+/// run it on the spawner thread). It waits for its setup.
+fn spawn_child(command: &WorkerCommand, spec: &ActorSpec) -> Result<Connected, StartError> {
     let mut args = command.args.clone();
-    args.extend(["--actor".into(), kind.into(), "--name".into(), name.into()]);
+    args.extend([
+        "--actor".into(),
+        spec.kind.clone().into(),
+        "--name".into(),
+        spec.name.clone().into(),
+    ]);
     let child = ChildCommand {
         program: command.program.clone(),
         args,
         env: command.env.clone(),
     };
-    let mut connected = bootstrap::spawn(&child, launch.spec.start_timeout)
-        .map_err(|err| StartError::Spawn(err.to_string()))?;
+    bootstrap::spawn(&child, spec.start_timeout).map_err(|err| StartError::Spawn(err.to_string()))
+}
+
+/// A connected child holding its setup: the actor's standby if one is
+/// waiting and takes it, else a child spawned now.
+fn connect_child(launch: &Launch, init: &WorkerInit) -> Result<(Connected, Started), StartError> {
     let init_bytes = bincode::encode_to_vec(init, bincode::config::standard())
         .map_err(|err| StartError::Config(format!("cannot encode the start parameters: {err}")))?;
-    let setup = Wire::Setup {
+    let setup = || Wire::Setup {
         pool: launch.pool.as_ref().map(|pool| pool.region()),
-        init: serde_bytes::ByteBuf::from(init_bytes),
+        init: serde_bytes::ByteBuf::from(init_bytes.clone()),
     };
-    if let Err(err) = connected.setup.send(setup) {
+    if let Some(mut standby) = launch.shared.standbys.take(&launch.spec.name) {
+        match standby.setup.send(setup()) {
+            Ok(()) => return Ok((standby, Started::Standby)),
+            Err(err) => {
+                tracing::debug!(actor = %launch.spec.name, pid = standby.pid, %err, "the standby did not take its setup; spawning");
+                let _ = standby.child.kill();
+                let _ = standby.child.wait();
+            }
+        }
+    }
+    let mut connected = spawn_child(&launch.shared.worker, &launch.spec)?;
+    if let Err(err) = connected.setup.send(setup()) {
         let _ = connected.child.kill();
         let _ = connected.child.wait();
         return Err(StartError::Spawn(format!(
@@ -242,11 +267,137 @@ fn spawn_child(
             connected.pid
         )));
     }
-    Ok(connected)
+    Ok((connected, Started::Spawned))
+}
+
+/// How a child instance came to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Started {
+    /// Exec'd and connected during the start.
+    Spawned,
+    /// Taken from the actor's standby: exec and handshake were done ahead.
+    Standby,
+}
+
+/// How long after a start its actor's next standby is spawned: the new
+/// instance gets the CPU for its own start first.
+const REFILL_DELAY: Duration = Duration::from_millis(200);
+
+/// One child per process actor, exec'd and connected ahead of need and
+/// waiting for its setup, so that a restart skips the exec, the dynamic
+/// loader and the handshake (`standby = true`, the default). A standby
+/// holds nothing of the actor's: its pool, config and generation arrive
+/// with the setup. One found dead when needed is reaped and replaced by a
+/// fresh spawn; all are killed and reaped when the kernel is dropped.
+#[derive(Default)]
+pub(crate) struct Standbys {
+    ready: Mutex<HashMap<String, Connected>>,
+    /// The kernel is stopping: no more standbys.
+    closed: AtomicBool,
+}
+
+impl Standbys {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Connected>> {
+        self.ready.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `name`'s standby, if one is waiting and alive.
+    fn take(&self, name: &str) -> Option<Connected> {
+        let mut standby = self.lock().remove(name)?;
+        match standby.child.try_wait() {
+            Ok(None) => Some(standby),
+            Ok(Some(status)) => {
+                tracing::warn!(actor = name, pid = standby.pid, status = %bootstrap::describe_exit(status), "the actor's standby child had exited; spawning");
+                None
+            }
+            Err(err) => {
+                tracing::warn!(actor = name, pid = standby.pid, %err, "cannot check the actor's standby child; spawning");
+                let _ = standby.child.kill();
+                let _ = standby.child.wait();
+                None
+            }
+        }
+    }
+
+    /// The pid of `name`'s standby, if one is waiting.
+    pub(crate) fn pid(&self, name: &str) -> Option<u32> {
+        self.lock().get(name).map(|standby| standby.pid)
+    }
+
+    /// Spawn `launch`'s actor a standby a little later, on the standby
+    /// spawner thread, unless one is there by then or the kernel is gone.
+    fn refill_later(launch: &Launch) {
+        let shared = Arc::downgrade(&launch.shared);
+        let spec = Arc::clone(&launch.spec);
+        let command = launch.shared.worker.clone();
+        let delayed = std::thread::Builder::new()
+            .name("warden-standby-delay".into())
+            .spawn(move || {
+                std::thread::sleep(REFILL_DELAY);
+                let queued = crate::spawner::run_standby(move || {
+                    let Some(shared) = shared.upgrade() else {
+                        return;
+                    };
+                    if shared.standbys.lock().contains_key(&spec.name) {
+                        return;
+                    }
+                    match spawn_child(&command, &spec) {
+                        Ok(connected) => shared.standbys.put(&spec.name, connected),
+                        Err(err) => {
+                            tracing::warn!(actor = %spec.name, %err, "cannot spawn a standby child; the next restart spawns one")
+                        }
+                    }
+                });
+                if let Err(err) = queued {
+                    tracing::debug!(%err, "no standby spawned");
+                }
+            });
+        if let Err(err) = delayed {
+            tracing::debug!(%err, "no standby spawned (no thread)");
+        }
+    }
+}
+
+impl Standbys {
+    /// Keep `connected` as `name`'s standby (killed at once if the kernel
+    /// is stopping or one is already there).
+    fn put(&self, name: &str, connected: Connected) {
+        let mut ready = self.lock();
+        let extra = if self.closed.load(Ordering::Acquire) || ready.contains_key(name) {
+            Some(connected)
+        } else {
+            ready.insert(name.to_string(), connected)
+        };
+        drop(ready);
+        if let Some(mut extra) = extra {
+            let _ = extra.child.kill();
+            let _ = extra.child.wait();
+        }
+    }
+
+    /// Kill and reap every standby; none is kept after (the kernel is stopping).
+    pub(crate) fn clear(&self) {
+        self.closed.store(true, Ordering::Release);
+        let all: Vec<Connected> = self.lock().drain().map(|(_, standby)| standby).collect();
+        for mut standby in all {
+            let _ = standby.child.kill();
+            let _ = standby.child.wait();
+        }
+    }
+}
+
+impl Drop for Standbys {
+    fn drop(&mut self) {
+        self.clear();
+    }
 }
 
 /// Wire up a connected child: link, reader thread, watcher thread.
-fn attach(connected: Connected, launch: &Launch) -> Result<Arc<dyn Host>, StartError> {
+fn attach(
+    connected: Connected,
+    launch: &Launch,
+    how: Started,
+) -> Result<Arc<dyn Host>, StartError> {
     let Connected {
         mut child,
         pid,
@@ -314,5 +465,10 @@ fn attach(connected: Connected, launch: &Launch) -> Result<Arc<dyn Host>, StartE
             "cannot start the watcher thread: {err}"
         )));
     }
-    Ok(Arc::new(ProcessInstance { pid, conn, exited }))
+    Ok(Arc::new(ProcessInstance {
+        pid,
+        conn,
+        exited,
+        how,
+    }))
 }

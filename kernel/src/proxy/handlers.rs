@@ -28,6 +28,7 @@ impl Handler<Start> for Proxy {
         }
         self.generation += 1;
         self.starting = true;
+        self.start_began = std::time::Instant::now();
         self.ending = Ending::default();
         if self.generation > 1 {
             self.route.metrics.restarts.inc();

@@ -16,7 +16,7 @@ use serde::Serialize;
 use warden_compositor::{Compositor, CompositorMsg, CompositorReply, RenderedFrame};
 use warden_kernel::{Kernel, KernelOptions, Registry};
 
-use super::super::stats::percentile;
+use warden_bench::stats::percentile;
 
 /// How long one frame may wait for its inputs before the run gives up.
 const FRAME_PATIENCE: Duration = Duration::from_secs(60);

@@ -238,26 +238,53 @@ fn background(width: u32, height: u32, texture: f32, rng: &mut ChaCha8Rng) -> Ve
     let grain = 0.15 * texture;
     let mut out = vec![0u8; width as usize * height as usize * 3];
     let mut seed = rng.next_u64() | 1;
+    // The colour tint varies along one axis each: computed once per column
+    // and once per row (the same expressions, so the same bits).
+    let tint_r: Vec<f32> = (0..width)
+        .map(|x| 12.0 * (x as f32 / w * 3.0).sin())
+        .collect();
+    // Each wave's phase grows by `kx` per pixel along a row: its sine is
+    // carried along by a rotation (in f64, restarted exactly at every row)
+    // instead of five `sin` calls per pixel — a start of the perception
+    // actor at 640×480 spent most of its ~20 ms here.
+    let steps: Vec<(f64, f64)> = waves
+        .iter()
+        .map(|[kx, ..]| (f64::from(*kx).sin(), f64::from(*kx).cos()))
+        .collect();
+    let mut rot: Vec<(f64, f64)> = vec![(0.0, 1.0); waves.len()];
+    // The blocks' offsets along the current row (each block covers a run
+    // of columns on the rows it spans).
+    let mut row_blocks = vec![0.0f32; width as usize];
     for y in 0..height {
-        for x in 0..width {
-            let (fx, fy) = (x as f32, y as f32);
-            let mut luma = 127.0;
-            for [kx, ky, phase, amp] in &waves {
-                luma += amp * (kx * fx + ky * fy + phase).sin();
-            }
-            for (b, off) in &blocks {
-                if fx >= b.x && fx < b.right() && fy >= b.y && fy < b.bottom() {
-                    luma += off;
+        let fy = y as f32;
+        row_blocks.fill(0.0);
+        for (b, off) in blocks.iter().filter(|(b, _)| fy >= b.y && fy < b.bottom()) {
+            for (x, sum) in row_blocks.iter_mut().enumerate() {
+                let fx = x as f32;
+                if fx >= b.x && fx < b.right() {
+                    *sum += off;
                 }
             }
+        }
+        let db = 12.0 * (y as f32 / h * 2.0 + 1.0).cos();
+        for ([_, ky, phase, _], r) in waves.iter().zip(rot.iter_mut()) {
+            let start = f64::from(*ky) * f64::from(y) + f64::from(*phase);
+            *r = (start.sin(), start.cos());
+        }
+        for x in 0..width {
+            let mut luma = 127.0;
+            for (([.., amp], r), (sd, cd)) in waves.iter().zip(rot.iter_mut()).zip(&steps) {
+                luma += amp * r.0 as f32;
+                *r = (r.0 * cd + r.1 * sd, r.1 * cd - r.0 * sd);
+            }
+            luma += row_blocks[x as usize];
             // xorshift grain: fixed per pixel, so it is part of the scene.
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
             luma += ((seed & 0xFF) as f32 / 255.0 - 0.5) * 2.0 * grain;
             let luma = luma.clamp(BACKGROUND_LUMA.0, BACKGROUND_LUMA.1);
-            let dr = 12.0 * (fx / w * 3.0).sin();
-            let db = 12.0 * (fy / h * 2.0 + 1.0).cos();
+            let dr = tint_r[x as usize];
             let dg = -(0.299 * dr + 0.114 * db) / 0.587;
             let at = (y as usize * width as usize + x as usize) * 3;
             for (c, d) in [dr, dg, db].into_iter().enumerate() {

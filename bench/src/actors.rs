@@ -22,7 +22,8 @@ use warden_kernel::probe::{Probe, ProbeMsg, ProbeReply};
 use warden_kernel::{ActorRef, CallError, Kernel, KernelConfig, KernelOptions, SharedFrame};
 use warden_perception::actor::{PerceptionActor, PerceptionMsg, PerceptionReply};
 
-use crate::cmd::stats::quantile;
+use crate::Binary;
+use crate::stats::quantile;
 use warden_store::actor::{StoreActor, StoreMsg, StoreReply};
 
 /// The children: frames and calls between them.
@@ -360,8 +361,8 @@ async fn perception_pair(camera: &ActorRef<PerceptionActor>) -> anyhow::Result<(
     Ok((actor, median(&mut steady)))
 }
 
-async fn boot(text: &str, dir: &std::path::Path) -> anyhow::Result<Kernel> {
-    let registry = crate::cmd::setup::registry();
+async fn boot(bin: Binary, text: &str, dir: &std::path::Path) -> anyhow::Result<Kernel> {
+    let registry = (bin.registry)();
     let config = KernelConfig::from_toml(
         &format!(
             "[supervisor]\nmax_restarts = 1000\nwithin_secs = 10\n{}",
@@ -380,11 +381,12 @@ async fn boot(text: &str, dir: &std::path::Path) -> anyhow::Result<Kernel> {
 /// the vector; it runs in rounds with the actor calls, so both see the same
 /// machine.
 pub(crate) async fn run(
+    bin: Binary,
     mut uds: impl FnMut(usize, &mut Vec<f64>) -> anyhow::Result<()>,
     memcpy_1080p_ms: f64,
 ) -> anyhow::Result<ActorResults> {
     let dir = tempfile::tempdir()?;
-    let registry = crate::cmd::setup::registry();
+    let registry = (bin.registry)();
     let config = KernelConfig::from_toml(CHILDREN, &registry)?;
     let options = KernelOptions {
         worker_env: vec![("RUST_BACKTRACE".into(), "0".into())],
@@ -424,16 +426,16 @@ pub(crate) async fn run(
     kernel.shutdown().await;
 
     // Each concern alone, beside its core on the same quiet machine.
-    let kernel = boot(ALONE[0], dir.path()).await?;
+    let kernel = boot(bin, ALONE[0], dir.path()).await?;
     let (decode_actor, decode_core) = decode_pair(&kernel.actor("decoder")?, 7).await?;
     kernel.shutdown().await;
-    let kernel = boot(ALONE[1], dir.path()).await?;
+    let kernel = boot(bin, ALONE[1], dir.path()).await?;
     let (fft_actor, fft_core) = fft_pair(&kernel.actor("fft")?, 15).await?;
     kernel.shutdown().await;
-    let kernel = boot(ALONE[2], dir.path()).await?;
+    let kernel = boot(bin, ALONE[2], dir.path()).await?;
     let (store_actor, store_core) = store_pair(&kernel.actor("store")?, dir.path(), 300).await?;
     kernel.shutdown().await;
-    let kernel = boot(ALONE[3], dir.path()).await?;
+    let kernel = boot(bin, ALONE[3], dir.path()).await?;
     let (perception_actor, perception_core) = perception_pair(&kernel.actor("camera")?).await?;
     kernel.shutdown().await;
 

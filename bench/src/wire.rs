@@ -37,7 +37,8 @@ use warden_perception::shm::{ShmReader, ShmWriter};
 use warden_perception::tracker::{TrackReport, TrackState};
 use warden_perception::wire::{FrameKind, TracksFrame};
 
-use crate::cmd::stats::percentile;
+use crate::Binary;
+use crate::stats::percentile;
 
 const TOKEN: &str = "bench-token";
 
@@ -115,8 +116,8 @@ struct Served {
 }
 
 impl Served {
-    async fn boot(text: &str) -> anyhow::Result<Self> {
-        let registry = crate::cmd::setup::registry();
+    async fn boot(bin: Binary, text: &str) -> anyhow::Result<Self> {
+        let registry = (bin.registry)();
         let config = KernelConfig::from_toml(text, &registry)?;
         let kernel = Kernel::boot(config, &registry, KernelOptions::default()).await?;
         let web = warden_web::Web::start(
@@ -557,7 +558,7 @@ fn store_baseline(
 }
 
 /// Run the bench (see the module documentation).
-pub(crate) fn run(secs: f64) -> anyhow::Result<Report> {
+pub(crate) fn run(bin: Binary, secs: f64) -> anyhow::Result<Report> {
     let dir = tempfile::tempdir()?;
     eprintln!("warden bench wire: the in-process store bench, 64 writers");
     let baseline = store_baseline(dir.path(), 64)?;
@@ -565,7 +566,7 @@ pub(crate) fn run(secs: f64) -> anyhow::Result<Report> {
     let shm = vec![shm(10.0, 1_000_000)?, shm(1000.0, 1_000_000)?];
     let data = dir.path().to_path_buf();
     let figures = actix_rt::System::new().block_on(async move {
-        let store = Served::boot(&store_config(&data, "inprocess")).await?;
+        let store = Served::boot(bin, &store_config(&data, "inprocess")).await?;
         let url = format!("ws://{}/ws", store.server.addr);
         let ws = on_client_thread(move || async move {
             eprintln!("warden bench wire: 64 WebSocket writers for {secs} s, the store in-process");
@@ -577,7 +578,7 @@ pub(crate) fn run(secs: f64) -> anyhow::Result<Report> {
         store.stop().await;
         let (acks_per_s, acks) = ws?;
 
-        let store = Served::boot(&store_config(&data, "process")).await?;
+        let store = Served::boot(bin, &store_config(&data, "process")).await?;
         let url = format!("ws://{}/ws", store.server.addr);
         let ws = on_client_thread(move || async move {
             eprintln!("warden bench wire: 64 WebSocket writers for {secs} s, the store in a child");
@@ -592,7 +593,7 @@ pub(crate) fn run(secs: f64) -> anyhow::Result<Report> {
         store.stop().await;
         let (child_acks_per_s, child_acks, fan, missed) = ws?;
 
-        let perception = Served::boot(PERCEPTION_CONFIG).await?;
+        let perception = Served::boot(bin, PERCEPTION_CONFIG).await?;
         // Perception's first frames, so the endpoints have data.
         let deadline = Instant::now() + Duration::from_secs(20);
         while perception

@@ -28,7 +28,8 @@ use warden_compositor::{
 use warden_kernel::{InjectedFault, Kernel, KernelConfig, KernelOptions, Placement, State};
 use warden_store::actor::{StoreActor, StoreMsg, StoreReply};
 
-use crate::cmd::stats::percentile;
+use crate::Binary;
+use crate::stats::percentile;
 
 /// A frame interval over this many periods is late.
 const LATE: f64 = 1.25;
@@ -394,8 +395,8 @@ fn viewer(addr: std::net::SocketAddr, stop: Arc<AtomicBool>) -> anyhow::Result<u
     Ok(bytes)
 }
 
-fn config_text(data: &std::path::Path, fps: f64) -> anyhow::Result<String> {
-    let mut doc: toml::Table = toml::from_str(crate::cmd::setup::DEFAULT_CONFIG)?;
+fn config_text(bin: Binary, data: &std::path::Path, fps: f64) -> anyhow::Result<String> {
+    let mut doc: toml::Table = toml::from_str(bin.default_config)?;
     let actors = doc
         .get_mut("actors")
         .and_then(toml::Value::as_table_mut)
@@ -417,6 +418,7 @@ fn config_text(data: &std::path::Path, fps: f64) -> anyhow::Result<String> {
 
 /// Boot the default system at `fps`, warm up, run `body`, shut down.
 async fn with_system<T>(
+    bin: Binary,
     fps: f64,
     body: impl AsyncFnOnce(
         &Kernel,
@@ -425,9 +427,9 @@ async fn with_system<T>(
         &warden_web::Web,
     ) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    let registry = crate::cmd::setup::registry();
+    let registry = (bin.registry)();
     let data = tempfile::tempdir()?;
-    let config = KernelConfig::from_toml(&config_text(data.path(), fps)?, &registry)?;
+    let config = KernelConfig::from_toml(&config_text(bin, data.path(), fps)?, &registry)?;
     let kernel = Kernel::boot(config, &registry, KernelOptions::default()).await?;
     let web = warden_web::Web::start(&kernel, warden_web::WebOptions::default())?;
     let server = warden_kernel::admin::serve_with(
@@ -472,8 +474,8 @@ async fn with_system<T>(
     result
 }
 
-async fn rate(fps: f64, secs: f64) -> anyhow::Result<Rate> {
-    with_system(fps, async |kernel, samples, addr, web| {
+async fn rate(bin: Binary, fps: f64, secs: f64) -> anyhow::Result<Rate> {
+    with_system(bin, fps, async |kernel, samples, addr, web| {
         let bench = Bench {
             kernel: kernel.clone(),
             samples: samples.clone(),
@@ -551,8 +553,8 @@ async fn rate(fps: f64, secs: f64) -> anyhow::Result<Rate> {
     .await
 }
 
-async fn soak(secs: f64) -> anyhow::Result<Soak> {
-    with_system(30.0, async |kernel, samples, _addr, _web| {
+async fn soak(bin: Binary, secs: f64) -> anyhow::Result<Soak> {
+    with_system(bin, 30.0, async |kernel, samples, _addr, _web| {
         // Memory settles over the first transitions (caches, pools): the
         // start is taken after a minute.
         eprintln!("warden bench run: soak, settling for 60 s");
@@ -605,16 +607,17 @@ async fn soak(secs: f64) -> anyhow::Result<Soak> {
 
 /// Run the bench (see the module documentation).
 pub(crate) async fn run(
+    bin: Binary,
     rates: &[f64],
     secs: f64,
     soak_secs: Option<f64>,
 ) -> anyhow::Result<Report> {
     let mut measured = Vec::new();
     for fps in rates {
-        measured.push(rate(*fps, secs).await?);
+        measured.push(rate(bin, *fps, secs).await?);
     }
     let soak = match soak_secs {
-        Some(secs) => Some(soak(secs).await?),
+        Some(secs) => Some(soak(bin, secs).await?),
         None => None,
     };
     let at_30 = measured.iter().filter(|r| (r.fps - 30.0).abs() < 0.5);

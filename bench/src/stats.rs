@@ -1,8 +1,8 @@
-//! Order statistics the subcommands report.
+//! Order statistics the benchmarks (and `warden run --frames`) report.
 
 /// The value at fraction `p` (0..=1) of `sorted` (ascending; nearest rank),
 /// 0 when empty.
-pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -10,7 +10,7 @@ pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Sort `samples` and take the value at fraction `q`.
-pub(crate) fn quantile(samples: &mut [f64], q: f64) -> f64 {
+pub fn quantile(samples: &mut [f64], q: f64) -> f64 {
     samples.sort_by(f64::total_cmp);
     percentile(samples, q)
 }
