@@ -476,6 +476,7 @@ impl Actor for Compositor {
                 ctx.publisher(),
                 settings.period,
                 config.publish_frames,
+                config.frame_nice,
             )
             .map_err(|err| ActorError::Fatal(format!("cannot start the live loop: {err}")))?;
             (Some(live), None)

@@ -48,6 +48,11 @@ pub struct CompositorConfig {
     /// Publish frames on `compositor.frame` while someone watches (`Watch`:
     /// the HTTP stream); `false` never publishes them.
     pub publish_frames: bool,
+    /// The nice value the frame loop's thread asks for (-20..=19; the
+    /// default -10 lets it preempt the workers on a busy machine). A
+    /// process without `CAP_SYS_NICE` or a high enough `RLIMIT_NICE` is
+    /// refused: the loop keeps the default priority and says so once.
+    pub frame_nice: i32,
 }
 
 impl Default for CompositorConfig {
@@ -71,6 +76,7 @@ impl Default for CompositorConfig {
             inset: [0.72, 0.04, 0.25, 0.25],
             clock: "wall".into(),
             publish_frames: true,
+            frame_nice: -10,
         }
     }
 }
@@ -107,6 +113,12 @@ impl CompositorConfig {
     pub fn settings(&self) -> Result<Settings, ConfigProblem> {
         let (width, height) = warden_renderer::parse_size(&self.size)
             .map_err(|err| ConfigProblem::new("size", err.to_string()))?;
+        if !(-20..=19).contains(&self.frame_nice) {
+            return Err(ConfigProblem::new(
+                "frame_nice",
+                format!("{} is outside -20..=19", self.frame_nice),
+            ));
+        }
         if !(self.fps.is_finite() && (1.0..=240.0).contains(&self.fps)) {
             return Err(ConfigProblem::new(
                 "fps",

@@ -253,6 +253,38 @@ fn note_renderer(shared: &Shared, composer: &Composer, publisher: Option<&Publis
     }
 }
 
+/// Ask for `nice` for the calling thread (the frame loop): a frame is due
+/// every period whatever the workers, the HTTP clients and a restarting
+/// child are doing on the same cores, and a woken loop that waits behind
+/// them misses its deadline. Refused without `CAP_SYS_NICE` (or an
+/// `RLIMIT_NICE` that allows it): then the loop runs at the default
+/// priority, and says so.
+#[allow(unsafe_code)]
+fn frame_priority(nice: i32) {
+    if nice == 0 {
+        return;
+    }
+    // SAFETY: gettid and setpriority take plain integers and touch no memory.
+    let (tid, result) = unsafe {
+        let tid = libc::gettid();
+        (
+            tid,
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice),
+        )
+    };
+    if result == 0 {
+        tracing::debug!(tid, nice, "the frame loop runs at nice {nice}");
+    } else {
+        let err = std::io::Error::last_os_error();
+        tracing::info!(
+            nice,
+            %err,
+            "the frame loop keeps the default priority (setpriority refused: grant CAP_SYS_NICE, or an RLIMIT_NICE of {} or more, to let frames preempt the workers)",
+            20 - nice
+        );
+    }
+}
+
 /// The running loop (see the module documentation). Stopped and joined
 /// when dropped.
 pub struct Live {
@@ -268,11 +300,13 @@ impl Live {
         publisher: Publisher,
         period: Duration,
         publish_frames: bool,
+        nice: i32,
     ) -> std::io::Result<Self> {
         let loop_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("warden-compositor".into())
             .spawn(move || {
+                frame_priority(nice);
                 let shared = loop_shared;
                 let clock = Arc::clone(&shared.clock);
                 let mut next = clock.now();
