@@ -668,9 +668,15 @@ document.addEventListener("DOMContentLoaded", () => {
   pollSupervisor().catch(() => {});
   every(1000, async () => {
     // A failed fetch throws through to `guarded`, which marks the link down
-    // (it must not be swallowed here: that would mark it up again).
-    const up = await getJSON("/readyz");
-    $("#uptime").textContent = up === null ? "" : (up.ready ? "ready" : "not ready");
+    // (it must not be swallowed here: that would mark it up again). Not
+    // `/readyz`: it answers 503 while an actor restarts — right for an
+    // orchestrator, but the browser logs every 503 as a failed load. The
+    // supervisor's own view (200 unless escalated) and the actors just
+    // polled say the same.
+    const health = await getJSON("/api/supervisor");
+    const running = state.actors.length > 0 && state.actors.every((a) => a.state === "running");
+    $("#uptime").textContent = health === null ? ""
+      : (!health.escalated && running ? "ready" : "not ready");
   });
   requestAnimationFrame(paint);
 });
