@@ -22,7 +22,7 @@ use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinitio
 
 use crate::error::{StorageContext, StoreError};
 use crate::history::HistoryLimits;
-use crate::record::Entry;
+use crate::record::{Entry, EntryKind};
 use crate::scene::Scene;
 use crate::topic::Topic;
 
@@ -42,6 +42,41 @@ const RECORDS: TableDefinition<'_, (u8, &str, &str), &[u8]> = TableDefinition::n
 
 /// The redb page cache: the scene lives in memory, so a small cache does.
 const CACHE_BYTES: usize = 64 << 20;
+
+/// The newest entries of one topic met while redoing the log after the
+/// checkpoint: its history window as far as the redo reaches.
+#[derive(Default)]
+struct Recent {
+    entries: std::collections::VecDeque<Arc<Entry>>,
+    limit: usize,
+    /// Set once the window is whole: an entry fell out of it, or a seed
+    /// replaced the topic (the window starts after the seed).
+    compacted_at: Option<u64>,
+}
+
+impl Recent {
+    fn new(limit: usize) -> Self {
+        Self {
+            entries: std::collections::VecDeque::with_capacity(limit.min(4096)),
+            limit,
+            compacted_at: None,
+        }
+    }
+
+    fn push(&mut self, entry: Entry) {
+        if entry.kind == EntryKind::Seed {
+            self.entries.clear();
+            self.compacted_at = Some(entry.version);
+            return;
+        }
+        if self.entries.len() == self.limit
+            && let Some(pruned) = self.entries.pop_front()
+        {
+            self.compacted_at = Some(pruned.version);
+        }
+        self.entries.push_back(Arc::new(entry));
+    }
+}
 
 /// An open store file.
 pub(crate) struct Durable {
@@ -153,6 +188,15 @@ impl Durable {
 
     /// Create the tables and the format marker on a new file; check it on an old one.
     fn init(&self) -> Result<(), StoreError> {
+        // A file made before holds the tables and its format marker: reading
+        // them is enough, and spares every start a durable commit and its
+        // syncs.
+        match self.reader().and_then(|reader| reader.check_format()) {
+            Ok(()) => return Ok(()),
+            // A table or the marker is missing: a new file, made below.
+            Err(StoreError::Corrupt { .. }) => {}
+            Err(err) => return Err(err),
+        }
         let txn = self.db.begin_write().context("begin init")?;
         {
             let mut meta = txn.open_table(META).context("open meta")?;
@@ -211,6 +255,7 @@ impl Durable {
         }
         let mut records = reader.records()?;
         let mut dirty = Dirty::new(checkpoint);
+        let mut recent = Topic::ALL.map(|topic| Recent::new(limits.for_index(topic.index())));
         reader.for_each_entry(checkpoint + 1, u64::MAX, |entry| {
             records[entry.topic.index()].apply_changes(
                 &entry.changes,
@@ -218,11 +263,24 @@ impl Durable {
                 &entry.author(),
             );
             dirty.note_one(&entry);
+            recent[entry.topic.index()].push(entry);
             Ok(())
         })?;
+        // The history tails: the redone entries, and what they leave of each
+        // window read back from before the checkpoint (rows decoded once —
+        // decoding was most of a restart).
         let mut tails: [(u64, Vec<Arc<Entry>>); 3] = Default::default();
         for topic in Topic::ALL {
-            tails[topic.index()] = reader.tail(topic, limits.for_index(topic.index()))?;
+            let recent = std::mem::take(&mut recent[topic.index()]);
+            tails[topic.index()] = match recent.compacted_at {
+                Some(compacted_at) => (compacted_at, recent.entries.into()),
+                None => {
+                    let room = recent.limit - recent.entries.len();
+                    let (compacted_at, mut older) = reader.tail(topic, checkpoint, room)?;
+                    older.extend(recent.entries);
+                    (compacted_at, older)
+                }
+            };
         }
         Ok((Scene::restore(limits, version, records, tails), dirty))
     }

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use proptest::prelude::*;
-use warden_store::{Author, HistoryLimits, Outcome, Scene, Store, StoreConfig, Topic};
+use warden_store::{Author, HistoryLimits, Outcome, Replay, Scene, Store, StoreConfig, Topic};
 
 const DIR_ENV: &str = "WARDEN_STORE_CRASH_DIR";
 const SEED_ENV: &str = "WARDEN_STORE_CRASH_SEED";
@@ -43,10 +43,17 @@ fn crash_child() -> Result<(), Box<dyn std::error::Error>> {
     for i in 0..100_000u64 {
         let op_seed = seed.wrapping_mul(0x1000_0001).wrapping_add(i);
         let (topic, delta) = ops::op(op_seed);
-        let expected = ops::expected(op_seed, store.version());
+        let expected = match is_seed(i) {
+            true => store.version() + 1,
+            false => ops::expected(op_seed, store.version()),
+        };
         writeln!(out, "TRY {i} {expected}")?;
         out.flush()?;
-        match store.apply_delta(topic, delta, expected, &author)? {
+        let outcome = match is_seed(i) {
+            true => store.seed_snapshot(topic, serde_json::json!({}), expected)?,
+            false => store.apply_delta(topic, delta, expected, &author)?,
+        };
+        match outcome {
             Outcome::Ack { version } => writeln!(out, "ACK {i} {version}")?,
             Outcome::Reject { .. } => writeln!(out, "REJ {i}")?,
         }
@@ -54,6 +61,18 @@ fn crash_child() -> Result<(), Box<dyn std::error::Error>> {
     }
     Ok(())
 }
+
+/// Now and then the child seeds a topic (an empty snapshot) instead of
+/// updating it: a seed restarts the topic's history, which a reopen must
+/// rebuild the same way.
+fn is_seed(i: u64) -> bool {
+    i % 11 == 10
+}
+
+/// The history window of the reopened store in the test (small, so that a
+/// reopen reads it partly from the log redone after the checkpoint and
+/// partly from before it).
+const WINDOW: usize = 5;
 
 /// What the parent learnt from one child's output.
 #[derive(Default)]
@@ -172,12 +191,19 @@ fn follow(
     for (i, expected, outcome) in &transcript.attempts {
         let op_seed = seed.wrapping_mul(0x1000_0001).wrapping_add(*i);
         let (topic, delta) = ops::op(op_seed);
+        let apply = |model: &mut Scene| match is_seed(*i) {
+            true => model
+                .seed_snapshot(topic, serde_json::json!({}), *expected, 0)
+                .ok()
+                .map(|e| e.version),
+            false => model
+                .apply_delta(topic, delta.clone(), *expected, &author, 0)
+                .ok()
+                .map(|e| e.version),
+        };
         match outcome {
             Some(result) => {
-                let got = model
-                    .apply_delta(topic, delta, *expected, &author, 0)
-                    .ok()
-                    .map(|e| e.version);
+                let got = apply(model);
                 if got != *result {
                     return Err(format!(
                         "op {i}: the model gives {got:?}, the child got {result:?}"
@@ -186,10 +212,7 @@ fn follow(
             }
             // The update in flight at the kill: durable or not, but whole.
             None if reopened_version > model.version() => {
-                let got = model
-                    .apply_delta(topic, delta, *expected, &author, 0)
-                    .ok()
-                    .map(|e| e.version);
+                let got = apply(model);
                 if got != Some(reopened_version) {
                     return Err(format!(
                         "op {i} in flight: the model gives {got:?}, the store is at {reopened_version}"
@@ -206,6 +229,25 @@ fn follow(
         ));
     }
     Ok(())
+}
+
+/// Per topic: the compaction point, the window's length and the versions a
+/// cursor at the compaction point replays, from the scene or the store.
+fn windows(
+    state: impl Fn(Topic) -> (u64, usize),
+    replay: impl Fn(Topic, u64) -> Replay,
+) -> Vec<(Topic, u64, usize, Vec<u64>)> {
+    Topic::ALL
+        .iter()
+        .map(|t| {
+            let (from, len) = state(*t);
+            let versions = match replay(*t, from) {
+                Replay::Deltas(entries) => entries.iter().map(|e| e.version).collect(),
+                Replay::Baseline(snapshot) => vec![u64::MAX, snapshot.version],
+            };
+            (*t, from, len, versions)
+        })
+        .collect()
 }
 
 /// The records without their timestamps (the model has its own clock).
@@ -241,15 +283,26 @@ proptest! {
         kills in prop::collection::vec(0usize..160, 3),
     ) {
         let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let mut model = Scene::new(HistoryLimits::default());
+        let window = StoreConfig { history: HistoryLimits::uniform(WINDOW), ..StoreConfig::default() };
+        let mut model = Scene::new(window.history);
         for (round, kill_after) in kills.into_iter().enumerate() {
             let round_seed = seed.wrapping_add(round as u64);
             let transcript = run_child(dir.path(), round_seed, kill_after).map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert!(transcript.acks >= kill_after, "the child was killed after {} acks", transcript.acks);
-            let store = Store::open(dir.path(), StoreConfig::default()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let store = Store::open(dir.path(), window).map_err(|e| TestCaseError::fail(e.to_string()))?;
             follow(&mut model, round_seed, &transcript, store.version()).map_err(TestCaseError::fail)?;
             let stored = values(|t| store.snapshot(t).map(|s| s.records).unwrap_or_default());
             prop_assert_eq!(stored, values(|t| model.records(t).clone()), "round {} (killed after {} acks)", round, kill_after);
+            let history = store.history_state().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let stored = windows(
+                |t| history.iter().find(|h| h.0 == t).map_or((0, 0), |h| (h.1, h.2)),
+                |t, from| store.replay_since(t, from).unwrap_or(Replay::Deltas(Vec::new())),
+            );
+            let modelled = windows(
+                |t| (model.compacted_at(t), model.history_len(t)),
+                |t, from| model.replay_since(t, from),
+            );
+            prop_assert_eq!(stored, modelled, "history, round {} (killed after {} acks)", round, kill_after);
             store.close().map_err(|e| TestCaseError::fail(e.to_string()))?;
             let report = warden_store::verify(dir.path(), &mut |_, _| {}).map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert!(report.ok, "round {}: {:?}", round, report.problems);

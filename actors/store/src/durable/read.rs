@@ -100,16 +100,17 @@ impl LogReader {
         Ok(out)
     }
 
-    /// The newest `limit` entries of `topic` since its last seed (oldest
-    /// first), and the compaction point below them.
+    /// The newest `limit` entries of `topic` up to version `to` since its
+    /// last seed (oldest first), and the compaction point below them.
     pub(crate) fn tail(
         &self,
         topic: Topic,
+        to: u64,
         limit: usize,
     ) -> Result<(u64, Vec<Arc<Entry>>), StoreError> {
         let mut newest_first = Vec::new();
         let mut compacted_at = 0;
-        for row in self.topic_range(topic, 0, u64::MAX)?.rev() {
+        for row in self.topic_range(topic, 0, to)?.rev() {
             let (key, value) = row.context("read log")?;
             let version = key.value().1;
             if newest_first.len() == limit {
