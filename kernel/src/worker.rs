@@ -89,8 +89,18 @@ impl std::str::FromStr for Misbehave {
     }
 }
 
+static WORKER_PROCESS: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process is a child hosting one actor (`warden worker`): its
+/// instance's end is the process's end, so nothing can be handed from one
+/// instance to the next inside it.
+pub fn is_worker_process() -> bool {
+    WORKER_PROCESS.load(Ordering::Relaxed)
+}
+
 /// Run the child for actor kind `A`; returns the process exit code.
 pub(crate) fn run<A: Actor>(args: &WorkerArgs) -> i32 {
+    WORKER_PROCESS.store(true, Ordering::Relaxed);
     if let Err(err) = bootstrap::die_with_parent(args.parent_pid) {
         tracing::error!(%err, "worker cannot bind its life to the kernel's");
         return EXIT_PROTOCOL;

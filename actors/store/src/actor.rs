@@ -447,6 +447,11 @@ impl Actor for StoreActor {
         if config.seed {
             seed(&store).map_err(|err| ActorError::Fatal(err.to_string()))?;
         }
+        // A crash of this instance hands the open store to its successor;
+        // an orderly stop (below) closes it. Not in a child: the process
+        // ends with the instance, and the next child is better served by a
+        // closed file with its checkpoint.
+        store.hand_over_on_drop(!warden_kernel::worker::is_worker_process());
         let watch = CommitWatch::start(Arc::clone(&store), ctx.waker())
             .map_err(|err| ActorError::Fatal(format!("cannot start the commit watcher: {err}")))?;
         Ok(StoreActor {
@@ -553,6 +558,7 @@ impl Actor for StoreActor {
     }
 
     fn stop(&mut self, _ctx: &mut Ctx) {
+        self.store.hand_over_on_drop(false);
         tracing::info!(version = self.store.version(), "store actor stopping");
     }
 

@@ -28,6 +28,9 @@ struct State {
     durable: u64,
     failed: Option<String>,
     stop: bool,
+    final_checkpoint: bool,
+    /// Set by [`CommitQueue::release_waiters`].
+    released: bool,
     stats: CommitStats,
 }
 
@@ -115,7 +118,7 @@ impl CommitQueue {
         let deadline = Instant::now() + timeout;
         let mut state = self.lock();
         loop {
-            if state.durable > after {
+            if state.durable > after || state.released {
                 return Ok(state.durable);
             }
             if let Some(reason) = &state.failed {
@@ -135,15 +138,29 @@ impl CommitQueue {
         }
     }
 
-    /// Ask the committer to finish what is queued and stop.
-    pub(crate) fn stop(&self) {
-        self.lock().stop = true;
+    /// End every wait for a commit now and from now on: the store's owner
+    /// is going away, and its waiters must not keep it for a wait's length.
+    pub(crate) fn release_waiters(&self) {
+        self.lock().released = true;
+        self.done.notify_all();
+    }
+
+    /// Ask the committer to finish what is queued and stop; with
+    /// `checkpoint`, to write the records table up to date as well (a
+    /// store handed over to a successor leaves that to it).
+    pub(crate) fn stop(&self, checkpoint: bool) {
+        let mut state = self.lock();
+        state.stop = true;
+        state.final_checkpoint = checkpoint;
+        drop(state);
         self.work.notify_all();
     }
 
     /// The committer thread's loop; `dirty` holds what the records table
-    /// lacks so far. Checkpoints every `every` entries and on stop.
-    pub(crate) fn run(&self, durable: &Durable, mut dirty: Dirty, every: u64) {
+    /// lacks so far. Checkpoints every `every` entries and (if asked) on
+    /// stop; returns the checkpoint state after a clean stop, nothing after
+    /// a failed commit.
+    pub(crate) fn run(&self, durable: &Durable, mut dirty: Dirty, every: u64) -> Option<Dirty> {
         let mut batch = Vec::new();
         loop {
             let stopping = {
@@ -155,13 +172,14 @@ impl CommitQueue {
                         .unwrap_or_else(PoisonError::into_inner);
                 }
                 std::mem::swap(&mut batch, &mut state.pending);
-                state.stop
+                state.stop.then_some(state.final_checkpoint)
             };
-            if batch.is_empty() && (dirty.entries() == 0 || !stopping) {
-                return;
+            let checkpoint_now = stopping == Some(true) && dirty.entries() > 0;
+            if batch.is_empty() && !checkpoint_now {
+                return Some(dirty);
             }
             dirty.note(&batch);
-            let due = dirty.entries() >= every || (stopping && dirty.entries() > 0);
+            let due = dirty.entries() >= every || checkpoint_now;
             let result = durable.write_batch(&batch, due.then_some(&mut dirty));
             let mut state = self.lock();
             match result {
@@ -183,7 +201,7 @@ impl CommitQueue {
                     self.failed.store(true, Ordering::Release);
                     drop(state);
                     self.done.notify_all();
-                    return;
+                    return None;
                 }
             }
             drop(state);

@@ -2,7 +2,8 @@
 //! An update is acknowledged only once the transaction holding it is durable
 //! (redb, `Durability::Immediate`); reads return only durable state.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -16,6 +17,7 @@ use crate::audit::{self, AuditEntry, AuditQuery};
 use crate::commit::{CommitQueue, CommitStats};
 use crate::durable::{Dirty, Durable};
 use crate::error::StoreError;
+use crate::handover;
 use crate::history::HistoryLimits;
 use crate::protocol::{CatchUp, Changes};
 use crate::record::{Author, Entry};
@@ -74,10 +76,32 @@ struct Inner {
     durable: Option<Durable>,
 }
 
+impl Inner {
+    /// An inner with nothing in it: what a dropped store keeps once it has
+    /// handed its own over.
+    fn empty() -> Self {
+        Self {
+            locked: Mutex::new(Locked {
+                scene: Scene::new(HistoryLimits::uniform(1)),
+                last_timestamp: 0,
+                memory_log: Vec::new(),
+            }),
+            queue: CommitQueue::new(0),
+            durable: None,
+        }
+    }
+}
+
 /// The authoritative scene store. `Sync`: share it between writer threads.
 pub struct Store {
     inner: Arc<Inner>,
-    committer: Option<JoinHandle<()>>,
+    committer: Option<JoinHandle<Option<Dirty>>>,
+    /// The directory and config it was opened with (a durable store on a file).
+    home: Option<(PathBuf, StoreConfig)>,
+    /// Hand over instead of closing when dropped (see [`Store::hand_over_on_drop`]).
+    hand_over: AtomicBool,
+    /// Opened from a predecessor's hand-over rather than from the file.
+    handed_over: bool,
 }
 
 impl Store {
@@ -90,6 +114,18 @@ impl Store {
     /// is there, and no half-applied one.
     pub fn open(dir: &Path, config: StoreConfig) -> Result<Store, StoreError> {
         let began = std::time::Instant::now();
+        if let Some(parked) = handover::take(dir, config) {
+            tracing::debug!(
+                ms = began.elapsed().as_secs_f64() * 1e3,
+                version = parked.scene.version(),
+                "store handed over by the previous instance"
+            );
+            let mut store = Self::start(parked.scene, Some((parked.durable, parked.dirty)), config);
+            store.lock()?.last_timestamp = parked.last_timestamp;
+            store.home = Some((parked.dir, config));
+            store.handed_over = true;
+            return Ok(store);
+        }
         let durable = Durable::create(dir)?;
         let opened = began.elapsed();
         let (scene, dirty) = durable.load(config.history)?;
@@ -99,7 +135,29 @@ impl Store {
             version = scene.version(),
             "store file opened and loaded"
         );
-        Ok(Self::start(scene, Some((durable, dirty)), config))
+        let mut store = Self::start(scene, Some((durable, dirty)), config);
+        store.home = Some((dir.to_owned(), config));
+        Ok(store)
+    }
+
+    /// When this store is dropped rather than closed, hand its open file,
+    /// its scene and its checkpoint state to the next [`Store::open`] of the
+    /// same directory and config in this process (within
+    /// [`HANDOVER_WAIT`](crate::HANDOVER_WAIT)), instead of closing: an actor instance restarted
+    /// after a crash then starts without waiting for the old one to close
+    /// the file and without reloading it. Everything handed over is durable
+    /// (the committer has written all it was given); a store whose commit
+    /// failed or whose scene a panicking writer left half-changed is closed
+    /// as usual. Unclaimed, it is closed after the wait. The store actor
+    /// sets this at start; its orderly stop clears it.
+    pub fn hand_over_on_drop(&self, yes: bool) {
+        self.hand_over.store(yes, Ordering::Relaxed);
+    }
+
+    /// Whether [`Store::open`] took this store from a predecessor's
+    /// hand-over instead of loading it from the file.
+    pub fn was_handed_over(&self) -> bool {
+        self.handed_over
     }
 
     /// Open (or create) a durable store on any redb storage backend — a
@@ -143,13 +201,18 @@ impl Store {
             std::thread::Builder::new()
                 .name("warden-store-commit".into())
                 .spawn(move || {
-                    if let Some(durable) = &inner.durable {
-                        inner.queue.run(durable, dirty, every);
-                    }
+                    let durable = inner.durable.as_ref()?;
+                    inner.queue.run(durable, dirty, every)
                 })
                 .expect("invariant: the OS can start the committer thread")
         });
-        Store { inner, committer }
+        Store {
+            inner,
+            committer,
+            home: None,
+            hand_over: AtomicBool::new(false),
+            handed_over: false,
+        }
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Locked>, StoreError> {
@@ -254,6 +317,13 @@ impl Store {
     /// The global version of the latest durable update.
     pub fn version(&self) -> u64 {
         self.inner.queue.durable()
+    }
+
+    /// End every [`Store::wait_beyond`], now and from now on (they return
+    /// the version at once): the owner of the store is letting it go, and a
+    /// watcher must not hold it for the rest of its wait.
+    pub fn release_waiters(&self) {
+        self.inner.queue.release_waiters();
     }
 
     /// Block until the version passes `after` or `timeout` elapses; returns
@@ -366,6 +436,7 @@ impl Store {
     /// Stop the committer after it has written everything queued; reports a
     /// commit failure if there was one.
     pub fn close(mut self) -> Result<(), StoreError> {
+        self.hand_over.store(false, Ordering::Relaxed);
         self.shutdown();
         match self.inner.queue.failure() {
             Some(err) => Err(err),
@@ -373,19 +444,65 @@ impl Store {
         }
     }
 
-    fn shutdown(&mut self) {
-        if let Some(handle) = self.committer.take() {
-            self.inner.queue.stop();
-            if handle.join().is_err() {
+    /// Stop the committer once it has written everything queued; the
+    /// checkpoint state it leaves (none after a failed commit).
+    fn shutdown(&mut self) -> Option<Dirty> {
+        let handle = self.committer.take()?;
+        let handing_over = self.hand_over.load(Ordering::Relaxed);
+        self.inner.queue.stop(!handing_over);
+        match handle.join() {
+            Ok(dirty) => dirty,
+            Err(_) => {
                 tracing::error!("the store committer thread panicked");
+                None
             }
         }
+    }
+
+    /// Park this (stopped) store for its successor, if it is whole.
+    fn hand_over(&mut self, dirty: Dirty) {
+        let Some((dir, config)) = self.home.take() else {
+            return;
+        };
+        let inner = std::mem::replace(&mut self.inner, Arc::new(Inner::empty()));
+        // Nobody else holds it once the committer is gone; if someone did,
+        // it closes as usual when they let go.
+        let Ok(inner) = Arc::try_unwrap(inner) else {
+            return;
+        };
+        let durable_version = inner.queue.durable();
+        if inner.queue.failure().is_some() {
+            return;
+        }
+        // Poisoned: a writer panicked mid-update; the next open reloads.
+        let Ok(locked) = inner.locked.into_inner() else {
+            return;
+        };
+        let Some(durable) = inner.durable else {
+            return;
+        };
+        if locked.scene.version() != durable_version {
+            return;
+        }
+        handover::park(handover::Parked {
+            dir,
+            config,
+            scene: locked.scene,
+            durable,
+            dirty,
+            last_timestamp: locked.last_timestamp,
+        });
     }
 }
 
 impl Drop for Store {
     fn drop(&mut self) {
-        self.shutdown();
+        let dirty = self.shutdown();
+        if let Some(dirty) = dirty
+            && self.hand_over.load(Ordering::Relaxed)
+        {
+            self.hand_over(dirty);
+        }
     }
 }
 

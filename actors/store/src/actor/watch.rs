@@ -17,6 +17,7 @@ const POLL: Duration = Duration::from_millis(50);
 /// See the module documentation. Stops (and is joined) when dropped.
 pub(crate) struct CommitWatch {
     stop: Arc<AtomicBool>,
+    store: Arc<Store>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -24,6 +25,7 @@ impl CommitWatch {
     pub(crate) fn start(store: Arc<Store>, waker: Waker) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
+        let watched = Arc::clone(&store);
         let thread = std::thread::Builder::new()
             .name("warden-store-watch".into())
             .spawn(move || {
@@ -47,6 +49,7 @@ impl CommitWatch {
             })?;
         Ok(CommitWatch {
             stop,
+            store: watched,
             thread: Some(thread),
         })
     }
@@ -55,6 +58,9 @@ impl CommitWatch {
 impl Drop for CommitWatch {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
+        // Not a wait's length (POLL) later: the store's successor waits for
+        // this thread to let go of it.
+        self.store.release_waiters();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
