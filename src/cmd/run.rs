@@ -71,7 +71,9 @@ pub(crate) fn print_table(statuses: &[ActorStatus]) {
 /// `warden run`'s actors (docs/BENCHMARKS.md), resident memory plateaus at
 /// 718–744 MiB with glibc's default and at 471–483 MiB with two arenas. The
 /// kernel's allocations are short; two arenas suffice. A `MALLOC_ARENA_MAX`
-/// the user set wins (glibc reads it itself).
+/// the user set wins (glibc reads it itself). Since then Rust's allocations
+/// go to mimalloc (`main.rs`); this still bounds what C libraries allocate
+/// through glibc.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
 fn bound_malloc_arenas() {
