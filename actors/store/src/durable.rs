@@ -296,6 +296,11 @@ impl Durable {
         let mut txn = self.db.begin_write().context("begin commit")?;
         txn.set_durability(Durability::Immediate)
             .context("set durability")?;
+        // Every commit records redb's allocator state (and commits in two
+        // phases), so that opening the file after a crash loads that state
+        // instead of walking the whole file to rebuild it — which grew with
+        // the file to most of a child store's restart (docs/STORE.md).
+        txn.set_quick_repair(true);
         {
             let mut log = txn.open_table(LOG).context("open log")?;
             let mut row = Vec::with_capacity(512);
