@@ -21,7 +21,7 @@ use std::sync::Arc;
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::error::{StorageContext, StoreError};
-use crate::history::HistoryLimits;
+use crate::history::{History, HistoryLimits};
 use crate::record::{Entry, EntryKind};
 use crate::scene::Scene;
 use crate::topic::Topic;
@@ -42,41 +42,6 @@ const RECORDS: TableDefinition<'_, (u8, &str, &str), &[u8]> = TableDefinition::n
 
 /// The redb page cache: the scene lives in memory, so a small cache does.
 const CACHE_BYTES: usize = 64 << 20;
-
-/// The newest entries of one topic met while redoing the log after the
-/// checkpoint: its history window as far as the redo reaches.
-#[derive(Default)]
-struct Recent {
-    entries: std::collections::VecDeque<Arc<Entry>>,
-    limit: usize,
-    /// Set once the window is whole: an entry fell out of it, or a seed
-    /// replaced the topic (the window starts after the seed).
-    compacted_at: Option<u64>,
-}
-
-impl Recent {
-    fn new(limit: usize) -> Self {
-        Self {
-            entries: std::collections::VecDeque::with_capacity(limit.min(4096)),
-            limit,
-            compacted_at: None,
-        }
-    }
-
-    fn push(&mut self, entry: Entry) {
-        if entry.kind == EntryKind::Seed {
-            self.entries.clear();
-            self.compacted_at = Some(entry.version);
-            return;
-        }
-        if self.entries.len() == self.limit
-            && let Some(pruned) = self.entries.pop_front()
-        {
-            self.compacted_at = Some(pruned.version);
-        }
-        self.entries.push_back(Arc::new(entry));
-    }
-}
 
 /// An open store file.
 pub(crate) struct Durable {
@@ -255,7 +220,8 @@ impl Durable {
         }
         let mut records = reader.records()?;
         let mut dirty = Dirty::new(checkpoint);
-        let mut recent = Topic::ALL.map(|topic| Recent::new(limits.for_index(topic.index())));
+        // Each topic's history window as far as the redo reaches.
+        let mut recent = Topic::ALL.map(|topic| History::new(limits.for_index(topic.index())));
         reader.for_each_entry(checkpoint + 1, u64::MAX, |entry| {
             records[entry.topic.index()].apply_changes(
                 &entry.changes,
@@ -263,7 +229,11 @@ impl Durable {
                 &entry.author(),
             );
             dirty.note_one(&entry);
-            recent[entry.topic.index()].push(entry);
+            let window = &mut recent[entry.topic.index()];
+            match entry.kind {
+                EntryKind::Seed => window.reset(entry.version),
+                _ => window.push(Arc::new(entry)),
+            }
             Ok(())
         })?;
         // The history tails: the redone entries, and what they leave of each
@@ -271,15 +241,17 @@ impl Durable {
         // decoding was most of a restart).
         let mut tails: [(u64, Vec<Arc<Entry>>); 3] = Default::default();
         for topic in Topic::ALL {
-            let recent = std::mem::take(&mut recent[topic.index()]);
-            tails[topic.index()] = match recent.compacted_at {
-                Some(compacted_at) => (compacted_at, recent.entries.into()),
-                None => {
-                    let room = recent.limit - recent.entries.len();
-                    let (compacted_at, mut older) = reader.tail(topic, checkpoint, room)?;
-                    older.extend(recent.entries);
-                    (compacted_at, older)
-                }
+            let limit = limits.for_index(topic.index());
+            let (compacted_at, entries) = recent[topic.index()].take();
+            // Versions start at 1: a window with no compaction point is not
+            // whole yet (nothing fell out of it and no seed reset it).
+            tails[topic.index()] = if compacted_at > 0 {
+                (compacted_at, entries.into())
+            } else {
+                let (compacted_at, mut older) =
+                    reader.tail(topic, checkpoint, limit - entries.len())?;
+                older.extend(entries);
+                (compacted_at, older)
             };
         }
         Ok((Scene::restore(limits, version, records, tails), dirty))

@@ -81,6 +81,11 @@ impl History {
         self.entries.push_back(entry);
     }
 
+    /// The compaction point and the entries, leaving the history empty.
+    pub(crate) fn take(&mut self) -> (u64, VecDeque<Arc<Entry>>) {
+        (self.compacted_at, std::mem::take(&mut self.entries))
+    }
+
     /// Forget everything up to and including `version` (a seed replaced the topic).
     pub(crate) fn reset(&mut self, version: u64) {
         self.entries.clear();
