@@ -472,6 +472,62 @@ async fn compositor(placement: Placement) {
     kernel.shutdown().await;
 }
 
+async fn comp_status(comp: &ActorRef<Compositor>) -> warden_compositor::CompositorStatus {
+    match comp.call(CompositorMsg::Status).await.unwrap() {
+        CompositorReply::Status(status) => *status,
+        other => panic!("Status answered {other:?}"),
+    }
+}
+
+/// The frame loop runs real-time where the process may (root in CI), and a
+/// loop that cannot keep up (4K frames at 240 fps on a CPU renderer) leaves
+/// real time by itself within about a second, says so in its status and
+/// reports it to the supervisor: a real-time thread that never sleeps
+/// would starve its core.
+async fn frame_loop_scheduling(placement: Placement) {
+    let kernel = kernel_with(placement, COMPOSITOR).await;
+    let comp = kernel.actor::<Compositor>("comp").unwrap();
+    first_frame(&comp).await;
+    let how = comp_status(&comp).await.scheduling;
+    kernel.shutdown().await;
+    let realtime = how == "real-time (SCHED_FIFO 10)";
+    assert!(realtime || how.contains("real time refused"), "{how}");
+    if !realtime {
+        eprintln!("SKIPPED the overload half: this process may not run real-time ({how})");
+        return;
+    }
+    let kernel = kernel_with(
+        placement,
+        "[actors.comp]\nkind = \"compositor\"\nsize = \"3840x2160\"\nfps = 240\nbackend = \"cpu\"",
+    )
+    .await;
+    let comp = kernel.actor::<Compositor>("comp").unwrap();
+    first_frame(&comp).await;
+    let deadline = Instant::now() + WAIT;
+    let how = loop {
+        let how = comp_status(&comp).await.scheduling;
+        if how.contains("left real time") || Instant::now() > deadline {
+            break how;
+        }
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        how.starts_with("the ordinary scheduler at nice -10 (left real time"),
+        "{how}"
+    );
+    let event = kernel
+        .events_since(0)
+        .into_iter()
+        .find(|e| e.kind == "realtime-left");
+    assert!(
+        event
+            .as_ref()
+            .is_some_and(|e| e.actor == "comp" && e.detail == how),
+        "{event:?}"
+    );
+    kernel.shutdown().await;
+}
+
 macro_rules! in_both_placements {
     ($($case:ident),* $(,)?) => {
         mod inprocess {
@@ -485,4 +541,11 @@ macro_rules! in_both_placements {
     };
 }
 
-in_both_placements!(image_decode, fft, store, perception, compositor);
+in_both_placements!(
+    image_decode,
+    fft,
+    store,
+    perception,
+    compositor,
+    frame_loop_scheduling
+);

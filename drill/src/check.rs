@@ -72,14 +72,15 @@ pub struct Window {
     pub to: Instant,
 }
 
-/// The largest frame interval (ms) among `samples` outside `excused`, and
-/// how many samples were held to the bound. A sample's interval ends when
+/// The largest frame interval (ms) among `samples` outside `excused`, how
+/// many samples were held to the bound, and the sample with that interval. A sample's interval ends when
 /// it arrived (within a few ms), so one that arrives within the interval's
 /// length after a window's end is excused too; the first frame of an
 /// instance (`frame` 0) has no interval.
-pub fn dt_max(samples: &[FrameSample], excused: &[Window]) -> (f64, usize) {
+pub fn dt_max(samples: &[FrameSample], excused: &[Window]) -> (f64, usize, Option<FrameSample>) {
     let mut max: f64 = 0.0;
     let mut held = 0;
+    let mut worst = None;
     for s in samples {
         if s.frame == 0 {
             continue;
@@ -93,10 +94,13 @@ pub fn dt_max(samples: &[FrameSample], excused: &[Window]) -> (f64, usize) {
         });
         if !in_window {
             held += 1;
-            max = max.max(s.interval_ms);
+            if s.interval_ms > max {
+                max = s.interval_ms;
+                worst = Some(*s);
+            }
         }
     }
-    (max, held)
+    (max, held, worst)
 }
 
 /// The `q` quantile (0..=1) of sorted `values` (nearest rank); 0 if empty.
@@ -264,6 +268,16 @@ mod tests {
         );
     }
 
+    fn sample() -> FrameSample {
+        FrameSample {
+            at: Instant::now(),
+            frame: 0,
+            interval_ms: 0.0,
+            start_late_ms: 0.0,
+            previous_step_ms: 0.0,
+        }
+    }
+
     #[test]
     fn intervals_in_a_fault_window_are_excused_and_others_count() {
         let t0 = Instant::now() + Duration::from_secs(10);
@@ -273,29 +287,37 @@ mod tests {
                 at: at(100),
                 frame: 3,
                 interval_ms: 33.0,
+                ..sample()
             },
             FrameSample {
                 at: at(1000),
                 frame: 4,
                 interval_ms: 400.0,
+                ..sample()
             },
             FrameSample {
                 at: at(3000),
                 frame: 0,
                 interval_ms: 0.0,
+                ..sample()
             },
             FrameSample {
                 at: at(5000),
                 frame: 9,
                 interval_ms: 45.0,
+                start_late_ms: 12.0,
+                ..sample()
             },
         ];
         let window = Window {
             from: at(700),
             to: at(900),
         };
-        assert_eq!(dt_max(&samples, &[window]), (45.0, 2));
-        assert_eq!(dt_max(&samples, &[]), (400.0, 3));
+        let (max, held, worst) = dt_max(&samples, &[window]);
+        assert_eq!((max, held), (45.0, 2));
+        assert_eq!(worst.map(|s| (s.frame, s.start_late_ms)), Some((9, 12.0)));
+        let (max, held, worst) = dt_max(&samples, &[]);
+        assert_eq!((max, held, worst.map(|s| s.frame)), (400.0, 3, Some(4)));
     }
 
     #[test]

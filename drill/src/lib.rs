@@ -194,6 +194,9 @@ pub struct Pass {
     pub dt_bound_ms: f64,
     /// Samples held to the bound.
     pub dt_samples: usize,
+    /// The frame with the largest interval: how long after its deadline
+    /// it started, and how long the step before it took (ms).
+    pub dt_worst: Option<(f64, f64)>,
     /// What the kernel held at the start and end of each of its lives.
     pub holdings: Vec<(Holdings, Holdings)>,
     /// Leaks, in words.
@@ -911,12 +914,19 @@ fn run_pass(
     pass.ws = ws;
     if let Some(period) = prepared.frame_period_ms {
         pass.dt_bound_ms = period * 1.25;
-        let (max, held) = check::dt_max(&frames, &windows);
+        let (max, held, worst) = check::dt_max(&frames, &windows);
         pass.dt_max_ms = max;
         pass.dt_samples = held;
+        pass.dt_worst = worst.map(|s| (s.start_late_ms, s.previous_step_ms));
         if max > pass.dt_bound_ms {
+            let why = worst.map_or_else(String::new, |s| {
+                format!(
+                    ": frame {} started {:.1} ms after its deadline, the step before it took {:.1} ms",
+                    s.frame, s.start_late_ms, s.previous_step_ms
+                )
+            });
             pass.failures.push(format!(
-                "a frame interval of {max:.1} ms outside the fault windows (bound {:.1} ms)",
+                "a frame interval of {max:.1} ms outside the fault windows (bound {:.1} ms){why}",
                 pass.dt_bound_ms
             ));
         }
@@ -1160,8 +1170,13 @@ impl Report {
             );
             let _ = writeln!(
                 out,
-                "  frames: dt_max {:.1} ms (bound {:.1}) over {} samples outside fault windows",
-                pass.dt_max_ms, pass.dt_bound_ms, pass.dt_samples
+                "  frames: dt_max {:.1} ms (bound {:.1}) over {} samples outside fault windows{}",
+                pass.dt_max_ms,
+                pass.dt_bound_ms,
+                pass.dt_samples,
+                pass.dt_worst.map_or_else(String::new, |(late, step)| format!(
+                    "; that frame started {late:.1} ms after its deadline, the step before it took {step:.1} ms"
+                ))
             );
             let _ = writeln!(
                 out,

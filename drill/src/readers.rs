@@ -91,6 +91,10 @@ pub struct FrameSample {
     pub frame: u64,
     /// Its interval (ms), as the compositor measured it.
     pub interval_ms: f64,
+    /// How long after its deadline it started (ms).
+    pub start_late_ms: f64,
+    /// How long the previous frame's step took (ms).
+    pub previous_step_ms: f64,
 }
 
 /// What the readers share with the drill.
@@ -304,6 +308,8 @@ pub fn sse_parser() -> impl FnMut(&[u8], &Shared) {
                         at: Instant::now(),
                         frame,
                         interval_ms,
+                        start_late_ms: value["start_late_ms"].as_f64().unwrap_or(0.0),
+                        previous_step_ms: value["previous_step_ms"].as_f64().unwrap_or(0.0),
                     });
             }
         }

@@ -18,7 +18,7 @@ use warden_store::actor::{StoreActor, StoreMsg};
 
 use crate::composer::{Clock, Composer, Inputs};
 use crate::config::{CompositorConfig, Settings};
-use crate::live::{Live, Shared, lock, step};
+use crate::live::{Live, Priority, Shared, lock, step};
 use crate::scene_sync::SLIDESHOW;
 use crate::slideshow::{Slideshow, Timing};
 use crate::telemetry::{FrameSample, Pacing};
@@ -107,6 +107,10 @@ pub struct CompositorStatus {
     pub clock: String,
     /// Pacing: rate, intervals, render times, late frames.
     pub pacing: Pacing,
+    /// How the frame loop's thread is scheduled, in words (`real-time
+    /// (SCHED_FIFO 10)`, or the ordinary scheduler and why); empty under
+    /// the virtual clock.
+    pub scheduling: String,
     /// The image shown (the target during a transition).
     pub image: Option<String>,
     /// The transition under way and its time fraction.
@@ -358,7 +362,11 @@ impl Compositor {
             width: self.settings.width,
             height: self.settings.height,
             clock: self.config.clock.clone(),
-            pacing: lock(&self.shared.telemetry).summary(),
+            // Copied out, then summed up: the frame loop takes this lock
+            // every frame, and sorting a minute of samples under it would
+            // make a frame wait for a status request.
+            pacing: lock(&self.shared.telemetry).clone().summary(),
+            scheduling: lock(&self.shared.scheduling).clone(),
             image: image.map(|p| p.name.clone()),
             transition: transition.map(|t| (t.spec.kind.name().to_string(), t.time(now))),
             transitions: self.slideshow.as_ref().map_or(0, Slideshow::transitions),
@@ -403,6 +411,7 @@ impl Compositor {
                     composer,
                     Some(&publisher),
                     now,
+                    (Duration::ZERO, Duration::ZERO),
                     self.config.publish_frames,
                 ) else {
                     return Err(ActorError::Failed(
@@ -476,7 +485,10 @@ impl Actor for Compositor {
                 ctx.publisher(),
                 settings.period,
                 config.publish_frames,
-                config.frame_nice,
+                Priority {
+                    realtime: config.frame_realtime,
+                    nice: config.frame_nice,
+                },
             )
             .map_err(|err| ActorError::Fatal(format!("cannot start the live loop: {err}")))?;
             (Some(live), None)

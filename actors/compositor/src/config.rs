@@ -53,6 +53,15 @@ pub struct CompositorConfig {
     /// process without `CAP_SYS_NICE` or a high enough `RLIMIT_NICE` is
     /// refused: the loop keeps the default priority and says so once.
     pub frame_nice: i32,
+    /// The real-time priority (`SCHED_FIFO`, 1..=99) the frame loop's
+    /// thread asks for; `0` leaves it under the ordinary scheduler at
+    /// `frame_nice`. A nice value only weighs the thread's share: a woken
+    /// loop can still wait several ms behind busy threads on a loaded
+    /// machine, and a frame's deadline is missed. Refused (no
+    /// `CAP_SYS_NICE`, no `RLIMIT_RTPRIO`), the loop uses `frame_nice`.
+    /// A loop that falls behind for 250 ms leaves real time (and goes back
+    /// after keeping up for 10 s).
+    pub frame_realtime: u8,
 }
 
 impl Default for CompositorConfig {
@@ -77,6 +86,7 @@ impl Default for CompositorConfig {
             clock: "wall".into(),
             publish_frames: true,
             frame_nice: -10,
+            frame_realtime: 10,
         }
     }
 }
@@ -117,6 +127,12 @@ impl CompositorConfig {
             return Err(ConfigProblem::new(
                 "frame_nice",
                 format!("{} is outside -20..=19", self.frame_nice),
+            ));
+        }
+        if self.frame_realtime > 99 {
+            return Err(ConfigProblem::new(
+                "frame_realtime",
+                format!("{} is outside 0..=99", self.frame_realtime),
             ));
         }
         if !(self.fps.is_finite() && (1.0..=240.0).contains(&self.fps)) {

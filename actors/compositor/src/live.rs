@@ -52,6 +52,8 @@ pub struct Shared {
     pub renderer: Mutex<RendererState>,
     /// Why the loop stopped, if it did.
     pub failure: Mutex<Option<String>>,
+    /// How the loop's thread is scheduled, in words.
+    pub scheduling: Mutex<String>,
     /// Frames rendered (the actor checks it moves).
     pub frames: AtomicU64,
     stop: AtomicBool,
@@ -90,6 +92,7 @@ impl Shared {
             latest: Mutex::new(None),
             renderer: Mutex::new(RendererState::default()),
             failure: Mutex::new(None),
+            scheduling: Mutex::new(String::new()),
             frames: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             watched: Mutex::new(Watchers::default()),
@@ -160,11 +163,14 @@ impl Watchers {
 }
 
 /// Render one frame at `now` from the shared inputs; publish and keep it.
+/// `pace`: how late after its deadline it started, and how long the
+/// previous frame's step took (both go in its figures).
 pub fn step(
     shared: &Shared,
     composer: &mut Composer,
     publisher: Option<&Publisher>,
     now: Duration,
+    pace: (Duration, Duration),
     publish_frames: bool,
 ) -> Option<(Arc<Frame>, FrameSample)> {
     let inputs = {
@@ -181,7 +187,11 @@ pub fn step(
             return None;
         }
     };
-    let latencies = latencies(shared, &inputs, now);
+    let latencies = Latencies {
+        start_late: pace.0,
+        previous_step: pace.1,
+        ..latencies(shared, &inputs, now)
+    };
     drop(inputs);
     let sample = lock(&shared.telemetry).record(now, render, latencies);
     shared.frames.fetch_add(1, Ordering::Release);
@@ -228,6 +238,7 @@ fn latencies(shared: &Shared, inputs: &Inputs, now: Duration) -> Latencies {
         bars_age: (!inputs.bars.bars.is_empty()).then(|| now.saturating_sub(inputs.bars.at)),
         scene: inputs.scene_changed.map(|at| now.saturating_sub(at)),
         image: first_of_transition,
+        ..Latencies::default()
     }
 }
 
@@ -253,35 +264,163 @@ fn note_renderer(shared: &Shared, composer: &Composer, publisher: Option<&Publis
     }
 }
 
-/// Ask for `nice` for the calling thread (the frame loop): a frame is due
+/// How the frame loop's thread asks to be scheduled (the compositor's
+/// `frame_realtime` and `frame_nice`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Priority {
+    /// `SCHED_FIFO` priority (1..=99); 0: the ordinary scheduler.
+    pub realtime: u8,
+    /// The nice value under the ordinary scheduler.
+    pub nice: i32,
+}
+
+/// A real-time loop that has not slept for this long leaves real time.
+const BEHIND_LIMIT: Duration = Duration::from_millis(250);
+/// A loop that left real time and then kept up (slept before every frame)
+/// for this long goes back to it.
+const CALM_AGAIN: Duration = Duration::from_secs(10);
+
+/// When the frame loop leaves real time and when it goes back: a real-time
+/// thread that never sleeps (frames longer than their period) starves
+/// everything else on its core, so one that has not slept for
+/// [`BEHIND_LIMIT`] leaves; a burst (a big transition, a slow machine for a
+/// moment) is not held against it for ever, so one that kept up again for
+/// [`CALM_AGAIN`] goes back.
+#[derive(Debug, Default)]
+struct RealtimeGuard {
+    /// Granted real time at start (otherwise the guard does nothing).
+    granted: bool,
+    /// Runs real-time now.
+    realtime: bool,
+    /// Since when the loop has not slept.
+    behind_since: Option<Duration>,
+    /// Since when the loop, out of real time, has slept before every frame.
+    calm_since: Option<Duration>,
+}
+
+/// What the guard decided.
+#[derive(Debug, PartialEq, Eq)]
+enum Switch {
+    Leave,
+    Rejoin,
+}
+
+impl RealtimeGuard {
+    fn new(granted: bool) -> Self {
+        RealtimeGuard {
+            granted,
+            realtime: granted,
+            ..RealtimeGuard::default()
+        }
+    }
+
+    /// A frame is due at `now`; `slept`: the loop was ahead of it.
+    fn frame(&mut self, now: Duration, slept: bool) -> Option<Switch> {
+        if !self.granted {
+            return None;
+        }
+        if slept {
+            self.behind_since = None;
+            let calm = *self.calm_since.get_or_insert(now);
+            if !self.realtime && now.saturating_sub(calm) >= CALM_AGAIN {
+                self.realtime = true;
+                return Some(Switch::Rejoin);
+            }
+            return None;
+        }
+        self.calm_since = None;
+        let behind = *self.behind_since.get_or_insert(now);
+        if self.realtime && now.saturating_sub(behind) >= BEHIND_LIMIT {
+            self.realtime = false;
+            return Some(Switch::Leave);
+        }
+        None
+    }
+}
+
+/// Put the calling thread (the frame loop) under `priority`: a frame is due
 /// every period whatever the workers, the HTTP clients and a restarting
-/// child are doing on the same cores, and a woken loop that waits behind
-/// them misses its deadline. Refused without `CAP_SYS_NICE` (or an
-/// `RLIMIT_NICE` that allows it): then the loop runs at the default
-/// priority, and says so.
+/// child are doing on the same cores. A nice value only weighs the
+/// thread's share of the CPU, and a woken loop can still wait several ms
+/// behind them (the drill measured frames starting 7–12 ms after their
+/// deadline on 2 busy cores at nice -10, with the step before taking 1 ms);
+/// `SCHED_FIFO` runs it the moment it wakes, the way compositors (KWin,
+/// Mutter) and audio servers (PipeWire) run their frame and data threads.
+/// Returns whether the thread runs real-time, and how it runs, in words.
 #[allow(unsafe_code)]
-fn frame_priority(nice: i32) {
-    if nice == 0 {
-        return;
+fn schedule(priority: Priority) -> (bool, String) {
+    if priority.realtime > 0 {
+        let param = libc::sched_param {
+            sched_priority: i32::from(priority.realtime),
+        };
+        // SAFETY: `param` is a valid sched_param that outlives the call;
+        // pid 0 is the calling thread. Reset on fork: nothing forked from
+        // this thread inherits real time.
+        let result = unsafe {
+            libc::sched_setscheduler(0, libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK, &param)
+        };
+        if result == 0 {
+            let how = format!("real-time (SCHED_FIFO {})", priority.realtime);
+            tracing::debug!("the frame loop runs {how}");
+            return (true, how);
+        }
+        let err = std::io::Error::last_os_error();
+        tracing::info!(
+            realtime = priority.realtime,
+            %err,
+            "the frame loop does not run real-time (sched_setscheduler refused: grant CAP_SYS_NICE, or an RLIMIT_RTPRIO of {} or more); it asks for nice {} instead",
+            priority.realtime,
+            priority.nice
+        );
+        return (
+            false,
+            format!("{} (real time refused: {err})", nice(priority.nice)),
+        );
+    }
+    (false, nice(priority.nice))
+}
+
+/// Leave real time for the ordinary scheduler at `nice`.
+#[allow(unsafe_code)]
+fn leave_realtime(nice_value: i32) -> String {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: as in `schedule`.
+    let result = unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER, &param) };
+    if result != 0 {
+        let err = std::io::Error::last_os_error();
+        tracing::error!(%err, "the frame loop could not leave real time");
+    }
+    nice(nice_value)
+}
+
+/// Ask for `value` as the calling thread's nice value. Refused without
+/// `CAP_SYS_NICE` (or an `RLIMIT_NICE` that allows it): then the thread
+/// keeps the default priority, and says so.
+#[allow(unsafe_code)]
+fn nice(value: i32) -> String {
+    if value == 0 {
+        return "the ordinary scheduler at nice 0".into();
     }
     // SAFETY: gettid and setpriority take plain integers and touch no memory.
     let (tid, result) = unsafe {
         let tid = libc::gettid();
         (
             tid,
-            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice),
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, value),
         )
     };
     if result == 0 {
-        tracing::debug!(tid, nice, "the frame loop runs at nice {nice}");
+        tracing::debug!(tid, value, "the frame loop runs at nice {value}");
+        format!("the ordinary scheduler at nice {value}")
     } else {
         let err = std::io::Error::last_os_error();
         tracing::info!(
-            nice,
+            value,
             %err,
             "the frame loop keeps the default priority (setpriority refused: grant CAP_SYS_NICE, or an RLIMIT_NICE of {} or more, to let frames preempt the workers)",
-            20 - nice
+            20 - value
         );
+        format!("the ordinary scheduler at nice 0 (nice {value} refused: {err})")
     }
 }
 
@@ -300,31 +439,67 @@ impl Live {
         publisher: Publisher,
         period: Duration,
         publish_frames: bool,
-        nice: i32,
+        priority: Priority,
     ) -> std::io::Result<Self> {
         let loop_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("warden-compositor".into())
             .spawn(move || {
-                frame_priority(nice);
                 let shared = loop_shared;
+                let (granted, how) = schedule(priority);
+                *lock(&shared.scheduling) = how;
+                let mut guard = RealtimeGuard::new(granted);
                 let clock = Arc::clone(&shared.clock);
                 let mut next = clock.now();
+                let mut previous_step = Duration::ZERO;
                 while !shared.stop.load(Ordering::Acquire) {
                     next += period;
                     let now = clock.now();
-                    if next > now {
+                    let ahead = next > now;
+                    if ahead {
                         std::thread::sleep(next - now);
-                    } else if now - next > period {
+                    }
+                    match guard.frame(now, ahead) {
+                        Some(Switch::Leave) => {
+                            let how = format!(
+                                "{} (left real time: frames took longer than their period of {period:?} for {BEHIND_LIMIT:?})",
+                                leave_realtime(priority.nice)
+                            );
+                            tracing::warn!(
+                                "the frame loop has not slept for {BEHIND_LIMIT:?}: it now runs under {how}"
+                            );
+                            publisher.report("realtime-left", &how);
+                            *lock(&shared.scheduling) = how;
+                        }
+                        Some(Switch::Rejoin) => {
+                            let (_, how) = schedule(priority);
+                            tracing::info!(
+                                "the frame loop kept up for {CALM_AGAIN:?}: it runs {how} again"
+                            );
+                            publisher.report("realtime-rejoined", &how);
+                            *lock(&shared.scheduling) = how;
+                        }
+                        None => {}
+                    }
+                    if now > next && now - next > period {
                         // More than a period behind: skip the missed deadlines.
                         let missed = ((now - next).as_nanos() / period.as_nanos()) as u32;
                         lock(&shared.telemetry).skipped(u64::from(missed));
                         next += period * missed;
                     }
                     let at = clock.now();
+                    let pace = (at.saturating_sub(next), previous_step);
                     let caught = warden_kernel::panics::guarded(|| {
-                        step(&shared, &mut composer, Some(&publisher), at, publish_frames)
+                        step(
+                            &shared,
+                            &mut composer,
+                            Some(&publisher),
+                            at,
+                            pace,
+                            publish_frames,
+                        )
                     });
+                    previous_step = clock.now().saturating_sub(at);
                     if let Err(panic) = caught {
                         let reason = warden_kernel::panics::message(panic.as_ref());
                         *lock(&shared.failure) =
@@ -352,6 +527,40 @@ impl Drop for Live {
 #[cfg(test)]
 mod watch_tests {
     use super::*;
+
+    #[test]
+    fn the_loop_leaves_real_time_when_it_never_sleeps_and_goes_back_after_keeping_up() {
+        let ms = Duration::from_millis;
+        let mut guard = RealtimeGuard::new(true);
+        // Ahead of every frame: stays.
+        assert_eq!(guard.frame(ms(0), true), None);
+        // Behind, but not for long: stays.
+        assert_eq!(guard.frame(ms(33), false), None);
+        assert_eq!(guard.frame(ms(200), false), None);
+        assert_eq!(
+            guard.frame(ms(240), true),
+            None,
+            "slept again: the count starts over"
+        );
+        assert_eq!(guard.frame(ms(300), false), None);
+        assert_eq!(guard.frame(ms(549), false), None);
+        // Behind for BEHIND_LIMIT: leaves, once.
+        assert_eq!(guard.frame(ms(550), false), Some(Switch::Leave));
+        assert_eq!(guard.frame(ms(900), false), None);
+        // Keeps up for CALM_AGAIN, with a late frame in between: the calm
+        // starts again after it.
+        assert_eq!(guard.frame(ms(1000), true), None);
+        assert_eq!(guard.frame(ms(5000), false), None);
+        assert_eq!(guard.frame(ms(5033), true), None);
+        assert_eq!(guard.frame(ms(15_000), true), None);
+        assert_eq!(guard.frame(ms(15_033), true), Some(Switch::Rejoin));
+        assert_eq!(guard.frame(ms(15_066), true), None);
+        // Never granted: the guard never switches.
+        let mut refused = RealtimeGuard::new(false);
+        assert_eq!(refused.frame(ms(0), false), None);
+        assert_eq!(refused.frame(ms(10_000), false), None);
+        assert_eq!(refused.frame(ms(30_000), true), None);
+    }
 
     #[test]
     fn frames_go_out_as_often_as_the_most_eager_watcher_asks_and_one_leaving_stops_only_itself() {

@@ -35,6 +35,14 @@ pub struct FrameSample {
     /// If it is the first frame of a transition: the wait since the
     /// transition could have started (ms).
     pub image_ms: Option<f64>,
+    /// How long after its deadline it started (ms): the scheduler's wake-up
+    /// latency, or the previous frame overrunning its period.
+    #[serde(default)]
+    pub start_late_ms: f64,
+    /// How long the previous frame's whole step took (ms): taking the
+    /// inputs, rendering, publishing the frame and its figures.
+    #[serde(default)]
+    pub previous_step_ms: f64,
 }
 
 /// How long inputs took to reach a frame (see [`FrameSample`]).
@@ -46,10 +54,14 @@ pub struct Latencies {
     pub scene: Option<Duration>,
     /// A transition image's wait.
     pub image: Option<Duration>,
+    /// How long after its deadline the frame started.
+    pub start_late: Duration,
+    /// The previous frame's whole step.
+    pub previous_step: Duration,
 }
 
 /// Rolling figures (see the module documentation).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Telemetry {
     period: Duration,
     intervals: VecDeque<f64>,
@@ -148,6 +160,8 @@ impl Telemetry {
             bars_age_ms,
             scene_ms,
             image_ms,
+            start_late_ms: latencies.start_late.as_secs_f64() * 1000.0,
+            previous_step_ms: latencies.previous_step.as_secs_f64() * 1000.0,
         };
         self.frames += 1;
         sample
@@ -246,9 +260,12 @@ mod tests {
                 bars_age: Some(ms(12)),
                 scene: Some(ms(30)),
                 image: None,
+                start_late: ms(7),
+                previous_step: ms(1),
             },
         );
         let late = t.record(ms(91), ms(4), none);
+        assert_eq!((late.start_late_ms, late.previous_step_ms), (0.0, 0.0));
         assert!(late.late && (late.interval_ms - 51.0).abs() < 1e-9);
         let fine = t.record(ms(140), ms(2), none);
         assert!(!fine.late, "49 ms is within 1.25 × 40");

@@ -14,10 +14,9 @@ use warden_perception::actor::{
     CameraFrame, PerceptionActor, PerceptionMsg, PerceptionReply, WireFrame,
 };
 use warden_perception::wire::TracksFrame;
-use warden_renderer::{Frame, LayerKind, LayerProps};
+use warden_renderer::{DetectionBox, Frame, LayerKind, LayerProps, Viewport};
 use warden_store::actor::{StoreActor, StoreMsg, StoreNotify, StoreReply};
 
-use crate::composer::Inputs;
 use crate::config::{CompositorConfig, Settings};
 use crate::live::{Shared, lock};
 use crate::overlays::{LatestBars, boxes};
@@ -36,6 +35,57 @@ pub(crate) struct Ages {
     pub(crate) bars: Option<f64>,
     pub(crate) camera: Option<f64>,
     pub(crate) tracks: Option<f64>,
+}
+
+/// The layers whose props the scene sets.
+const LAYER_KINDS: [LayerKind; 4] = [
+    LayerKind::Slideshow,
+    LayerKind::Bars,
+    LayerKind::Camera,
+    LayerKind::Boxes,
+];
+
+/// New input values, made ready outside the inputs' lock.
+#[derive(Default)]
+struct Arrived {
+    scene: Option<([(LayerKind, LayerProps); 4], Viewport)>,
+    bars: Option<LatestBars>,
+    camera: Option<(Arc<Frame>, Duration)>,
+    boxes: Option<(Vec<DetectionBox>, Duration)>,
+}
+
+impl Arrived {
+    /// Swap the values in (moves only); what they replace is dropped after
+    /// the lock is released.
+    fn apply(mut self, shared: &Shared, now: Duration) {
+        if self.scene.is_none()
+            && self.bars.is_none()
+            && self.camera.is_none()
+            && self.boxes.is_none()
+        {
+            return;
+        }
+        let mut inputs = lock(&shared.inputs);
+        if let Some((props, viewport)) = self.scene.take() {
+            for (kind, value) in inputs.props.iter_mut() {
+                if let Some((_, new)) = props.iter().find(|(k, _)| k == kind) {
+                    *value = *new;
+                }
+            }
+            inputs.viewport = viewport;
+            inputs.scene_changed.get_or_insert(now);
+        }
+        if let Some(bars) = self.bars.as_mut() {
+            std::mem::swap(&mut inputs.bars, bars);
+        }
+        if let Some(camera) = self.camera.take() {
+            self.camera = inputs.camera.replace(camera);
+        }
+        if let Some(boxes) = self.boxes.as_mut() {
+            std::mem::swap(&mut inputs.boxes, boxes);
+        }
+        drop(inputs);
+    }
 }
 
 /// See the module documentation.
@@ -149,7 +199,12 @@ impl Feeds {
         self.scene.slide_step()
     }
 
-    /// Take what arrived and hand it to the live loop.
+    /// Take what arrived and hand it to the live loop. Everything is made
+    /// ready first (the camera picture copied out of its shared frame, the
+    /// tracks decoded and placed, the scene's props read) and the inputs
+    /// are locked only to swap the new values in: the frame loop locks them
+    /// every frame, and a lock held across a copy by a thread the scheduler
+    /// then preempts is a late frame (priority inversion).
     pub(crate) fn take(&mut self, ctx: &mut Ctx, shared: &Shared, settings: &Settings) {
         let now = shared.clock.now();
         let mut scene_changed = self.take_scene(ctx);
@@ -157,48 +212,43 @@ impl Feeds {
             self.resync(ctx);
             scene_changed |= self.take_scene(ctx);
         }
-        let mut inputs = lock(&shared.inputs);
+        let mut arrived = Arrived::default();
         if scene_changed {
-            for (kind, props) in inputs.props.iter_mut() {
-                *props = self.scene.props(*kind, default_props(*kind));
-            }
-            inputs.viewport = self.scene.viewport();
-            inputs.scene_changed.get_or_insert(now);
+            arrived.scene = Some((
+                LAYER_KINDS.map(|kind| (kind, self.scene.props(kind, default_props(kind)))),
+                self.scene.viewport(),
+            ));
         }
         if let Some(latest) = self.bars.as_ref().and_then(Subscription::latest) {
             match latest {
-                Ok(bars) => self.bars_value(&mut inputs, bars, now),
+                Ok(bars) => arrived.bars = Some(self.bars_value(bars, now)),
                 Err(err) => tracing::debug!(%err, "a bars value could not be read"),
             }
         }
         if let Some(latest) = self.camera.as_ref().and_then(Subscription::latest) {
-            self.camera_picture(&mut inputs, latest.map_err(|err| err.to_string()), now);
+            arrived.camera = self.camera_picture(latest.map_err(|err| err.to_string()), now);
         }
         if let Some(latest) = self.tracks.as_ref().and_then(Subscription::latest) {
-            self.camera_tracks(
-                &mut inputs,
-                latest.map_err(|err| err.to_string()),
-                settings,
-                now,
-            );
+            arrived.boxes =
+                self.camera_tracks(latest.map_err(|err| err.to_string()), settings, now);
         }
+        arrived.apply(shared, now);
     }
 
-    fn bars_value(&mut self, inputs: &mut Inputs, bars: FftBars, now: Duration) {
-        inputs.bars = LatestBars {
+    fn bars_value(&mut self, bars: FftBars, now: Duration) -> LatestBars {
+        self.bars_at = Some(now);
+        LatestBars {
             bars: bars.bars,
             peaks: bars.peaks,
             at: now,
-        };
-        self.bars_at = Some(now);
+        }
     }
 
     fn camera_picture(
         &mut self,
-        inputs: &mut Inputs,
         picture: Result<CameraFrame, String>,
         now: Duration,
-    ) {
+    ) -> Option<(Arc<Frame>, Duration)> {
         match picture.and_then(|picture| {
             let size = (picture.width, picture.height);
             Frame::from_rgba(picture.width, picture.height, picture.rgba.to_vec())
@@ -206,29 +256,34 @@ impl Feeds {
                 .map_err(|err| err.to_string())
         }) {
             Ok((frame, size)) => {
-                inputs.camera = Some((Arc::new(frame), now));
                 self.camera_size = Some(size);
                 self.camera_at = Some(now);
+                Some((Arc::new(frame), now))
             }
-            Err(err) => tracing::debug!(%err, "a camera picture could not be read"),
+            Err(err) => {
+                tracing::debug!(%err, "a camera picture could not be read");
+                None
+            }
         }
     }
 
     fn camera_tracks(
         &mut self,
-        inputs: &mut Inputs,
         wire: Result<WireFrame, String>,
         settings: &Settings,
         now: Duration,
-    ) {
+    ) -> Option<(Vec<DetectionBox>, Duration)> {
         match wire.and_then(|wire| TracksFrame::decode(&wire.wire).map_err(|err| err.to_string())) {
             Ok(frame) => {
                 let size = self.camera_size.unwrap_or((640, 480));
-                inputs.boxes = (boxes(&frame.tracks, size, &settings.inset), now);
                 self.tracks_at = Some(now);
+                Some((boxes(&frame.tracks, size, &settings.inset), now))
             }
             // A frame with a bad CRC is dropped, never drawn.
-            Err(err) => tracing::debug!(%err, "a tracks frame was refused"),
+            Err(err) => {
+                tracing::debug!(%err, "a tracks frame was refused");
+                None
+            }
         }
     }
 
@@ -260,7 +315,11 @@ impl Feeds {
                 Taken::Answer(reply) => match reply {
                     Ok(FftReply::Snapshot(bars)) => {
                         if let Some(bars) = bars {
-                            self.bars_value(&mut lock(&shared.inputs), bars, now);
+                            Arrived {
+                                bars: Some(self.bars_value(bars, now)),
+                                ..Arrived::default()
+                            }
+                            .apply(shared, now);
                         }
                     }
                     Ok(other) => lockstep.bars.refused(&fft, &format!("answered {other:?}")),
@@ -278,13 +337,14 @@ impl Feeds {
                 Taken::Done => {}
                 Taken::Answer(reply) => match reply {
                     Ok(PerceptionReply::Frame { picture, tracks }) => {
-                        let mut inputs = lock(&shared.inputs);
+                        let mut arrived = Arrived::default();
                         if let Some(picture) = picture {
-                            self.camera_picture(&mut inputs, Ok(picture), now);
+                            arrived.camera = self.camera_picture(Ok(picture), now);
                         }
                         if let Some(tracks) = tracks {
-                            self.camera_tracks(&mut inputs, Ok(tracks), settings, now);
+                            arrived.boxes = self.camera_tracks(Ok(tracks), settings, now);
                         }
+                        arrived.apply(shared, now);
                     }
                     Ok(other) => lockstep
                         .camera
