@@ -12,9 +12,11 @@
 //! - [`actors`]: the concern actors (`actors.rs`).
 //! - [`live`]: the live system of `warden run` under faults (`live.rs`).
 //! - [`wire`]: the client-facing interfaces (`wire.rs`).
+//! - [`render::render`]: the CPU and wgpu paths and the readback floor.
 
 mod actors;
 mod live;
+pub mod render;
 pub mod stats;
 mod wire;
 

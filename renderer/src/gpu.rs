@@ -5,6 +5,7 @@
 
 mod context;
 mod faults;
+mod floor;
 mod pipelines;
 mod readback;
 mod resources;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 pub use context::AdapterSummary;
 pub(crate) use context::best_adapter;
 pub use faults::{FaultInjection, FaultKind, GpuFault, ShaderModuleName};
+pub use floor::readback_floor;
 
 use crate::compositor::{Backend, Compositor, DemotionLevel};
 use crate::error::RenderError;
@@ -88,7 +90,7 @@ impl GpuCompositor {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        Ok(Self {
+        let mut gpu = Self {
             ctx,
             pipelines,
             faults,
@@ -101,7 +103,9 @@ impl GpuCompositor {
             params,
             instances: QuadBuffer::default(),
             quads: Vec::new(),
-        })
+        };
+        gpu.warm_pipelines();
+        Ok(gpu)
     }
 
     /// The adapter in use.
@@ -129,13 +133,85 @@ impl GpuCompositor {
             .map_err(|f| self.fault(f.kind, f.detail))
     }
 
-    /// Draws `scene` into `out` with the transition shader (`full`) or the blit.
+    /// Draws `scene` into `out` with the transition shader (`full`) or the
+    /// blit, and waits for it.
     pub(crate) fn draw(
         &mut self,
         full: bool,
         scene: &Scene,
         out: &mut Frame,
     ) -> Result<(), GpuError> {
+        if self.pending() > 0 {
+            self.discard();
+        }
+        self.submit(full, scene)?;
+        self.collect(out).map_err(GpuError::Fault)
+    }
+
+    /// Frames submitted and not yet collected.
+    pub(crate) fn pending(&self) -> usize {
+        self.target.as_ref().map_or(0, Target::pending)
+    }
+
+    /// Gives up every frame submitted and not collected.
+    pub(crate) fn discard(&mut self) {
+        let device = self.ctx.device.clone();
+        if let Some(target) = self.target.as_mut() {
+            target.discard(&device);
+        }
+    }
+
+    /// Copies the oldest frame submitted and not collected into `out`,
+    /// waiting for the GPU only if it has not finished it yet.
+    pub(crate) fn collect(&mut self, out: &mut Frame) -> Result<(), GpuFault> {
+        let device = self.ctx.device.clone();
+        let read = match self.target.as_mut() {
+            Some(target) => {
+                out.reshape(target.width, target.height);
+                target.read_oldest(&device, out.data_mut())
+            }
+            None => Err(GpuFault::new(
+                FaultKind::Internal,
+                "readback of a frame that was never submitted",
+            )),
+        };
+        read.map_err(|f| self.fault(f.kind, f.detail))?;
+        if let Some(why) = self.ctx.lost() {
+            return Err(GpuFault::new(FaultKind::DeviceLost, why));
+        }
+        Ok(())
+    }
+
+    /// Creates every pipeline a session can use (each transition's, the
+    /// blit, the overlays), so that no frame waits for a shader compile:
+    /// the first frame of a new transition kind would otherwise stall the
+    /// loop for tens of ms. A module that fails here (an injected break) is
+    /// left to fail at its first use, where the ladder acts on it.
+    fn warm_pipelines(&mut self) {
+        let mut entries: Vec<(ShaderModuleName, &'static str)> = vec![
+            (ShaderModuleName::Slideshow, slideshow_entry(None)),
+            (ShaderModuleName::Blit, "fs"),
+            (ShaderModuleName::Overlay, "fs"),
+        ];
+        entries.extend(
+            crate::transition::TransitionKind::ALL
+                .iter()
+                .map(|kind| (ShaderModuleName::Slideshow, slideshow_entry(Some(*kind)))),
+        );
+        for (name, entry) in entries {
+            if self.faults.break_shader == Some(name) {
+                continue;
+            }
+            if let Err(fault) = self.ensure_pipeline(name, entry) {
+                tracing::debug!(%fault, entry, "a pipeline was not warmed up");
+            }
+        }
+    }
+
+    /// Encodes and submits `scene` (see [`draw`](Self::draw)); its frame is
+    /// then collected by [`collect`](Self::collect), oldest first. At most
+    /// [`readback::RING`] frames may be in flight.
+    pub(crate) fn submit(&mut self, full: bool, scene: &Scene) -> Result<(), GpuError> {
         scene.validate().map_err(GpuError::Scene)?;
         let frame_no = self.frames;
         self.frames += 1;
@@ -158,7 +234,16 @@ impl GpuCompositor {
         let device = self.ctx.device.clone();
         let queue = self.ctx.queue.clone();
         if !matches!(&self.target, Some(t) if t.width == w && t.height == h) {
+            // A new size: frames of the old one still in flight are dropped.
+            self.discard();
             self.target = Some(Target::new(&device, w, h));
+        }
+        if self.target.as_ref().is_some_and(|t| !t.has_room()) {
+            return Err(GpuFault::new(
+                FaultKind::Internal,
+                "every readback buffer holds a frame not yet collected",
+            )
+            .into());
         }
 
         // Inputs: images, tables, uniform block.
@@ -271,7 +356,7 @@ impl GpuCompositor {
         ];
         let target = self
             .target
-            .as_ref()
+            .as_mut()
             .expect("invariant: created above for this size");
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("frame"),
@@ -334,8 +419,9 @@ impl GpuCompositor {
                 }
             }
         }
-        target.copy_out(&mut encoder);
+        let slot = target.copy_out(&mut encoder);
         let done = queue.submit([encoder.finish()]);
+        target.submitted(slot, done);
         let [validation, oom, internal] = scopes;
         let errors = [
             (FaultKind::Internal, pollster::block_on(internal.pop())),
@@ -347,13 +433,6 @@ impl GpuCompositor {
         }
         if let Some(e) = self.ctx.take_uncaptured().into_iter().next() {
             return Err(self.fault(FaultKind::Validation, e).into());
-        }
-        out.reshape(w, h);
-        target
-            .read(&device, done, out.data_mut())
-            .map_err(|f| self.fault(f.kind, f.detail))?;
-        if let Some(why) = self.ctx.lost() {
-            return Err(GpuFault::new(FaultKind::DeviceLost, why).into());
         }
         Ok(())
     }

@@ -33,6 +33,7 @@ pub use fit::{Fit, fit_frame, fit_image};
 pub use frame::{Frame, MAX_SIDE, Rgba, parse_size};
 pub use gpu::{
     AdapterSummary, FaultInjection, FaultKind, GpuCompositor, GpuFault, ShaderModuleName,
+    readback_floor,
 };
 pub use image_io::{decode_image, load_image, save_png};
 pub use offline::{OfflineJob, OfflineReport, render_transition};

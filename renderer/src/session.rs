@@ -63,6 +63,9 @@ pub struct Renderer {
     cpu: CpuCompositor,
     demotions: Vec<Demotion>,
     frames: u64,
+    /// The scene submitted to the GPU by [`Renderer::render_pipelined`]
+    /// and not yet collected, and its session frame.
+    pending: Option<(u64, Scene)>,
 }
 
 impl std::fmt::Debug for Renderer {
@@ -105,6 +108,7 @@ impl Renderer {
             cpu: CpuCompositor::new(),
             demotions: Vec::new(),
             frames: 0,
+            pending: None,
         })
     }
 
@@ -121,6 +125,149 @@ impl Renderer {
     /// Frames rendered (or attempted) so far.
     pub fn frames(&self) -> u64 {
         self.frames
+    }
+
+    /// Pipelined rendering, for a live loop: submits `scene` to the GPU and
+    /// puts into `out` the frame of the scene submitted by the call before,
+    /// so that the GPU draws and copies one frame while the CPU reads the
+    /// one before it (the frame shown is one call late). Returns the
+    /// session frame number of what `out` holds, or `None` on the first
+    /// call (nothing to show yet). On a CPU-only session the frame is
+    /// `scene`'s own, drawn now. A GPU fault demotes as
+    /// [`Compositor::render_into`] does: the failed frame is drawn again at
+    /// the new level and `scene` goes to the new level, so no frame is
+    /// skipped (after a demotion to the CPU path frames stay one call late).
+    pub fn render_pipelined(
+        &mut self,
+        scene: &Scene,
+        out: &mut Frame,
+    ) -> Result<Option<u64>, RenderError> {
+        let frame = self.frames;
+        self.frames += 1;
+        loop {
+            let full = match self.level {
+                DemotionLevel::FullShaders => true,
+                DemotionLevel::CompositingOnly => false,
+                DemotionLevel::Software => {
+                    // After a demotion a scene is held: frames stay one
+                    // call late, none skipped.
+                    let Some((number, held)) = self.pending.replace((frame, scene.clone())) else {
+                        self.pending = None;
+                        self.cpu.render_into(scene, out)?;
+                        return Ok(Some(frame));
+                    };
+                    self.cpu.render_into(&held, out)?;
+                    return Ok(Some(number));
+                }
+            };
+            let Some(gpu) = self.gpu.as_mut() else {
+                self.level = DemotionLevel::Software;
+                continue;
+            };
+            let split = scene.camera.shown().then(|| below_camera(scene));
+            match gpu.submit(full, split.as_ref().unwrap_or(scene)) {
+                Ok(()) => {}
+                Err(GpuError::Scene(e)) => return Err(e),
+                Err(GpuError::Fault(f)) => {
+                    // The frame before was submitted before the fault: it
+                    // is read if the device still works, drawn again at
+                    // the new level if not.
+                    let previous = self.pending.take();
+                    let collected = previous.is_some()
+                        && f.kind != FaultKind::DeviceLost
+                        && gpu.collect(out).is_ok();
+                    gpu.discard();
+                    self.demote(f, frame);
+                    let Some((number, previous)) = previous else {
+                        continue;
+                    };
+                    if !collected {
+                        self.render_into(&previous, out)?;
+                        self.frames -= 1;
+                    } else if previous.camera.shown() {
+                        self.cpu.draw_from_camera(&previous, out)?;
+                    }
+                    // This scene at the new level, next call.
+                    self.pending_again(scene, frame);
+                    return Ok(Some(number));
+                }
+            }
+            let Some((number, previous)) = self.pending.replace((frame, scene.clone())) else {
+                return Ok(None);
+            };
+            let gpu = self
+                .gpu
+                .as_mut()
+                .expect("invariant: the GPU took the scene just above");
+            match gpu.collect(out) {
+                Ok(()) if previous.camera.shown() => {
+                    self.cpu.draw_from_camera(&previous, out)?;
+                    return Ok(Some(number));
+                }
+                Ok(()) => return Ok(Some(number)),
+                Err(f) => {
+                    gpu.discard();
+                    self.pending = None;
+                    self.demote(f, number);
+                    // The failed frame drawn again at the new level, and
+                    // this one submitted there (or held for the CPU path).
+                    self.render_into(&previous, out)?;
+                    self.frames -= 1;
+                    self.pending_again(scene, frame);
+                    return Ok(Some(number));
+                }
+            }
+        }
+    }
+
+    /// After a demotion: submit `scene` (session frame `frame`) again at
+    /// the new level, or hold it for the CPU path.
+    fn pending_again(&mut self, scene: &Scene, frame: u64) {
+        let full = self.level == DemotionLevel::FullShaders;
+        let gpu = match self.gpu.as_mut() {
+            Some(gpu) if self.level != DemotionLevel::Software => gpu,
+            _ => {
+                self.pending = Some((frame, scene.clone()));
+                return;
+            }
+        };
+        let split = scene.camera.shown().then(|| below_camera(scene));
+        match gpu.submit(full, split.as_ref().unwrap_or(scene)) {
+            Ok(()) => self.pending = Some((frame, scene.clone())),
+            Err(GpuError::Scene(e)) => tracing::debug!(%e, "a scene was refused"),
+            Err(GpuError::Fault(f)) => {
+                gpu.discard();
+                self.demote(f, frame);
+                self.pending_again(scene, frame);
+            }
+        }
+    }
+
+    /// Collects the frame still in flight after the last
+    /// [`render_pipelined`](Self::render_pipelined) (the end of a run):
+    /// its session frame number, or `None` if there is none.
+    pub fn flush(&mut self, out: &mut Frame) -> Result<Option<u64>, RenderError> {
+        let Some((number, scene)) = self.pending.take() else {
+            return Ok(None);
+        };
+        let gpu = match self.gpu.as_mut() {
+            Some(gpu) if self.level != DemotionLevel::Software => gpu,
+            _ => {
+                self.cpu.render_into(&scene, out)?;
+                return Ok(Some(number));
+            }
+        };
+        match gpu.collect(out) {
+            Ok(()) if scene.camera.shown() => self.cpu.draw_from_camera(&scene, out)?,
+            Ok(()) => {}
+            Err(f) => {
+                gpu.discard();
+                self.demote(f, number);
+                self.render_into(&scene, out)?;
+                self.frames -= 1;
+            }
+        }
+        Ok(Some(number))
     }
 
     fn demote(&mut self, cause: GpuFault, frame: u64) {
@@ -167,9 +314,12 @@ fn below_camera(scene: &Scene) -> Scene {
 }
 
 impl Compositor for Renderer {
+    /// Draws `scene` now (a frame still in flight from
+    /// [`Renderer::render_pipelined`] is dropped).
     fn render_into(&mut self, scene: &Scene, out: &mut Frame) -> Result<(), RenderError> {
         let frame = self.frames;
         self.frames += 1;
+        self.pending = None;
         loop {
             let full = match self.level {
                 DemotionLevel::FullShaders => true,

@@ -69,6 +69,22 @@ enum Which {
         #[arg(long, default_value_t = 10.0)]
         secs: f64,
     },
+    /// The renderer: each transition on the CPU path, on wgpu waiting for
+    /// every frame and pipelined, beside the bare readback floor.
+    Render {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Frames per path and case.
+        #[arg(long, default_value_t = 60)]
+        frames: usize,
+        /// Sizes, comma-separated.
+        #[arg(long, default_value = "1920x1080,3840x2160", value_delimiter = ',', value_parser = parse_size)]
+        sizes: Vec<(u32, u32)>,
+        /// Transitions, comma-separated.
+        #[arg(long, default_value = "crossfade,blockflip,zoom", value_delimiter = ',', value_parser = parse_transition)]
+        transitions: Vec<warden_renderer::TransitionKind>,
+    },
     /// Baseline child: echo length-prefixed frames on a Unix socket.
     #[command(hide = true)]
     UdsEcho {
@@ -112,10 +128,24 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             soak,
         } => warden_bench::live(BINARY, json, secs.max(2.0), &fps, soak),
         Which::Wire { json, secs } => warden_bench::wire(BINARY, json, secs),
+        Which::Render {
+            json,
+            frames,
+            sizes,
+            transitions,
+        } => warden_bench::render::render(json, frames, &sizes, &transitions),
         Which::UdsEcho { path } => warden_bench::uds_echo(&path),
         Which::Floor {
             bootstrap,
             parent_pid,
         } => warden_bench::floor(&bootstrap, parent_pid),
     }
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    warden_renderer::parse_size(s).map_err(|e| e.to_string())
+}
+
+fn parse_transition(s: &str) -> Result<warden_renderer::TransitionKind, String> {
+    warden_renderer::TransitionKind::from_name(s).map_err(|e| e.to_string())
 }

@@ -474,7 +474,8 @@ impl Actor for Compositor {
             Clock::Wall(Instant::now())
         });
         let shared = Shared::new(Inputs::new(settings.inset), settings.period, clock);
-        let composer = Composer::new(renderer, settings.width, settings.height);
+        let composer =
+            Composer::new(renderer, settings.width, settings.height).pipelined(settings.pipelined);
         let feeds = Feeds::start(&config, ctx);
         let (live, stepped) = if settings.virtual_clock {
             (None, Some(composer))

@@ -125,6 +125,7 @@ pub struct Composer {
     width: u32,
     height: u32,
     spare: Option<Frame>,
+    pipelined: bool,
 }
 
 impl Composer {
@@ -135,7 +136,16 @@ impl Composer {
             width,
             height,
             spare: None,
+            pipelined: false,
         }
+    }
+
+    /// Render pipelined on the GPU ([`Renderer::render_pipelined`]): each
+    /// frame shows the inputs of the call before, and the GPU's work
+    /// overlaps the loop's wait for its next deadline.
+    pub fn pipelined(mut self, pipelined: bool) -> Self {
+        self.pipelined = pipelined;
+        self
     }
 
     /// The session (backend, demotions).
@@ -143,17 +153,25 @@ impl Composer {
         &self.renderer
     }
 
-    /// Render `inputs` at `now`; returns the frame and the render time.
+    /// Render `inputs` at `now`; returns the frame and the render time
+    /// (`None`: the first pipelined frame, nothing to show yet).
     pub fn render(
         &mut self,
         inputs: &Inputs,
         now: Duration,
-    ) -> Result<(Arc<Frame>, Duration), RenderError> {
+    ) -> Result<Option<(Arc<Frame>, Duration)>, RenderError> {
         let scene = inputs.scene(self.width, self.height, now);
         let mut out = self.spare.take().unwrap_or_else(Frame::empty);
         let started = Instant::now();
-        self.renderer.render_into(&scene, &mut out)?;
-        Ok((Arc::new(out), started.elapsed()))
+        if self.pipelined {
+            if self.renderer.render_pipelined(&scene, &mut out)?.is_none() {
+                self.spare = Some(out);
+                return Ok(None);
+            }
+        } else {
+            self.renderer.render_into(&scene, &mut out)?;
+        }
+        Ok(Some((Arc::new(out), started.elapsed())))
     }
 
     /// Give back a frame nobody reads any more, to render the next into.

@@ -25,6 +25,11 @@ pub struct CompositorConfig {
     pub easing: String,
     /// `auto` (wgpu only on a hardware GPU), `cpu` or `wgpu`.
     pub backend: String,
+    /// On the GPU: `pipelined` (frame N drawn and copied while frame N − 1
+    /// is read: each frame shows the inputs one period old) or `wait`
+    /// (each frame waited for). Ignored on the CPU path and under the
+    /// virtual clock (always `wait`).
+    pub readback: String,
     /// The `image_decode` actor the slideshow asks for images (`""`: none).
     pub images: String,
     /// How images fit the picture: `contain` (letterboxed) or `cover`.
@@ -77,6 +82,7 @@ impl Default for CompositorConfig {
             slide_secs: 6.0,
             easing: "ease-in-out".into(),
             backend: "auto".into(),
+            readback: "pipelined".into(),
             images: "image_decode".into(),
             fit: "contain".into(),
             store: "store".into(),
@@ -110,6 +116,8 @@ pub struct Settings {
     pub easing: Easing,
     /// Backend.
     pub backend: BackendRequest,
+    /// GPU frames pipelined (never under the virtual clock).
+    pub pipelined: bool,
     /// The image fit.
     pub fit: warden_image::Fit,
     /// The inset's rectangle.
@@ -169,6 +177,16 @@ impl CompositorConfig {
             .map_err(|err| ConfigProblem::new("easing", err.to_string()))?;
         let backend = BackendRequest::from_name(&self.backend)
             .map_err(|err| ConfigProblem::new("backend", err.to_string()))?;
+        let pipelined = match self.readback.as_str() {
+            "pipelined" => true,
+            "wait" => false,
+            other => {
+                return Err(ConfigProblem::new(
+                    "readback",
+                    format!("{other:?} is not pipelined or wait"),
+                ));
+            }
+        };
         let fit = match self.fit.as_str() {
             "contain" => warden_image::Fit::Contain,
             "cover" => warden_image::Fit::Cover,
@@ -216,6 +234,7 @@ impl CompositorConfig {
             slide: Duration::from_secs_f64(self.slide_secs),
             easing,
             backend,
+            pipelined: pipelined && !virtual_clock,
             fit,
             inset: warden_renderer::NormRect { x, y, w, h },
             virtual_clock,
@@ -246,6 +265,7 @@ mod tests {
         assert_eq!(bad(|c| c.slide_secs = f64::NAN), "slide_secs");
         assert_eq!(bad(|c| c.easing = "bounce".into()), "easing");
         assert_eq!(bad(|c| c.backend = "metal".into()), "backend");
+        assert_eq!(bad(|c| c.readback = "sometimes".into()), "readback");
         assert_eq!(bad(|c| c.fit = "fill".into()), "fit");
         assert_eq!(bad(|c| c.inset = [0.9, 0.0, 0.5, 0.5]), "inset");
         assert_eq!(bad(|c| c.clock = "sundial".into()), "clock");

@@ -180,7 +180,8 @@ pub fn step(
         taken
     };
     let (frame, render) = match composer.render(&inputs, now) {
-        Ok(done) => done,
+        Ok(Some(done)) => done,
+        Ok(None) => return None,
         Err(err) => {
             tracing::error!(%err, "a frame could not be rendered");
             *lock(&shared.failure) = Some(err.to_string());

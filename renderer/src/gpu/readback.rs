@@ -1,7 +1,16 @@
-//! The offscreen target and its readback: `copy_texture_to_buffer` needs
-//! rows padded to 256 bytes (widths like 97 or 1366 are not), so the buffer
-//! is padded and the padding stripped while copying into the frame.
+//! The offscreen target and its readback. `copy_texture_to_buffer` needs
+//! rows padded to 256 bytes (widths like 97 or 1366 are not), so each
+//! readback buffer is padded and the padding skipped while the rows are
+//! copied straight from the mapped range into the caller's frame (one copy).
+//!
+//! The buffers form a ring of [`RING`]: a frame is rendered and copied into
+//! one while the frame before it is mapped and read from another, so the
+//! GPU's work on frame N overlaps the CPU's reading of frame N − 1. Each
+//! buffer's `map_async` is asked for as soon as its frame is submitted;
+//! reading waits only for that frame's submission, which a live loop
+//! submitted a period earlier.
 
+use std::collections::VecDeque;
 use std::sync::mpsc;
 
 use super::faults::{FaultKind, GpuFault};
@@ -10,19 +19,33 @@ use super::pipelines::TARGET_FORMAT;
 /// How long a frame may take on the GPU before it counts as hung.
 pub(crate) const READBACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Readback buffers: one being written by the GPU, one being read.
+pub(crate) const RING: usize = 2;
+
 /// Row pitch of the readback buffer for `width` RGBA8 pixels.
 pub(crate) fn padded_row(width: u32) -> u32 {
     let align = wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
     (width * 4).div_ceil(align) * align
 }
 
-/// The render target and the buffer it is copied into.
+type MapResult = Result<(), wgpu::BufferAsyncError>;
+
+/// A frame submitted and not yet read.
+struct InFlight {
+    slot: usize,
+    done: wgpu::SubmissionIndex,
+    mapped: mpsc::Receiver<MapResult>,
+}
+
+/// The render target and the ring of buffers it is copied into.
 pub(crate) struct Target {
     pub width: u32,
     pub height: u32,
     pub texture: wgpu::Texture,
     pub view: wgpu::TextureView,
-    pub buffer: wgpu::Buffer,
+    buffers: Vec<wgpu::Buffer>,
+    next: usize,
+    in_flight: VecDeque<InFlight>,
 }
 
 impl Target {
@@ -42,23 +65,42 @@ impl Target {
             view_formats: &[],
         });
         let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
-        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback"),
-            size: u64::from(padded_row(width)) * u64::from(height),
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let buffers = (0..RING)
+            .map(|_| {
+                device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("readback"),
+                    size: u64::from(padded_row(width)) * u64::from(height),
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                })
+            })
+            .collect();
         Self {
             width,
             height,
             texture,
             view,
-            buffer,
+            buffers,
+            next: 0,
+            in_flight: VecDeque::new(),
         }
     }
 
-    /// Records the copy of the target into the readback buffer.
-    pub(crate) fn copy_out(&self, encoder: &mut wgpu::CommandEncoder) {
+    /// Frames submitted and not yet read.
+    pub(crate) fn pending(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Whether another frame may be recorded (a buffer of the ring is free).
+    pub(crate) fn has_room(&self) -> bool {
+        self.in_flight.len() < RING
+    }
+
+    /// Records the copy of the target into the next buffer of the ring;
+    /// returns the buffer's slot for [`submitted`](Self::submitted).
+    pub(crate) fn copy_out(&mut self, encoder: &mut wgpu::CommandEncoder) -> usize {
+        let slot = self.next;
+        self.next = (self.next + 1) % RING;
         encoder.copy_texture_to_buffer(
             wgpu::TexelCopyTextureInfo {
                 texture: &self.texture,
@@ -67,7 +109,7 @@ impl Target {
                 aspect: wgpu::TextureAspect::All,
             },
             wgpu::TexelCopyBufferInfo {
-                buffer: &self.buffer,
+                buffer: &self.buffers[slot],
                 layout: wgpu::TexelCopyBufferLayout {
                     offset: 0,
                     bytes_per_row: Some(padded_row(self.width)),
@@ -80,58 +122,84 @@ impl Target {
                 depth_or_array_layers: 1,
             },
         );
+        slot
     }
 
-    /// Waits (at most [`READBACK_TIMEOUT`]) for submission `done` and strips
-    /// the padding into `out` (`width × height × 4` bytes). A GPU that does
-    /// not finish in time is a fault, not a hang.
-    pub(crate) fn read(
-        &self,
-        device: &wgpu::Device,
-        done: wgpu::SubmissionIndex,
-        out: &mut [u8],
-    ) -> Result<(), GpuFault> {
+    /// The copy into `slot` went out as submission `done`: ask for its
+    /// mapping now (it completes when the GPU is done with the frame).
+    pub(crate) fn submitted(&mut self, slot: usize, done: wgpu::SubmissionIndex) {
         let (tx, rx) = mpsc::channel();
-        self.buffer.map_async(wgpu::MapMode::Read, .., move |r| {
-            // The receiver outlives this poll; a failed send only means it is gone.
+        self.buffers[slot].map_async(wgpu::MapMode::Read, .., move |r| {
+            // The receiver outlives the poll that runs this; a failed send
+            // only means the frame was dropped.
             let _ = tx.send(r);
         });
+        self.in_flight.push_back(InFlight {
+            slot,
+            done,
+            mapped: rx,
+        });
+    }
+
+    /// Waits (at most [`READBACK_TIMEOUT`]) for the oldest frame in flight
+    /// and copies its rows into `out` (`width × height × 4` bytes). A GPU
+    /// that does not finish in time is a fault, not a hang.
+    pub(crate) fn read_oldest(
+        &mut self,
+        device: &wgpu::Device,
+        out: &mut [u8],
+    ) -> Result<(), GpuFault> {
+        let Some(frame) = self.in_flight.pop_front() else {
+            return Err(GpuFault::new(
+                FaultKind::Internal,
+                "readback of a frame that was never submitted",
+            ));
+        };
+        let buffer = &self.buffers[frame.slot];
+        // A pipelined frame was submitted a period ago: the wait returns at
+        // once, having run its mapping callback.
         device
             .poll(wgpu::PollType::Wait {
-                submission_index: Some(done),
+                submission_index: Some(frame.done),
                 timeout: Some(READBACK_TIMEOUT),
             })
             .map_err(|e| {
                 GpuFault::new(FaultKind::Internal, format!("waiting for the frame: {e}"))
             })?;
-        match rx.try_recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                return Err(GpuFault::new(
-                    FaultKind::Internal,
-                    format!("readback map: {e}"),
-                ));
-            }
-            Err(_) => {
-                return Err(GpuFault::new(
-                    FaultKind::Internal,
-                    "readback map never completed",
-                ));
-            }
-        }
+        let mapped = frame
+            .mapped
+            .try_recv()
+            .map_err(|_| GpuFault::new(FaultKind::Internal, "readback map never completed"))?;
+        mapped.map_err(|e| GpuFault::new(FaultKind::Internal, format!("readback map: {e}")))?;
         let pitch = padded_row(self.width) as usize;
         let row = self.width as usize * 4;
         {
-            let view = self
-                .buffer
+            let view = buffer
                 .get_mapped_range(..)
                 .map_err(|e| GpuFault::new(FaultKind::Internal, format!("readback view: {e}")))?;
             for (dst, src) in out.chunks_exact_mut(row).zip(view.chunks(pitch)) {
                 dst.copy_from_slice(&src[..row]);
             }
         }
-        self.buffer.unmap();
+        buffer.unmap();
         Ok(())
+    }
+
+    /// Gives up every frame in flight (their buffers are unmapped once
+    /// their mapping completes, or dropped with the target).
+    pub(crate) fn discard(&mut self, device: &wgpu::Device) {
+        if self.in_flight.is_empty() {
+            return;
+        }
+        let _ = device.poll(wgpu::PollType::Wait {
+            submission_index: None,
+            timeout: Some(READBACK_TIMEOUT),
+        });
+        for frame in self.in_flight.drain(..) {
+            if let Ok(Ok(())) = frame.mapped.try_recv() {
+                self.buffers[frame.slot].unmap();
+            }
+        }
     }
 }
 
