@@ -148,6 +148,93 @@ fn a_drill_of_a_system_that_cannot_recover_fails() {
     );
 }
 
+/// `warden bench render` measures every path it can: the CPU path always,
+/// and where an adapter exists (required where CI installed a driver) both
+/// wgpu modes and the readback floor, with their ratios.
+#[test]
+fn bench_render_reports_each_path_and_the_floor() {
+    let _heavy = one_at_a_time();
+    let output = support::warden()
+        .args([
+            "bench",
+            "render",
+            "--json",
+            "--frames",
+            "4",
+            "--sizes",
+            "96x64,130x40",
+            "--transitions",
+            "crossfade,blockflip",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&output.stdout).trim()).unwrap();
+    assert_eq!(report["frames"], 4);
+    let cases = report["cases"].as_array().unwrap();
+    let names: Vec<(String, String)> = cases
+        .iter()
+        .map(|c| {
+            (
+                c["size"].as_str().unwrap().to_string(),
+                c["transition"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("96x64", "crossfade"),
+            ("96x64", "blockflip"),
+            ("130x40", "crossfade"),
+            ("130x40", "blockflip")
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    let positive = |v: &serde_json::Value, what: &str| {
+        for key in ["p50", "p99", "max", "first"] {
+            let x = v[key]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{what}.{key}: {v}"));
+            assert!(x > 0.0, "{what}.{key} = {x}");
+        }
+        assert!(v["p50"].as_f64() <= v["max"].as_f64(), "{what}: {v}");
+    };
+    let gpu = report["adapter"].is_string();
+    if !gpu {
+        assert!(
+            std::env::var_os("WARDEN_REQUIRE_GPU").is_none(),
+            "no adapter: {}",
+            report["no_wgpu"]
+        );
+        eprintln!("SKIPPED the wgpu half: {}", report["no_wgpu"]);
+    }
+    for case in cases {
+        positive(&case["cpu"], "cpu");
+        if gpu {
+            for path in ["wgpu_wait", "wgpu_pipelined", "floor"] {
+                positive(&case[path], path);
+            }
+            for ratio in [
+                "speedup_pipelined",
+                "speedup_wait",
+                "wait_over_floor",
+                "pipelined_over_floor",
+            ] {
+                assert!(
+                    case[ratio].as_f64().is_some_and(|r| r > 0.0),
+                    "{ratio}: {case}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn bench_ipc_reports_every_figure() {
     let _heavy = one_at_a_time();

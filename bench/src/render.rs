@@ -77,6 +77,9 @@ pub struct Report {
     pub frames: usize,
     /// The adapter of the wgpu figures, if one opened, in words.
     pub adapter: Option<String>,
+    /// The same, field by field.
+    #[serde(skip)]
+    pub adapter_summary: Option<AdapterSummary>,
     /// Why there are no wgpu figures, if there are none.
     pub no_wgpu: Option<String>,
     /// The wgpu figures are a software rasteriser's.
@@ -168,7 +171,8 @@ pub fn measure(
     let mut report = Report {
         frames,
         software: adapter.as_ref().is_some_and(|a| a.software),
-        adapter: adapter.map(|a| a.to_string()),
+        adapter: adapter.as_ref().map(ToString::to_string),
+        adapter_summary: adapter,
         no_wgpu: gpu.as_ref().err().cloned(),
         cases: Vec::new(),
     };
@@ -223,10 +227,15 @@ pub fn table(report: &Report) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     match (&report.adapter, &report.no_wgpu) {
-        (Some(a), _) if report.software => {
+        (Some(_), _) if report.software => {
+            let a = report
+                .adapter_summary
+                .as_ref()
+                .expect("invariant: set with the adapter");
             let _ = writeln!(
                 out,
-                "wgpu on {a} — a SOFTWARE rasteriser: its figures are the CPU's running Vulkan, not a GPU's"
+                "wgpu on {a} — a SOFTWARE rasteriser: its figures are this CPU's, through {}, not a GPU's",
+                a.api
             );
         }
         (Some(a), _) => {
