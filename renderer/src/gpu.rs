@@ -113,6 +113,12 @@ impl GpuCompositor {
         &self.ctx.summary
     }
 
+    /// Image textures written over for a new image of the same size
+    /// instead of created (the slideshow's steady state).
+    pub fn image_textures_reused(&self) -> u64 {
+        self.images.reused
+    }
+
     /// Classifies a failure: a lost device explains everything after it.
     fn fault(&self, kind: FaultKind, detail: String) -> GpuFault {
         let _ = self.ctx.device.poll(wgpu::PollType::Poll);

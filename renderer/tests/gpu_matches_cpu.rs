@@ -65,6 +65,48 @@ fn every_transition_is_bit_identical_and_ends_on_its_target() {
     }
 }
 
+/// A slideshow of many images of one size: after the first few, each new
+/// image is written over the texture of the one that left (no texture made
+/// per image), and every frame still matches the CPU path — the reused
+/// texture never shows the image it held before.
+#[test]
+fn a_long_slideshow_reuses_image_textures_and_never_shows_a_stale_one() {
+    let Some(mut g) = gpu() else { return };
+    let mut c = CpuCompositor::new();
+    let (w, h) = (64, 40);
+    let images: Vec<_> = (0..8)
+        .map(|i| {
+            let base = if i % 2 == 0 {
+                scenes::image_a(w, h)
+            } else {
+                scenes::image_b(w, h)
+            };
+            // A distinct picture per image: its own Arc and its own bytes.
+            let mut data = base.data().to_vec();
+            for px in data.chunks_exact_mut(4) {
+                px[2] = px[2].wrapping_add(29 * i as u8);
+            }
+            std::sync::Arc::new(Frame::from_rgba(w, h, data).expect("sized"))
+        })
+        .collect();
+    for pair in images.windows(2) {
+        for t in [0.0, 0.4, 1.0] {
+            let mut s = scenes::transition(TransitionKind::Crossfade, w, h, t);
+            s.slideshow.image = Some(std::sync::Arc::clone(&pair[1]));
+            if let Some(tr) = s.slideshow.transition.as_mut() {
+                tr.from = std::sync::Arc::clone(&pair[0]);
+            }
+            let (gf, cf) = (g.render(&s).expect("gpu"), c.render(&s).expect("cpu"));
+            assert_eq!(gf.data(), cf.data(), "at {t}");
+        }
+    }
+    assert!(
+        g.image_textures_reused() >= 5,
+        "8 images through a cache of 3: {} reused",
+        g.image_textures_reused()
+    );
+}
+
 #[test]
 fn overlays_viewport_and_layer_order_match() {
     let Some(mut g) = gpu() else { return };

@@ -41,9 +41,18 @@ pub(crate) fn upload(
         usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
         view_formats: &[],
     });
+    write(queue, &texture, bytes_per_pixel, data);
+    let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+    Tex { texture, view }
+}
+
+/// Writes `data` (tightly packed rows) over the whole of `texture`. Queue
+/// order keeps frames already submitted reading what was there before.
+fn write(queue: &wgpu::Queue, texture: &wgpu::Texture, bytes_per_pixel: u32, data: &[u8]) {
+    let size = texture.size();
     queue.write_texture(
         wgpu::TexelCopyTextureInfo {
-            texture: &texture,
+            texture,
             mip_level: 0,
             origin: wgpu::Origin3d::ZERO,
             aspect: wgpu::TextureAspect::All,
@@ -51,19 +60,19 @@ pub(crate) fn upload(
         data,
         wgpu::TexelCopyBufferLayout {
             offset: 0,
-            bytes_per_row: Some(width * bytes_per_pixel),
-            rows_per_image: Some(height),
+            bytes_per_row: Some(size.width * bytes_per_pixel),
+            rows_per_image: Some(size.height),
         },
         size,
     );
-    let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
-    Tex { texture, view }
 }
 
 /// Image textures, most recently used last.
 #[derive(Default)]
 pub(crate) struct ImageCache {
     entries: Vec<(Arc<Frame>, Tex)>,
+    /// Textures written over instead of created.
+    pub(crate) reused: u64,
 }
 
 impl ImageCache {
@@ -84,6 +93,15 @@ impl ImageCache {
         }
         if self.entries.len() == Self::KEEP {
             let (_, old) = self.entries.remove(0);
+            if (old.texture.width(), old.texture.height()) == (frame.width(), frame.height()) {
+                // The slideshow's images share the canvas size: the texture
+                // of the image that left is the new one's, written over —
+                // no texture is created or destroyed per image.
+                write(queue, &old.texture, 4, frame.data());
+                self.entries.push((Arc::clone(frame), old));
+                self.reused += 1;
+                return;
+            }
             old.texture.destroy();
         }
         let tex = upload(
