@@ -52,6 +52,12 @@ audio = ""
     )
 }
 
+/// The last `n` lines of `text`.
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
 fn start(store_placement: &str, shm_instance: &str) -> support::Running {
     let mut file = tempfile::NamedTempFile::new().unwrap();
     file.write_all(system(store_placement, shm_instance).as_bytes())
@@ -1112,7 +1118,11 @@ async fn fuzz_websocket(placement: &str, seed: u64) {
     let pid = nix::unistd::Pid::from_raw(running.child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     let status = support::wait_exit(&mut running.child, Duration::from_secs(15));
-    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{status:?}; its stderr ended with:\n{}",
+        tail(&running.stderr.lock().unwrap(), 60)
+    );
     let out = support::warden()
         .args(["store", "verify", "--data"])
         .arg(&data)
