@@ -182,8 +182,7 @@ impl Renderer {
                         continue;
                     };
                     if !collected {
-                        self.render_into(&previous, out)?;
-                        self.frames -= 1;
+                        self.draw_now(&previous, out, number)?;
                     } else if previous.camera.shown() {
                         self.cpu.draw_from_camera(&previous, out)?;
                     }
@@ -211,8 +210,7 @@ impl Renderer {
                     self.demote(f, number);
                     // The failed frame drawn again at the new level, and
                     // this one submitted there (or held for the CPU path).
-                    self.render_into(&previous, out)?;
-                    self.frames -= 1;
+                    self.draw_now(&previous, out, number)?;
                     self.pending_again(scene, frame);
                     return Ok(Some(number));
                 }
@@ -263,11 +261,35 @@ impl Renderer {
             Err(f) => {
                 gpu.discard();
                 self.demote(f, number);
-                self.render_into(&scene, out)?;
-                self.frames -= 1;
+                self.draw_now(&scene, out, number)?;
             }
         }
         Ok(Some(number))
+    }
+
+    /// Draws `scene` (session frame `frame`) now, waiting for the GPU,
+    /// down the ladder until a level draws it.
+    fn draw_now(&mut self, scene: &Scene, out: &mut Frame, frame: u64) -> Result<(), RenderError> {
+        loop {
+            let full = match self.level {
+                DemotionLevel::FullShaders => true,
+                DemotionLevel::CompositingOnly => false,
+                DemotionLevel::Software => return self.cpu.render_into(scene, out),
+            };
+            let Some(gpu) = self.gpu.as_mut() else {
+                self.level = DemotionLevel::Software;
+                continue;
+            };
+            // The camera inset is drawn on the CPU over the GPU's frame,
+            // with every layer above it, so the stacking order holds.
+            let split = scene.camera.shown().then(|| below_camera(scene));
+            match gpu.draw(full, split.as_ref().unwrap_or(scene), out) {
+                Ok(()) if split.is_some() => return self.cpu.draw_from_camera(scene, out),
+                Ok(()) => return Ok(()),
+                Err(GpuError::Scene(e)) => return Err(e),
+                Err(GpuError::Fault(f)) => self.demote(f, frame),
+            }
+        }
     }
 
     fn demote(&mut self, cause: GpuFault, frame: u64) {
@@ -320,26 +342,7 @@ impl Compositor for Renderer {
         let frame = self.frames;
         self.frames += 1;
         self.pending = None;
-        loop {
-            let full = match self.level {
-                DemotionLevel::FullShaders => true,
-                DemotionLevel::CompositingOnly => false,
-                DemotionLevel::Software => return self.cpu.render_into(scene, out),
-            };
-            let Some(gpu) = self.gpu.as_mut() else {
-                self.level = DemotionLevel::Software;
-                continue;
-            };
-            // The camera inset is drawn on the CPU over the GPU's frame,
-            // with every layer above it, so the stacking order holds.
-            let split = scene.camera.shown().then(|| below_camera(scene));
-            match gpu.draw(full, split.as_ref().unwrap_or(scene), out) {
-                Ok(()) if split.is_some() => return self.cpu.draw_from_camera(scene, out),
-                Ok(()) => return Ok(()),
-                Err(GpuError::Scene(e)) => return Err(e),
-                Err(GpuError::Fault(f)) => self.demote(f, frame),
-            }
-        }
+        self.draw_now(scene, out, frame)
     }
 
     fn level(&self) -> DemotionLevel {

@@ -4,52 +4,19 @@
 //! its level and cause, redraws the failed frame at the new level, and
 //! holds for every later frame. Skipped only when no adapter exists.
 
+#[path = "support/ladder.rs"]
+mod ladder;
 #[path = "support/scenes.rs"]
 mod scenes;
 
+use ladder::{close, cpu, cut, session};
+
 use warden_renderer::{
-    BackendRequest, Compositor, CpuCompositor, DemotionLevel, FaultInjection, FaultKind, Frame,
-    RenderError, Renderer, RendererOptions, Scene, ShaderModuleName, TransitionKind,
+    Compositor, DemotionLevel, FaultInjection, FaultKind, Scene, ShaderModuleName, TransitionKind,
 };
 
 const W: u32 = 64;
 const H: u32 = 40;
-
-fn session(faults: FaultInjection) -> Option<Renderer> {
-    match Renderer::open(RendererOptions {
-        backend: BackendRequest::Wgpu,
-        faults,
-    }) {
-        Ok(r) => {
-            warden_renderer::gpu_tests::ran_on(r.choice());
-            Some(r)
-        }
-        Err(RenderError::NoAdapter(why)) => {
-            warden_renderer::gpu_tests::no_adapter(&why);
-            None
-        }
-        Err(e) => panic!("an adapter exists but the session failed to open: {e}"),
-    }
-}
-
-fn cpu(scene: &Scene) -> Frame {
-    CpuCompositor::new().render(scene).expect("cpu")
-}
-
-/// The scene as group B draws it: the transition cut at its midpoint.
-fn cut(scene: &Scene) -> Scene {
-    let mut s = scene.clone();
-    if let Some(t) = s.slideshow.transition.take()
-        && t.progress_q16() < warden_renderer::PROGRESS_ONE / 2
-    {
-        s.slideshow.image = Some(t.from);
-    }
-    s
-}
-
-fn close(a: &Frame, b: &Frame) -> bool {
-    a.max_channel_diff(b).is_some_and(|d| d <= 1)
-}
 
 #[test]
 fn broken_transition_shader_demotes_to_compositing_only() {

@@ -4,51 +4,20 @@
 //! device or validation error the ladder acts as it does unpipelined, and
 //! no frame number is skipped or repeated. Skipped only without an adapter.
 
+#[path = "support/ladder.rs"]
+mod ladder;
 #[path = "support/scenes.rs"]
 mod scenes;
 
+use ladder::{close, cpu, cut, session};
+
 use warden_renderer::{
-    BackendRequest, Compositor, CpuCompositor, DemotionLevel, FaultInjection, FaultKind, Frame,
-    NormRect, RenderError, Renderer, RendererOptions, Scene, TransitionKind,
+    Compositor, DemotionLevel, FaultInjection, FaultKind, Frame, NormRect, Renderer, Scene,
+    TransitionKind,
 };
 
 const W: u32 = 96;
 const H: u32 = 64;
-
-fn session(faults: FaultInjection) -> Option<Renderer> {
-    match Renderer::open(RendererOptions {
-        backend: BackendRequest::Wgpu,
-        faults,
-    }) {
-        Ok(r) => {
-            warden_renderer::gpu_tests::ran_on(r.choice());
-            Some(r)
-        }
-        Err(RenderError::NoAdapter(why)) => {
-            warden_renderer::gpu_tests::no_adapter(&why);
-            None
-        }
-        Err(e) => panic!("an adapter exists but the session failed to open: {e}"),
-    }
-}
-
-fn cpu(scene: &Scene) -> Frame {
-    CpuCompositor::new().render(scene).expect("cpu")
-}
-
-fn cut(scene: &Scene) -> Scene {
-    let mut s = scene.clone();
-    if let Some(t) = s.slideshow.transition.take()
-        && t.progress_q16() < warden_renderer::PROGRESS_ONE / 2
-    {
-        s.slideshow.image = Some(t.from);
-    }
-    s
-}
-
-fn close(a: &Frame, b: &Frame) -> bool {
-    a.max_channel_diff(b).is_some_and(|d| d <= 1)
-}
 
 /// A transition with bars and boxes, every other frame with the camera
 /// inset shown (the CPU draws it over the GPU's frame).

@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::context::{AdapterSummary, GpuContext, best_adapter};
 use super::faults::{FaultKind, GpuFault};
-use super::pipelines::TARGET_FORMAT;
-use super::readback::{READBACK_TIMEOUT, padded_row};
+use super::readback::{READBACK_TIMEOUT, copy_rows, readback_buffer, record_copy, target_texture};
 use crate::error::RenderError;
 
 /// Times `frames` bare readbacks of a `width × height` RGBA8 target on the
@@ -23,28 +22,8 @@ pub fn readback_floor(
     let adapter = best_adapter().map_err(RenderError::NoAdapter)?;
     let ctx = GpuContext::open(&adapter)?;
     let (device, queue) = (&ctx.device, &ctx.queue);
-    let texture = device.create_texture(&wgpu::TextureDescriptor {
-        label: Some("floor target"),
-        size: wgpu::Extent3d {
-            width,
-            height,
-            depth_or_array_layers: 1,
-        },
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
-        format: TARGET_FORMAT,
-        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-        view_formats: &[],
-    });
-    let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
-    let pitch = padded_row(width);
-    let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("floor readback"),
-        size: u64::from(pitch) * u64::from(height),
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
+    let (texture, view) = target_texture(device, width, height);
+    let buffer = readback_buffer(device, width, height);
     let row = width as usize * 4;
     let mut out = vec![0u8; row * height as usize];
     let mut times = Vec::with_capacity(frames);
@@ -77,27 +56,7 @@ pub fn readback_floor(
                 multiview_mask: None,
             });
         }
-        encoder.copy_texture_to_buffer(
-            wgpu::TexelCopyTextureInfo {
-                texture: &texture,
-                mip_level: 0,
-                origin: wgpu::Origin3d::ZERO,
-                aspect: wgpu::TextureAspect::All,
-            },
-            wgpu::TexelCopyBufferInfo {
-                buffer: &buffer,
-                layout: wgpu::TexelCopyBufferLayout {
-                    offset: 0,
-                    bytes_per_row: Some(pitch),
-                    rows_per_image: Some(height),
-                },
-            },
-            wgpu::Extent3d {
-                width,
-                height,
-                depth_or_array_layers: 1,
-            },
-        );
+        record_copy(&mut encoder, &texture, &buffer, width, height);
         let done = queue.submit([encoder.finish()]);
         let (tx, rx) = mpsc::channel();
         buffer.map_async(wgpu::MapMode::Read, .., move |r| {
@@ -121,9 +80,7 @@ pub fn readback_floor(
             let mapped = buffer
                 .get_mapped_range(..)
                 .map_err(|e| internal(format!("the floor's readback view: {e}")))?;
-            for (dst, src) in out.chunks_exact_mut(row).zip(mapped.chunks(pitch as usize)) {
-                dst.copy_from_slice(&src[..row]);
-            }
+            copy_rows(&mapped, width, &mut out);
         }
         buffer.unmap();
         times.push(started.elapsed());

@@ -28,6 +28,80 @@ pub(crate) fn padded_row(width: u32) -> u32 {
     (width * 4).div_ceil(align) * align
 }
 
+/// The render target: an RGBA8 texture to draw into and copy from.
+pub(crate) fn target_texture(
+    device: &wgpu::Device,
+    width: u32,
+    height: u32,
+) -> (wgpu::Texture, wgpu::TextureView) {
+    let texture = device.create_texture(&wgpu::TextureDescriptor {
+        label: Some("target"),
+        size: wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: TARGET_FORMAT,
+        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+        view_formats: &[],
+    });
+    let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+    (texture, view)
+}
+
+/// A mappable buffer for one padded `width × height` frame.
+pub(crate) fn readback_buffer(device: &wgpu::Device, width: u32, height: u32) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("readback"),
+        size: u64::from(padded_row(width)) * u64::from(height),
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
+}
+
+/// Records the copy of `texture` into `buffer` (padded rows).
+pub(crate) fn record_copy(
+    encoder: &mut wgpu::CommandEncoder,
+    texture: &wgpu::Texture,
+    buffer: &wgpu::Buffer,
+    width: u32,
+    height: u32,
+) {
+    encoder.copy_texture_to_buffer(
+        wgpu::TexelCopyTextureInfo {
+            texture,
+            mip_level: 0,
+            origin: wgpu::Origin3d::ZERO,
+            aspect: wgpu::TextureAspect::All,
+        },
+        wgpu::TexelCopyBufferInfo {
+            buffer,
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(padded_row(width)),
+                rows_per_image: Some(height),
+            },
+        },
+        wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        },
+    );
+}
+
+/// Copies the rows of a mapped padded frame into `out` (tight rows),
+/// skipping the padding.
+pub(crate) fn copy_rows(mapped: &[u8], width: u32, out: &mut [u8]) {
+    let (pitch, row) = (padded_row(width) as usize, width as usize * 4);
+    for (dst, src) in out.chunks_exact_mut(row).zip(mapped.chunks(pitch)) {
+        dst.copy_from_slice(&src[..row]);
+    }
+}
+
 type MapResult = Result<(), wgpu::BufferAsyncError>;
 
 /// A frame submitted and not yet read.
@@ -50,30 +124,9 @@ pub(crate) struct Target {
 
 impl Target {
     pub(crate) fn new(device: &wgpu::Device, width: u32, height: u32) -> Self {
-        let texture = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("target"),
-            size: wgpu::Extent3d {
-                width,
-                height,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: TARGET_FORMAT,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-            view_formats: &[],
-        });
-        let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+        let (texture, view) = target_texture(device, width, height);
         let buffers = (0..RING)
-            .map(|_| {
-                device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("readback"),
-                    size: u64::from(padded_row(width)) * u64::from(height),
-                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                })
-            })
+            .map(|_| readback_buffer(device, width, height))
             .collect();
         Self {
             width,
@@ -101,26 +154,12 @@ impl Target {
     pub(crate) fn copy_out(&mut self, encoder: &mut wgpu::CommandEncoder) -> usize {
         let slot = self.next;
         self.next = (self.next + 1) % RING;
-        encoder.copy_texture_to_buffer(
-            wgpu::TexelCopyTextureInfo {
-                texture: &self.texture,
-                mip_level: 0,
-                origin: wgpu::Origin3d::ZERO,
-                aspect: wgpu::TextureAspect::All,
-            },
-            wgpu::TexelCopyBufferInfo {
-                buffer: &self.buffers[slot],
-                layout: wgpu::TexelCopyBufferLayout {
-                    offset: 0,
-                    bytes_per_row: Some(padded_row(self.width)),
-                    rows_per_image: Some(self.height),
-                },
-            },
-            wgpu::Extent3d {
-                width: self.width,
-                height: self.height,
-                depth_or_array_layers: 1,
-            },
+        record_copy(
+            encoder,
+            &self.texture,
+            &self.buffers[slot],
+            self.width,
+            self.height,
         );
         slot
     }
@@ -171,15 +210,11 @@ impl Target {
             .try_recv()
             .map_err(|_| GpuFault::new(FaultKind::Internal, "readback map never completed"))?;
         mapped.map_err(|e| GpuFault::new(FaultKind::Internal, format!("readback map: {e}")))?;
-        let pitch = padded_row(self.width) as usize;
-        let row = self.width as usize * 4;
         {
             let view = buffer
                 .get_mapped_range(..)
                 .map_err(|e| GpuFault::new(FaultKind::Internal, format!("readback view: {e}")))?;
-            for (dst, src) in out.chunks_exact_mut(row).zip(view.chunks(pitch)) {
-                dst.copy_from_slice(&src[..row]);
-            }
+            copy_rows(&view, self.width, out);
         }
         buffer.unmap();
         Ok(())
