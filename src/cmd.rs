@@ -7,6 +7,7 @@ pub(crate) mod check_config;
 pub(crate) mod decode;
 pub(crate) mod drill;
 pub(crate) mod logging;
+pub(crate) mod node;
 pub(crate) mod perceive;
 pub(crate) mod render;
 pub(crate) mod run;

@@ -39,6 +39,8 @@ enum Command {
     Drill(cmd::drill::Args),
     /// Microbenchmarks of the kernel against their physical baselines.
     Bench(cmd::bench::Args),
+    /// Join a cluster over NATS and host the actors a kernel places here (`placement = "remote"`).
+    Node(cmd::node::Args),
     /// The child side of a process host (started by the kernel, not by users).
     #[command(hide = true)]
     Worker(cmd::worker::Args),
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         Command::CheckConfig(args) => cmd::check_config::run(args),
         Command::Drill(args) => cmd::drill::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Node(args) => cmd::node::run(args),
         Command::Worker(args) => cmd::worker::run(args),
         Command::Render(args) => cmd::render::run(args),
         Command::Decode(args) => cmd::decode::run(args),

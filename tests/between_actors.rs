@@ -16,25 +16,36 @@ use warden_kernel::{ActorRef, CallError, Kernel, Placement};
 const WAIT: Duration = Duration::from_secs(10);
 
 /// Probe `a` (2 slots of 2 MiB) asks probe `b` (4 slots).
+/// A remote actor's node line (each actor on its own node).
+fn on_node(placement: Placement, node: &str) -> String {
+    if placement == Placement::Remote {
+        format!("node = \"{node}\"\n")
+    } else {
+        String::new()
+    }
+}
+
 async fn pair(from: Placement, to: Placement) -> (Kernel, ActorRef<Probe>, ActorRef<Probe>) {
     let config = format!(
         "{FAST}
 [actors.a]
 kind = \"probe\"
 placement = \"{}\"
-shm_slots = 2
+{}shm_slots = 2
 shm_slot_bytes = 2_097_152
 call_timeout_ms = 5000
 
 [actors.b]
 kind = \"probe\"
 placement = \"{}\"
-shm_slots = 4
+{}shm_slots = 4
 shm_slot_bytes = 2_097_152
 call_timeout_ms = 5000
 ",
         from.as_str(),
-        to.as_str()
+        on_node(from, "a"),
+        to.as_str(),
+        on_node(to, "b"),
     );
     let kernel = boot(&config).await;
     let a = kernel.actor::<Probe>("a").unwrap();
@@ -180,7 +191,7 @@ async fn a_target_restart_resends_idempotent_requests_and_fails_the_others(
     let first = answer(&a, unsafe_, &mut seen).await;
     match to {
         // A child is killed mid-message: the request in flight is lost.
-        Placement::Process => assert!(
+        Placement::Process | Placement::Remote => assert!(
             matches!(first.result, Err(CallError::Restarting(_))),
             "{first:?}"
         ),
@@ -197,7 +208,7 @@ async fn a_target_restart_resends_idempotent_requests_and_fails_the_others(
     let second = answer(&a, safe, &mut seen).await;
     assert!(matches!(second.result, Ok(ProbeReply::Slept)), "{second:?}");
     assert_eq!(kernel.status("b").unwrap().restarts, 1);
-    if to == Placement::Process {
+    if to != Placement::Inprocess {
         assert_ne!(pid(&b).await, before);
     }
     kernel.shutdown().await;
@@ -270,7 +281,9 @@ async fn a_dead_consumer_releases_what_it_held(from: Placement, to: Placement) {
         assert!(matches!(got.result, Ok(ProbeReply::Kept(_))), "{got:?}");
     }
     let make = || a.call(ProbeMsg::MakeFrame { len: 4096, fill: 2 });
-    if from == Placement::Process {
+    // A remote b keeps copies on its own host: a's slots are free again
+    // once a frame has crossed.
+    if from != Placement::Inprocess && to != Placement::Remote {
         // Both of a's slots are held by b: a frame a makes now cannot cross
         // (it is refused, not copied or lost).
         let err = make().await.unwrap_err();
@@ -292,7 +305,7 @@ async fn a_dead_consumer_releases_what_it_held(from: Placement, to: Placement) {
     let freed = eventually_async(WAIT, || async {
         match make().await {
             Ok(ProbeReply::Frame { frame, .. }) => {
-                Some(frame.in_shared_memory() == (from == Placement::Process))
+                Some(frame.in_shared_memory() == (from != Placement::Inprocess))
             }
             _ => None,
         }
@@ -364,6 +377,38 @@ macro_rules! combinations {
         mod child_to_child {
             use super::*;
             $(#[actix_rt::test] async fn $case() { super::$case(Placement::Process, Placement::Process).await })*
+        }
+        mod in_to_remote {
+            use super::*;
+            $(#[actix_rt::test] async fn $case() {
+                if support::ready(Placement::Remote) {
+                    super::$case(Placement::Inprocess, Placement::Remote).await
+                }
+            })*
+        }
+        mod child_to_remote {
+            use super::*;
+            $(#[actix_rt::test] async fn $case() {
+                if support::ready(Placement::Remote) {
+                    super::$case(Placement::Process, Placement::Remote).await
+                }
+            })*
+        }
+        mod remote_to_child {
+            use super::*;
+            $(#[actix_rt::test] async fn $case() {
+                if support::ready(Placement::Remote) {
+                    super::$case(Placement::Remote, Placement::Process).await
+                }
+            })*
+        }
+        mod remote_to_remote {
+            use super::*;
+            $(#[actix_rt::test] async fn $case() {
+                if support::ready(Placement::Remote) {
+                    super::$case(Placement::Remote, Placement::Remote).await
+                }
+            })*
         }
     };
 }

@@ -27,7 +27,7 @@ async fn echo_round_trips(placement: Placement) {
     let pid = support::pid_of(&probe).await;
     match placement {
         Placement::Inprocess => assert_eq!(pid, std::process::id()),
-        Placement::Process => {
+        Placement::Process | Placement::Remote => {
             assert_ne!(pid, std::process::id());
             assert_eq!(kernel.status("p").unwrap().pid, pid);
         }
@@ -58,7 +58,7 @@ async fn large_frames_cross_without_copying_into_messages(placement: Placement) 
     assert_eq!(back, frame);
     assert_eq!(
         back.in_shared_memory(),
-        placement == Placement::Process,
+        placement != Placement::Inprocess,
         "across processes a frame lives in the shared pool"
     );
 
@@ -432,6 +432,14 @@ macro_rules! in_both_placements {
         mod process {
             use warden_kernel::Placement;
             $( #[actix_rt::test] async fn $case() { super::$case(Placement::Process).await } )*
+        }
+        mod remote {
+            use warden_kernel::Placement;
+            $( #[actix_rt::test] async fn $case() {
+                if crate::support::ready(Placement::Remote) {
+                    super::$case(Placement::Remote).await
+                }
+            } )*
         }
     };
 }

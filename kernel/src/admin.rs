@@ -83,6 +83,8 @@ pub async fn serve_with(
             .route("/api/actors/{name}", web::get().to(actor))
             .route("/api/actors/{name}/restart", web::post().to(restart))
             .route("/api/actors/{name}/kill", web::post().to(kill))
+            .route("/api/actors/{name}/move", web::post().to(move_actor))
+            .route("/api/cluster", web::get().to(cluster))
             .route("/api/actors/{name}/stall", web::post().to(stall))
             .route("/api/actors/{name}/panic", web::post().to(panic))
             .route("/api/actors/{name}/hang", web::post().to(hang))
@@ -233,6 +235,80 @@ async fn restart(
         Ok(pid) => HttpResponse::Ok().json(json!({ "restarted": name.as_str(), "pid": pid })),
         Err(err) => error(status_of(&err), err.to_string()),
     }
+}
+
+/// Where to move an actor.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveTo {
+    /// `inprocess`, `process` or `remote`.
+    pub placement: crate::config::Placement,
+    /// The node (remote).
+    #[serde(default)]
+    pub node: Option<String>,
+    /// Nodes in order of preference (remote; instead of `node`).
+    #[serde(default)]
+    pub nodes: Vec<String>,
+}
+
+#[utoipa::path(post, path = "/api/actors/{name}/move", tag = "supervision", params(("name" = String, Path, description = "the actor's name in the config")),
+    request_body = MoveTo,
+    security(("bearer" = [])),
+    responses((status = 200, description = "moved: the old instance stopped after answering what it was sent, the new one serves; calls sent meanwhile waited in the mailbox: `{moved, placement, node, pid, pause_ms}`", body = serde_json::Value),
+        (status = 400, description = "a body that is not a placement", body = ErrorBody),
+        (status = 401, description = "missing or wrong token", body = ErrorBody), (status = 404, description = "unknown actor", body = ErrorBody),
+        (status = 409, description = "the move does not fit (no cluster, a node without remote, another start under way)", body = ErrorBody),
+        (status = 500, description = "the actor could not start in its new place", body = ErrorBody)))]
+async fn move_actor(
+    req: HttpRequest,
+    state: web::Data<AdminState>,
+    name: web::Path<String>,
+    body: Result<web::Json<MoveTo>, actix_web::Error>,
+) -> HttpResponse {
+    if !authorized(&req, &state.token) {
+        return unauthorized();
+    }
+    let to = match body {
+        Ok(body) => body.into_inner(),
+        Err(err) => {
+            return error(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                format!(
+                    "expected {{\"placement\": \"inprocess\" | \"process\" | \"remote\", \"node\": \"NAME\"}}: {err}"
+                ),
+            );
+        }
+    };
+    if to.node.is_some() && !to.nodes.is_empty() {
+        return error(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "give node or nodes, not both".to_string(),
+        );
+    }
+    let nodes = match to.node {
+        Some(node) => vec![node],
+        None => to.nodes,
+    };
+    let started = std::time::Instant::now();
+    match state.kernel.relocate(&name, to.placement, nodes).await {
+        Ok(pid) => {
+            let status = state.kernel.status(&name).ok();
+            HttpResponse::Ok().json(json!({
+                "moved": name.as_str(),
+                "placement": to.placement,
+                "node": status.and_then(|s| s.node),
+                "pid": pid,
+                "pause_ms": started.elapsed().as_secs_f64() * 1e3,
+            }))
+        }
+        Err(err) => error(status_of(&err), err.to_string()),
+    }
+}
+
+#[utoipa::path(get, path = "/api/cluster", tag = "supervision",
+    responses((status = 200, description = "the cluster: `{nats_url, kernel_id, node_timeout_ms, nodes: [{name, host, pid, cpus, capacity, instances, silent_ms, up}]}`, or `null` without a [cluster]", body = serde_json::Value)))]
+async fn cluster(state: web::Data<AdminState>) -> HttpResponse {
+    HttpResponse::Ok().json(state.kernel.cluster_status())
 }
 
 #[utoipa::path(post, path = "/api/actors/{name}/kill", tag = "supervision", params(("name" = String, Path, description = "the actor's name in the config")),
@@ -574,8 +650,8 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Warden admin API", description = "Supervision, the live frame, the scene store over WebSocket, perception, topics. Mutating endpoints need `Authorization: Bearer <admin token>`."),
-    paths(dashboard, healthz, readyz, metrics, openapi, actors, actor, restart, kill, stall, panic, hang, child_fault, supervisor, events),
-    components(schemas(ErrorBody, ChildFault, ActorStatus, Event, crate::status::State, crate::config::Placement)),
+    paths(dashboard, healthz, readyz, metrics, openapi, actors, actor, restart, move_actor, cluster, kill, stall, panic, hang, child_fault, supervisor, events),
+    components(schemas(ErrorBody, ChildFault, MoveTo, ActorStatus, Event, crate::status::State, crate::config::Placement)),
     modifiers(&BearerScheme),
     tags((name = "supervision", description = "actors, their restarts and faults, supervisor events, health and metrics"))
 )]

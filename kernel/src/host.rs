@@ -6,6 +6,7 @@
 
 pub(crate) mod inprocess;
 pub(crate) mod process;
+pub(crate) mod remote;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,6 +56,10 @@ pub(crate) trait Host: Send + Sync {
     /// How the instance came to be, for the "started" event (" (spawned)").
     fn started_how(&self) -> &'static str {
         ""
+    }
+    /// The node it runs on (remote placement).
+    fn node(&self) -> Option<String> {
+        None
     }
     /// Deliver call `id` (of instance `generation`, the caller's `span`).
     fn call(&self, generation: u64, id: u64, span: u64, payload: Payload) -> Sent;
@@ -113,6 +118,7 @@ pub(crate) fn placer(placement: Placement) -> &'static dyn Placer {
     match placement {
         Placement::Inprocess => &inprocess::InProcessPlacer,
         Placement::Process => &process::ProcessPlacer,
+        Placement::Remote => &remote::RemotePlacer,
     }
 }
 

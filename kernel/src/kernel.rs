@@ -103,8 +103,26 @@ impl Kernel {
                 Arc::clone(&route),
                 spec.call_timeout,
             );
-            prepared.push((spec.clone(), factory, route, Arc::new(StatusCell::new())));
+            prepared.push((
+                spec.clone(),
+                factory,
+                route,
+                Arc::new(StatusCell::new(spec.placement)),
+            ));
         }
+        // The cluster's client runs a runtime of its own, which must not be
+        // started from inside this one.
+        let cluster = match config.cluster.clone() {
+            Some(cluster) => Some(
+                std::thread::spawn(move || crate::cluster::Cluster::connect(&cluster))
+                    .join()
+                    .map_err(|_| {
+                        KernelError::Internal("the cluster connect thread panicked".into())
+                    })?
+                    .map_err(KernelError::Internal)?,
+            ),
+            None => None,
+        };
         let shared = Arc::new(Shared {
             bus: Arc::new(Bus::new(Arc::clone(&metrics))),
             directory: Arc::new(directory),
@@ -116,6 +134,7 @@ impl Kernel {
                 env: options.worker_env,
             },
             standbys: Standbys::default(),
+            cluster,
         });
         let (escalation_tx, escalation) = watch::channel(None);
         let mut cells = IndexMap::new();
@@ -239,7 +258,8 @@ impl Kernel {
         Ok(ActorStatus {
             name: cell.spec.name.clone(),
             kind: cell.spec.kind.clone(),
-            placement: cell.spec.placement,
+            placement: tracked.placement,
+            node: tracked.node,
             state: tracked.state,
             pid: tracked.pid,
             restarts: tracked.restarts,
@@ -299,6 +319,81 @@ impl Kernel {
             .map_err(|err| KernelError::Internal(format!("the supervisor is unreachable: {err}")))?
     }
 
+    /// The cluster as the kernel hears it (`null` without a `[cluster]`).
+    pub fn cluster_status(&self) -> serde_json::Value {
+        let Some(cluster) = &self.inner.shared.cluster else {
+            return serde_json::Value::Null;
+        };
+        let timeout = cluster.config.node_timeout;
+        let nodes: Vec<serde_json::Value> = cluster
+            .nodes()
+            .into_iter()
+            .map(|(name, silent, beat)| {
+                serde_json::json!({
+                    "name": name,
+                    "host": beat.host,
+                    "pid": beat.pid,
+                    "cpus": beat.cpus,
+                    "capacity": beat.capacity,
+                    "instances": beat.instances,
+                    "silent_ms": silent.as_millis() as u64,
+                    "up": silent <= timeout,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "nats_url": cluster.config.nats_url,
+            "kernel_id": cluster.id,
+            "subject_prefix": cluster.config.prefix,
+            "node_timeout_ms": timeout.as_millis() as u64,
+            "nodes": nodes,
+        })
+    }
+
+    /// Move actor `name` to another placement while it runs: the proxy
+    /// takes the new placement, then the instance is stopped gracefully
+    /// (it answers what it was sent first) and started in its new place.
+    /// Calls that arrive meanwhile wait in its mailbox and go to the new
+    /// instance: none is lost or answered twice. Returns the new pid.
+    pub async fn relocate(
+        &self,
+        name: &str,
+        placement: crate::config::Placement,
+        nodes: Vec<String>,
+    ) -> Result<u32, KernelError> {
+        use crate::config::Placement;
+        let cell = self.cell(name)?;
+        let refuse = |reason: String| {
+            Err(KernelError::Unsupported {
+                actor: name.to_string(),
+                reason,
+            })
+        };
+        match placement {
+            Placement::Remote if self.inner.shared.cluster.is_none() => {
+                return refuse("the config has no [cluster]: no node to move to".into());
+            }
+            Placement::Remote if nodes.is_empty() => {
+                return refuse("a move to \"remote\" names a node (or nodes)".into());
+            }
+            Placement::Inprocess | Placement::Process if !nodes.is_empty() => {
+                return refuse(format!(
+                    "only a remote actor runs on a node (placement {:?})",
+                    placement.as_str()
+                ));
+            }
+            _ => {}
+        }
+        if let Some(bad) = nodes.iter().find(|node| !crate::cluster::is_token(node)) {
+            return refuse(format!("{bad:?} is not a node name"));
+        }
+        cell.proxy
+            .send(crate::proxy::Relocate { placement, nodes })
+            .await
+            .map_err(|err| KernelError::Internal(format!("the proxy is unreachable: {err}")))?;
+        self.restart(name).await
+    }
+
     /// Kill actor `name`'s instance: SIGKILL for a child, an injected panic
     /// in-process. The supervisor restarts it as for any failure.
     pub fn kill(&self, name: &str, reason: &str) -> Result<(), KernelError> {
@@ -311,12 +406,13 @@ impl Kernel {
     /// Kernel diagnostics: inject a fault into actor `name`'s host.
     pub fn inject(&self, name: &str, fault: InjectedFault) -> Result<(), KernelError> {
         let cell = self.cell(name)?;
-        if fault.child_only() && cell.spec.placement != crate::config::Placement::Process {
+        let placement = cell.status.get().placement;
+        if fault.child_only() && placement == crate::config::Placement::Inprocess {
             return Err(KernelError::Unsupported {
                 actor: name.to_string(),
                 reason: format!(
                     "{fault:?} is a child process's fault; this actor runs {}",
-                    cell.spec.placement.as_str()
+                    placement.as_str()
                 ),
             });
         }

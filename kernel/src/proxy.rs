@@ -38,6 +38,8 @@ pub(crate) struct Shared {
     pub(crate) worker: WorkerCommand,
     /// Children waiting to become process actors' next instances.
     pub(crate) standbys: Standbys,
+    /// The NATS connection, when the config has a `[cluster]`.
+    pub(crate) cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 /// An instance ended on its own (not because the supervisor stopped it).
@@ -73,6 +75,14 @@ pub(crate) struct Stop;
 #[rtype(result = "()")]
 pub(crate) struct Kill {
     pub(crate) reason: String,
+}
+
+/// Take another placement; the next instance starts there.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Relocate {
+    pub(crate) placement: crate::config::Placement,
+    pub(crate) nodes: Vec<String>,
 }
 
 /// Kernel diagnostics: inject a fault into the instance.
@@ -242,10 +252,16 @@ impl Proxy {
         self.missed = 0;
         let took = self.start_began.elapsed();
         let how = host.started_how();
+        let node = host.node();
+        let on_node = node
+            .as_ref()
+            .map(|node| format!(" on node {node}"))
+            .unwrap_or_default();
         self.route.attach(self.generation, host);
         let generation = self.generation;
         self.status.update(|status| {
             status.state = State::Running;
+            status.node = node;
             status.pid = pid;
             status.ready_at = Some(Instant::now());
             status.generation = generation;
@@ -254,7 +270,7 @@ impl Proxy {
         self.event(
             "started",
             format!(
-                "{} instance ready in {:.1} ms{how}",
+                "{} instance ready in {:.1} ms{how}{on_node}",
                 self.spec.placement.as_str(),
                 took.as_secs_f64() * 1e3
             ),

@@ -273,6 +273,34 @@ impl Route {
         self.blocked.store(since.is_some(), Ordering::Relaxed);
     }
 
+    /// Deliver nothing more to instance `generation`, which is being stopped
+    /// gracefully: what arrives from now on waits for the next instance.
+    pub(crate) fn hold(&self, generation: u64) {
+        let mut flow = self.flow();
+        if flow.generation == generation {
+            flow.host = None;
+            self.set_blocked(&mut flow, None);
+        }
+    }
+
+    /// Calls and tells delivered to instance `generation` and not yet
+    /// answered or handled.
+    pub(crate) fn in_flight(&self, generation: u64) -> usize {
+        let flow = self.flow();
+        let tells = if flow.generation == generation {
+            flow.tells
+        } else {
+            0
+        };
+        let calls = self
+            .calls()
+            .table
+            .values()
+            .filter(|entry| entry.sent_to == Some(generation))
+            .count();
+        tells + calls
+    }
+
     /// Instance `generation` is gone: re-send or answer its calls in flight.
     pub(crate) fn detach(&self, generation: u64) {
         let mut restarting = Vec::new();

@@ -35,7 +35,10 @@ pub struct ActorStatus {
     pub placement: Placement,
     /// State.
     pub state: State,
-    /// The child's pid, or the kernel's for in-process actors.
+    /// The node it runs on (remote placement; `null` otherwise).
+    pub node: Option<String>,
+    /// The child's pid (on its node, for a remote actor), or the kernel's
+    /// for in-process actors.
     pub pid: u32,
     /// Restarts so far.
     pub restarts: u64,
@@ -58,6 +61,9 @@ pub struct ActorStatus {
 /// The mutable part, kept by the proxy.
 #[derive(Clone, Debug)]
 pub(crate) struct Tracked {
+    /// Where it runs now (a move changes it).
+    pub(crate) placement: Placement,
+    pub(crate) node: Option<String>,
     pub(crate) state: State,
     pub(crate) pid: u32,
     pub(crate) restarts: u64,
@@ -71,8 +77,10 @@ pub(crate) struct Tracked {
 pub(crate) struct StatusCell(Mutex<Tracked>);
 
 impl StatusCell {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(placement: Placement) -> Self {
         StatusCell(Mutex::new(Tracked {
+            placement,
+            node: None,
             state: State::Starting,
             pid: 0,
             restarts: 0,

@@ -8,8 +8,8 @@
 //! one wake-up on each side. Any panic ends the process after the kernel has
 //! been told why; the kernel restarts it.
 
-mod frames;
-mod peers;
+pub(crate) mod frames;
+pub(crate) mod peers;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

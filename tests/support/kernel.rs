@@ -22,14 +22,23 @@ pub fn options() -> KernelOptions {
     }
 }
 
+#[path = "cluster.rs"]
+pub mod cluster;
+
 /// Parse a config with the builtin registry.
 pub fn config(toml: &str) -> KernelConfig {
     KernelConfig::from_toml(toml, &Registry::with_builtins()).unwrap()
 }
 
-/// Boot a kernel from TOML.
+/// Boot a kernel from TOML. A config with a remote actor and no
+/// `[cluster]` runs on the test binary's shared cluster (nodes `a`, `b`).
 pub async fn boot(toml: &str) -> Kernel {
-    Kernel::boot(config(toml), &Registry::with_builtins(), options())
+    let mut toml = toml.to_string();
+    if toml.contains("placement = \"remote\"") && !toml.contains("[cluster]") {
+        let shared = cluster::shared().expect("a remote test checks remote_ready() first");
+        toml.push_str(&shared.lock().unwrap().toml());
+    }
+    Kernel::boot(config(&toml), &Registry::with_builtins(), options())
         .await
         .unwrap()
 }
@@ -47,12 +56,23 @@ backoff_initial_ms = 1
 backoff_max_ms = 5
 "#;
 
-/// One probe actor table.
+/// One probe actor table (a remote one on node `a`).
 pub fn probe(name: &str, placement: Placement, extra: &str) -> String {
+    let node = if placement == Placement::Remote {
+        "node = \"a\"\n"
+    } else {
+        ""
+    };
     format!(
-        "[actors.{name}]\nkind = \"probe\"\nplacement = \"{}\"\nshm_slots = 4\nshm_slot_bytes = 4_194_304\n{extra}\n",
+        "[actors.{name}]\nkind = \"probe\"\nplacement = \"{}\"\n{node}shm_slots = 4\nshm_slot_bytes = 4_194_304\n{extra}\n",
         placement.as_str()
     )
+}
+
+/// Whether a test in `placement` can run here (remote: nats-server is
+/// installed; the shared cluster is started).
+pub fn ready(placement: Placement) -> bool {
+    placement != Placement::Remote || cluster::shared().is_some()
 }
 
 /// Poll `check` every 5 ms until it holds or `within` passes.

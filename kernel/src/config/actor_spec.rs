@@ -24,6 +24,8 @@ const ACTOR_KERNEL_KEYS: &[&str] = &[
     "heartbeat_ms",
     "heartbeat_misses",
     "standby",
+    "node",
+    "nodes",
 ];
 
 pub(super) fn actor_spec(
@@ -117,6 +119,55 @@ pub(super) fn actor_spec(
     // A standby child is a process placement's; in-process it means nothing.
     let standby: bool =
         get(&kernel_keys, &prefix, "standby")?.unwrap_or(true) && placement == Placement::Process;
+    let node: Option<String> = get(&kernel_keys, &prefix, "node")?;
+    let listed: Option<Vec<String>> = get(&kernel_keys, &prefix, "nodes")?;
+    let nodes = match (node, listed) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::new(
+                format!("{prefix}.nodes"),
+                "give `node` or `nodes`, not both",
+            ));
+        }
+        (Some(node), None) => vec![node],
+        (None, Some(nodes)) => nodes,
+        (None, None) => Vec::new(),
+    };
+    for node in &nodes {
+        if !crate::cluster::is_token(node) {
+            let key = if kernel_keys.contains_key("node") {
+                "node"
+            } else {
+                "nodes"
+            };
+            return Err(ConfigError::new(
+                format!("{prefix}.{key}"),
+                format!("{node:?} is not a node name (1 to 64 of a-z, 0-9, '_', '-')"),
+            ));
+        }
+    }
+    match (placement, nodes.is_empty()) {
+        (Placement::Remote, true) => {
+            return Err(ConfigError::new(
+                format!("{prefix}.node"),
+                "placement = \"remote\" needs `node = \"NAME\"` or `nodes = [...]`",
+            ));
+        }
+        (Placement::Inprocess | Placement::Process, false) => {
+            let key = if kernel_keys.contains_key("node") {
+                "node"
+            } else {
+                "nodes"
+            };
+            return Err(ConfigError::new(
+                format!("{prefix}.{key}"),
+                format!(
+                    "only a remote actor runs on a node (placement is {:?})",
+                    placement.as_str()
+                ),
+            ));
+        }
+        _ => {}
+    }
     let mailbox: usize = get(&kernel_keys, &prefix, "mailbox")?.unwrap_or(1024);
     at_least(&format!("{prefix}.mailbox"), mailbox as u64, 1)?;
 
@@ -186,6 +237,7 @@ pub(super) fn actor_spec(
         heartbeat_misses,
         start_timeout,
         standby,
+        nodes,
         config: table,
     })
 }

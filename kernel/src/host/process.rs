@@ -11,7 +11,7 @@
 
 mod forward;
 mod frames;
-mod reader;
+pub(crate) mod reader;
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -37,7 +37,7 @@ pub(crate) use frames::KernelFrames;
 
 /// Data messages (replies to the child's requests) that may wait on the
 /// kernel's side of a link for credit before the child counts as stalled.
-const BACKLOG: usize = 4096;
+pub(crate) const BACKLOG: usize = 4096;
 
 /// What the kernel tells a new child about itself (bincode, inside `Wire::Setup`).
 #[derive(Debug, Encode, Decode)]
@@ -54,7 +54,7 @@ pub(crate) struct WorkerInit {
 }
 
 /// Releases of the child's slots go over the link.
-struct LinkReleases(Arc<Link>);
+pub(crate) struct LinkReleases(pub(crate) Arc<Link>);
 
 impl ReleaseSink for LinkReleases {
     fn release(&self, pool: u32, slot: u32, seq: u64) {
@@ -126,7 +126,53 @@ pub(crate) struct ProcessConn {
 }
 
 impl ProcessConn {
-    fn send(&self, payload: Payload, span: u64, body: impl FnOnce(WirePayload) -> Body) -> Sent {
+    /// Wire up a connected instance's channels: the kernel's link (its
+    /// pool's releases go over it) and the reader thread.
+    pub(crate) fn open(
+        launch: &Launch,
+        to_child: ipc_channel::ipc::IpcBytesSender,
+        setup: ipc_channel::ipc::IpcSender<Wire>,
+        from_child: ipc_channel::ipc::IpcReceiver<Wire>,
+    ) -> Result<Arc<Self>, StartError> {
+        let link = Arc::new(Link::new(to_child, "kernel", DEFAULT_WINDOW, BACKLOG));
+        if let Some(pool) = &launch.pool {
+            pool.set_sink(Some(Arc::new(LinkReleases(Arc::clone(&link)))));
+        }
+        let conn = Arc::new_cyclic(|me| ProcessConn {
+            link,
+            frames: KernelFrames::new(
+                launch.pool.clone(),
+                setup,
+                launch.route.metrics.copies.clone(),
+            ),
+            forwarder: Forwarder::new(me.clone()),
+            awaiting: AtomicU64::new(0),
+        });
+        let reader = reader::Reader::new(from_child, Arc::clone(&conn), launch);
+        std::thread::Builder::new()
+            .name(format!("warden-read-{}", launch.spec.name))
+            .spawn(move || reader.run())
+            .map_err(|err| {
+                StartError::Internal(format!("cannot start the reader thread: {err}"))
+            })?;
+        Ok(conn)
+    }
+
+    /// A call went out (the reader spins for its answer).
+    pub(crate) fn call(&self, id: u64, span: u64, payload: Payload) -> Sent {
+        let sent = self.send(payload, span, |payload| Body::Call { id, payload });
+        if let Sent::Yes = sent {
+            self.awaiting.fetch_add(1, Ordering::Relaxed);
+        }
+        sent
+    }
+
+    pub(crate) fn send(
+        &self,
+        payload: Payload,
+        span: u64,
+        body: impl FnOnce(WirePayload) -> Body,
+    ) -> Sent {
         if !self.link.has_room(payload.data.len(), payload.frames.len()) {
             return Sent::NotNow(payload);
         }
@@ -167,13 +213,7 @@ impl Host for ProcessInstance {
     }
 
     fn call(&self, _generation: u64, id: u64, span: u64, payload: Payload) -> Sent {
-        let sent = self
-            .conn
-            .send(payload, span, |payload| Body::Call { id, payload });
-        if let Sent::Yes = sent {
-            self.conn.awaiting.fetch_add(1, Ordering::Relaxed);
-        }
-        sent
+        self.conn.call(id, span, payload)
     }
 
     fn tell(&self, payload: Payload) -> Sent {
@@ -319,6 +359,15 @@ impl Standbys {
         }
     }
 
+    /// Kill and reap `name`'s standby, if one waits (the actor moved away).
+    pub(crate) fn discard(&self, name: &str) {
+        let standby = self.lock().remove(name);
+        if let Some(mut standby) = standby {
+            let _ = standby.child.kill();
+            let _ = standby.child.wait();
+        }
+    }
+
     /// The pid of `name`'s standby, if one is waiting.
     pub(crate) fn pid(&self, name: &str) -> Option<u32> {
         self.lock().get(name).map(|standby| standby.pid)
@@ -407,36 +456,15 @@ fn attach(
     } = connected;
     let generation = launch.generation;
     let name = &launch.spec.name;
-    let link = Arc::new(Link::new(to_child, "kernel", DEFAULT_WINDOW, BACKLOG));
-    if let Some(pool) = &launch.pool {
-        pool.set_sink(Some(Arc::new(LinkReleases(Arc::clone(&link)))));
-    }
-    let conn = Arc::new_cyclic(|me| ProcessConn {
-        link,
-        frames: KernelFrames::new(
-            launch.pool.clone(),
-            setup,
-            launch.route.metrics.copies.clone(),
-        ),
-        forwarder: Forwarder::new(me.clone()),
-        awaiting: AtomicU64::new(0),
-    });
     let exited = Arc::new(AtomicBool::new(false));
-    let kill_now = |child: &mut std::process::Child| {
-        let _ = child.kill();
-        let _ = child.wait();
+    let conn = match ProcessConn::open(launch, to_child, setup, from_child) {
+        Ok(conn) => conn,
+        Err(err) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(err);
+        }
     };
-
-    let reader = reader::Reader::new(from_child, Arc::clone(&conn), launch);
-    let spawned = std::thread::Builder::new()
-        .name(format!("warden-read-{name}"))
-        .spawn(move || reader.run());
-    if let Err(err) = spawned {
-        kill_now(&mut child);
-        return Err(StartError::Internal(format!(
-            "cannot start the reader thread: {err}"
-        )));
-    }
 
     let watcher_exited = Arc::clone(&exited);
     let events = launch.events.clone();

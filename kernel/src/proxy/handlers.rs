@@ -66,38 +66,27 @@ impl Handler<Stop> for Proxy {
         }
         self.ending.stopping = true;
         let generation = self.generation;
-        let timeout = self.spec.shutdown_timeout;
         match self.instance.clone() {
-            Some(host) => match host.stop() {
-                // It says when it has stopped; the wait is bounded.
-                Some(done) => {
-                    let addr = ctx.address();
-                    actix::spawn(async move {
-                        let timed_out = tokio::time::timeout(timeout, done).await.is_err();
-                        addr.do_send(InProcStopped {
-                            generation,
-                            timed_out,
-                        });
-                    });
-                }
-                // Its exit is reported as an instance event; it is killed
-                // if that does not come in time.
-                None => {
-                    self.timers.push(ctx.run_later(timeout, move |proxy, ctx| {
-                        if proxy.generation == generation && proxy.instance.is_some() {
-                            proxy.kill_for(
-                                format!("did not stop within {} ms", timeout.as_millis()),
-                                true,
-                                ctx,
-                            );
-                        }
-                    }));
-                }
-            },
-            None => {
-                // Launching: it will be killed when the launch result arrives.
-                self.ending.killed_for = Some("stopped while starting".into());
+            // A running instance is drained first: nothing new goes to it,
+            // and what it was sent is answered before it is told to stop
+            // (bounded by half the shutdown timeout). What arrives
+            // meanwhile waits for the next instance: an admin restart or a
+            // move loses no call and re-sends none.
+            Some(_) if !self.starting => {
+                self.route.hold(generation);
+                let route = std::sync::Arc::clone(&self.route);
+                let addr = ctx.address();
+                let limit = self.spec.shutdown_timeout / 2;
+                actix::spawn(async move {
+                    let deadline = tokio::time::Instant::now() + limit;
+                    while route.in_flight(generation) > 0 && tokio::time::Instant::now() < deadline
+                    {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                    addr.do_send(Drained { generation });
+                });
             }
+            _ => self.stop_now(ctx),
         }
         Box::pin(async move { rx.await.unwrap_or_else(|_| "stop abandoned".into()) })
     }
@@ -134,6 +123,88 @@ impl Handler<Kill> for Proxy {
             self.event("killed", msg.reason.clone());
             self.kill_for(msg.reason, false, ctx);
         }
+    }
+}
+
+/// A stopping instance has answered what it was sent (or the drain's
+/// bound passed): tell it to stop now.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Drained {
+    generation: u64,
+}
+
+impl Handler<Drained> for Proxy {
+    type Result = ();
+
+    fn handle(&mut self, msg: Drained, ctx: &mut Self::Context) {
+        if msg.generation == self.generation && self.ending.stopping && self.instance.is_some() {
+            self.stop_now(ctx);
+        }
+    }
+}
+
+impl Proxy {
+    /// Ask the instance to stop; killed if it does not within the shutdown timeout.
+    fn stop_now(&mut self, ctx: &mut Context<Self>) {
+        let generation = self.generation;
+        let timeout = self.spec.shutdown_timeout;
+        match self.instance.clone() {
+            Some(host) => match host.stop() {
+                // It says when it has stopped; the wait is bounded.
+                Some(done) => {
+                    let addr = ctx.address();
+                    actix::spawn(async move {
+                        let timed_out = tokio::time::timeout(timeout, done).await.is_err();
+                        addr.do_send(InProcStopped {
+                            generation,
+                            timed_out,
+                        });
+                    });
+                }
+                // Its exit is reported as an instance event; it is killed
+                // if that does not come in time.
+                None => {
+                    self.timers.push(ctx.run_later(timeout, move |proxy, ctx| {
+                        if proxy.generation == generation && proxy.instance.is_some() {
+                            proxy.kill_for(
+                                format!("did not stop within {} ms", timeout.as_millis()),
+                                true,
+                                ctx,
+                            );
+                        }
+                    }));
+                }
+            },
+            None => {
+                // Launching: it will be killed when the launch result arrives.
+                self.ending.killed_for = Some("stopped while starting".into());
+            }
+        }
+    }
+}
+
+impl Handler<super::Relocate> for Proxy {
+    type Result = ();
+
+    fn handle(&mut self, msg: super::Relocate, _: &mut Self::Context) {
+        use crate::config::Placement;
+        let mut spec = (*self.spec).clone();
+        let from = spec.placement;
+        spec.placement = msg.placement;
+        spec.standby = msg.placement == Placement::Process;
+        spec.nodes = msg.nodes;
+        if from == Placement::Process && msg.placement != Placement::Process {
+            self.shared.standbys.discard(&spec.name);
+        }
+        let to = match spec.nodes.as_slice() {
+            [] => msg.placement.as_str().to_string(),
+            nodes => format!("{} ({})", msg.placement.as_str(), nodes.join(", ")),
+        };
+        self.event("moving", format!("from {} to {to}", from.as_str()));
+        self.spec = std::sync::Arc::new(spec);
+        self.status
+            .update(|status| status.placement = msg.placement);
     }
 }
 

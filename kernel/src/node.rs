@@ -1,0 +1,466 @@
+//! `warden node`: a process that joins a cluster over NATS and hosts actor
+//! instances for a kernel on another host (docs/CLUSTER.md).
+//!
+//! Each instance is a child process running `warden worker`, exactly as a
+//! kernel's local child, with its pool made here. The node is the kernel's
+//! stand-in towards it — a link, the pool's kernel side, a reader — and
+//! passes everything else through a tunnel (`cluster/tunnel.rs`).
+//!
+//! It beats every 250 ms on `node.NAME.beat` (its capacity and instances).
+//! An instance is killed when its kernel asks, when a newer generation of
+//! the same actor starts anywhere (the fence), when its kernel has been
+//! silent for the fence interval the kernel gave, and when this node itself
+//! was frozen longer than that (SIGSTOP, a VM pause): a node cut off from
+//! its kernel never serves beside the instance that replaced it.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+use warden_transport::bootstrap::{self, ChildCommand, Connected, Wire};
+use warden_transport::{DEFAULT_WINDOW, Link, SlotPool};
+
+use crate::cluster::tunnel::{ExitReport, Outbox, TunnelEnd};
+use crate::cluster::{NodeBeat, Subjects, connect, is_token};
+use crate::config::ClusterConfig;
+use crate::host::process::{BACKLOG, KernelFrames, LinkReleases, WorkerInit};
+use crate::host::remote::{Control, StartReply, StartRequest};
+
+/// How often a node beats.
+pub const BEAT: Duration = Duration::from_millis(250);
+
+/// What `warden node` needs.
+#[derive(Clone, Debug)]
+pub struct NodeOptions {
+    /// The node's name (one subject token).
+    pub name: String,
+    /// NATS and subjects (`nats_url`, prefix, credentials).
+    pub cluster: ClusterConfig,
+    /// Instances it hosts at most.
+    pub capacity: usize,
+    /// How to start a child (`/proc/self/exe worker`).
+    pub worker_program: PathBuf,
+    /// See `worker_program`.
+    pub worker_args: Vec<OsString>,
+    /// Extra environment for children.
+    pub worker_env: Vec<(OsString, OsString)>,
+}
+
+struct Hosted {
+    generation: u64,
+    pid: u32,
+    /// ms since the node started when the kernel was last heard.
+    heard_ms: Arc<AtomicU64>,
+    fence: Duration,
+    /// Why it is being killed (set once).
+    killed: Arc<Mutex<Option<String>>>,
+}
+
+impl Hosted {
+    fn kill(&self, why: &str) {
+        let mut killed = self.killed.lock().unwrap_or_else(PoisonError::into_inner);
+        if killed.is_none() {
+            *killed = Some(why.to_string());
+            tracing::warn!(
+                pid = self.pid,
+                generation = self.generation,
+                reason = why,
+                "killing an instance"
+            );
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+struct Node {
+    options: NodeOptions,
+    client: async_nats::Client,
+    subjects: Subjects,
+    runtime: tokio::runtime::Handle,
+    hosted: Mutex<HashMap<(String, String), Hosted>>,
+    epoch: Instant,
+}
+
+impl Node {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Hosted>> {
+        self.hosted.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+}
+
+/// Run a node until SIGINT/SIGTERM; its children die with it.
+pub fn run(options: NodeOptions) -> Result<(), String> {
+    if !is_token(&options.name) {
+        return Err(format!(
+            "--name {:?}: a node name is 1 to 64 of a-z, 0-9, '_' and '-'",
+            options.name
+        ));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("warden-node")
+        .enable_all()
+        .build()
+        .map_err(|err| format!("cannot start the runtime: {err}"))?;
+    let result = runtime.block_on(serve(options, runtime.handle().clone()));
+    runtime.shutdown_background();
+    result
+}
+
+async fn serve(options: NodeOptions, runtime: tokio::runtime::Handle) -> Result<(), String> {
+    let client = connect(&options.cluster, &format!("warden-node-{}", options.name)).await?;
+    let subjects = Subjects::new(&options.cluster.prefix);
+    let sub_err = |err: async_nats::SubscribeError| format!("cannot subscribe: {err}");
+    let mut starts = client
+        .subscribe(subjects.start(&options.name))
+        .await
+        .map_err(sub_err)?;
+    let mut controls = client
+        .subscribe(subjects.control(&options.name))
+        .await
+        .map_err(sub_err)?;
+    let mut fences = client.subscribe(subjects.fence()).await.map_err(sub_err)?;
+    client
+        .flush()
+        .await
+        .map_err(|err| format!("cannot reach NATS: {err}"))?;
+    tracing::info!(node = %options.name, nats = %options.cluster.nats_url, capacity = options.capacity, "node up");
+    eprintln!(
+        "warden node {}: joined {} (subjects {}.*), hosting up to {} instances",
+        options.name, options.cluster.nats_url, options.cluster.prefix, options.capacity
+    );
+    let node = Arc::new(Node {
+        subjects,
+        client,
+        options,
+        runtime,
+        hosted: Mutex::new(HashMap::new()),
+        epoch: Instant::now(),
+    });
+    let mut beat = tokio::time::interval(BEAT);
+    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_beat = Instant::now();
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|err| format!("cannot watch SIGTERM: {err}"))?;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = sigterm.recv() => break,
+            _ = beat.tick() => {
+                let frozen = last_beat.elapsed();
+                last_beat = Instant::now();
+                node.watchdog(frozen);
+                node.beat().await;
+            }
+            Some(message) = starts.next() => {
+                let Some(reply) = message.reply.clone() else { continue };
+                let starter = Arc::clone(&node);
+                // Children are forked on the kernel crate's spawner thread,
+                // which lives as long as the node (PR_SET_PDEATHSIG).
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let queued = crate::spawner::run(move || {
+                    let _ = tx.send(starter.start(&message.payload));
+                });
+                let answer: StartReply = match queued {
+                    Ok(()) => rx.await.unwrap_or_else(|_| Err("the spawner thread is gone".into())),
+                    Err(err) => Err(err),
+                };
+                let bytes = bincode::encode_to_vec(&answer, bincode::config::standard()).unwrap_or_default();
+                let _ = node.client.publish(reply, bytes.into()).await;
+            }
+            Some(message) = controls.next() => {
+                if let Ok((control, _)) = bincode::decode_from_slice::<Control, _>(&message.payload, bincode::config::standard())
+                        && let Some(hosted) = node.lock().get(&(control.kernel, control.name)).filter(|h| h.generation == control.generation)
+                    {
+                        hosted.kill("killed by its kernel");
+                }
+            }
+            Some(message) = fences.next() => {
+                if let Ok((fence, _)) = bincode::decode_from_slice::<Control, _>(&message.payload, bincode::config::standard())
+                        && let Some(hosted) = node.lock().get(&(fence.kernel, fence.name)).filter(|h| h.generation < fence.generation)
+                    {
+                        hosted.kill(&format!("fenced: generation {} started elsewhere", fence.generation));
+                }
+            }
+        }
+    }
+    eprintln!("warden node {}: stopping", node.options.name);
+    for hosted in node.lock().values() {
+        hosted.kill("the node is stopping");
+    }
+    let _ = node.client.flush().await;
+    Ok(())
+}
+
+impl Node {
+    /// Kill what must not serve any more (see the module documentation).
+    fn watchdog(&self, since_last_beat: Duration) {
+        let now = self.now_ms();
+        for ((_, name), hosted) in self.lock().iter() {
+            if since_last_beat > hosted.fence {
+                hosted.kill(&format!(
+                    "fenced: this node was frozen for {} ms",
+                    since_last_beat.as_millis()
+                ));
+                continue;
+            }
+            let silent = now.saturating_sub(hosted.heard_ms.load(Ordering::Acquire));
+            if silent > hosted.fence.as_millis() as u64 {
+                tracing::warn!(actor = %name, silent, "the kernel is silent");
+                hosted.kill(&format!("fenced: its kernel was silent for {silent} ms"));
+            }
+        }
+    }
+
+    async fn beat(&self) {
+        let beat = self.beat_now();
+        let Ok(bytes) = serde_json::to_vec(&beat) else {
+            return;
+        };
+        let _ = self
+            .client
+            .publish(self.subjects.beat(&self.options.name), bytes.into())
+            .await;
+    }
+
+    fn beat_now(&self) -> NodeBeat {
+        let hosted = self.lock();
+        NodeBeat {
+            name: self.options.name.clone(),
+            pid: std::process::id(),
+            host: std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|name| name.trim().to_string())
+                .unwrap_or_default(),
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            instances: hosted
+                .iter()
+                .map(|((_, name), h)| format!("{name}/{}", h.generation))
+                .collect(),
+            capacity: self.options.capacity,
+        }
+    }
+
+    /// Start an instance (on the spawner thread).
+    fn start(self: &Arc<Self>, request: &[u8]) -> StartReply {
+        let (request, _) =
+            bincode::decode_from_slice::<StartRequest, _>(request, bincode::config::standard())
+                .map_err(|err| format!("a malformed start request: {err}"))?;
+        let (init, _) =
+            bincode::decode_from_slice::<WorkerInit, _>(&request.init, bincode::config::standard())
+                .map_err(|err| format!("malformed start parameters: {err}"))?;
+        if !is_token(&request.name) || init.name != request.name {
+            return Err(format!("{:?} is not an actor name", request.name));
+        }
+        let key = (request.kernel.clone(), request.name.clone());
+        if !is_token(&request.kernel) {
+            return Err(format!("{:?} is not a kernel id", request.kernel));
+        }
+        {
+            let hosted = self.lock();
+            if let Some(old) = hosted.get(&key) {
+                if old.generation >= request.generation {
+                    return Err(format!(
+                        "generation {} of {} already runs here (asked for {})",
+                        old.generation, request.name, request.generation
+                    ));
+                }
+                old.kill("replaced by a newer generation");
+            }
+            if hosted.len() >= self.options.capacity && !hosted.contains_key(&key) {
+                return Err(format!(
+                    "node {} is full ({} instances)",
+                    self.options.name, self.options.capacity
+                ));
+            }
+        }
+        let pool = match init.pool {
+            Some(spec) => {
+                Some(SlotPool::create(spec, init.pool_id).map_err(|err| err.to_string())?)
+            }
+            None => None,
+        };
+        let generation = request.generation;
+        let heard_ms = Arc::new(AtomicU64::new(self.now_ms()));
+        let down_subject =
+            self.subjects
+                .instance(&request.kernel, &request.name, generation, "down");
+        let client = self.client.clone();
+        let mut down = self
+            .runtime
+            .block_on(async {
+                let sub = client.subscribe(down_subject).await?;
+                client.flush().await?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(sub)
+            })
+            .map_err(|err| format!("cannot subscribe: {err}"))?;
+
+        let mut args = self.options.worker_args.clone();
+        args.extend([
+            "--actor".into(),
+            request.kind.clone().into(),
+            "--name".into(),
+            request.name.clone().into(),
+        ]);
+        let command = ChildCommand {
+            program: self.options.worker_program.clone(),
+            args,
+            env: self.options.worker_env.clone(),
+        };
+        let Connected {
+            mut child,
+            pid,
+            setup,
+            to_child,
+            from_child,
+        } = bootstrap::spawn(&command, Duration::from_secs(10)).map_err(|err| err.to_string())?;
+        let child_init = WorkerInit {
+            held: Vec::new(),
+            ..init
+        };
+        let init_bytes = bincode::encode_to_vec(&child_init, bincode::config::standard())
+            .map_err(|err| err.to_string())?;
+        if let Err(err) = setup.send(Wire::Setup {
+            pool: pool.as_ref().map(|pool| pool.region()),
+            init: serde_bytes::ByteBuf::from(init_bytes),
+        }) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("the child did not take its setup: {err}"));
+        }
+        let link = Arc::new(Link::new(to_child, "kernel", DEFAULT_WINDOW, BACKLOG));
+        if let Some(pool) = &pool {
+            pool.set_sink(Some(Arc::new(LinkReleases(Arc::clone(&link)))));
+        }
+        let frames = Arc::new(KernelFrames::new(pool.clone(), setup, Default::default()));
+        let own = Arc::clone(&frames);
+        let release = move |pool_id: u32, slot: u32, seq: u64| match &own.pool {
+            Some(pool) if pool.id() == pool_id => {
+                pool.release(slot, seq).map_err(|e| e.to_string())
+            }
+            _ => own
+                .lent
+                .release(pool_id, slot, seq)
+                .map_err(|e| e.to_string()),
+        };
+        let out = Outbox::new(
+            self.client.clone(),
+            self.runtime.clone(),
+            self.subjects
+                .instance(&request.kernel, &request.name, generation, "up"),
+        );
+        let tunnel = Arc::new(TunnelEnd::new(link, frames, release, out));
+        let killed: Arc<Mutex<Option<String>>> = Arc::default();
+        self.lock().insert(
+            key.clone(),
+            Hosted {
+                generation,
+                pid,
+                heard_ms: Arc::clone(&heard_ms),
+                fence: Duration::from_millis(request.fence_ms.max(300)),
+                killed: Arc::clone(&killed),
+            },
+        );
+
+        // Child → kernel.
+        let reader_tunnel = Arc::clone(&tunnel);
+        let reader_killed = Arc::clone(&killed);
+        let reader = std::thread::Builder::new()
+            .name(format!("warden-node-read-{}", request.name))
+            .spawn(move || {
+                while let Ok(wire) = from_child.recv() {
+                    let fault = match wire {
+                        Wire::Frame(bytes) => reader_tunnel.on_local(&bytes).err(),
+                        _ => Some("a handshake message after the start".to_string()),
+                    };
+                    if let Some(fault) = fault {
+                        let mut killed =
+                            reader_killed.lock().unwrap_or_else(PoisonError::into_inner);
+                        if killed.is_none() {
+                            *killed = Some(format!("protocol fault: {fault}"));
+                            let _ = nix::sys::signal::kill(
+                                nix::unistd::Pid::from_raw(pid as i32),
+                                nix::sys::signal::Signal::SIGKILL,
+                            );
+                        }
+                        return;
+                    }
+                }
+            })
+            .map_err(|err| format!("cannot start a reader thread: {err}"))?;
+
+        // Kernel → child.
+        let down_tunnel = Arc::clone(&tunnel);
+        let down_killed = Arc::clone(&killed);
+        let node = Arc::clone(self);
+        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
+        self.runtime.spawn(async move {
+            loop {
+                let message = tokio::select! {
+                    _ = &mut stop_rx => break,
+                    message = down.next() => match message {
+                        Some(message) => message,
+                        None => break,
+                    },
+                };
+                heard_ms.store(node.now_ms(), Ordering::Release);
+                if let Err(fault) = down_tunnel.on_remote(&message.payload) {
+                    let mut killed = down_killed.lock().unwrap_or_else(PoisonError::into_inner);
+                    if killed.is_none() {
+                        *killed = Some(format!("tunnel fault from the kernel: {fault}"));
+                        let _ = nix::sys::signal::kill(
+                            nix::unistd::Pid::from_raw(pid as i32),
+                            nix::sys::signal::Signal::SIGKILL,
+                        );
+                    }
+                    break;
+                }
+            }
+            let _ = down.unsubscribe().await;
+        });
+
+        // The child's end: reported after what it sent before it.
+        let node = Arc::clone(self);
+        let name = request.name.clone();
+        let key_at_end = key;
+        std::thread::Builder::new()
+            .name(format!("warden-node-wait-{name}"))
+            .spawn(move || {
+                let status = child.wait();
+                let _ = reader.join();
+                let (mut status, code) = match status {
+                    Ok(status) => (bootstrap::describe_exit(status), status.code()),
+                    Err(err) => (format!("could not be waited for: {err}"), None),
+                };
+                if let Some(why) = killed
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .as_ref()
+                {
+                    status = format!("{status}: {why}");
+                }
+                tracing::info!(actor = %name, generation, %status, "instance ended");
+                let _ = stop_tx.send(());
+                let _ = tunnel.out.send_exit(&ExitReport { status, code });
+                let mut hosted = node.lock();
+                if hosted
+                    .get(&key_at_end)
+                    .is_some_and(|h| h.generation == generation)
+                {
+                    hosted.remove(&key_at_end);
+                }
+            })
+            .map_err(|err| format!("cannot start a watcher thread: {err}"))?;
+        tracing::info!(actor = %request.name, generation, pid, "instance started");
+        Ok(pid)
+    }
+}

@@ -1,0 +1,275 @@
+//! The remote placement on a real `nats-server` with real `warden node`
+//! processes: failover when a node is killed, fencing when a node is cut
+//! off and comes back, and moving a running actor in every direction under
+//! call load with nothing lost or answered twice. (The actor contract in
+//! this placement is `tests/conformance.rs`'s `remote` module.)
+#![allow(clippy::unwrap_used)]
+
+#[path = "support/kernel.rs"]
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use support::cluster::TestCluster;
+use support::{FAST, alive, eventually, eventually_async, probe};
+use warden_kernel::probe::{Probe, ProbeMsg, ProbeReply};
+use warden_kernel::{ActorRef, Kernel, Placement, State};
+
+async fn whoami(probe: &ActorRef<Probe>) -> Option<(u32, u64)> {
+    match probe.call(ProbeMsg::Whoami).await {
+        Ok(ProbeReply::Whoami {
+            pid, generation, ..
+        }) => Some((pid, generation)),
+        _ => None,
+    }
+}
+
+async fn boot_on(cluster: &TestCluster, actors: &str) -> Kernel {
+    support::boot(&format!("{FAST}\n{}\n{actors}", cluster.toml())).await
+}
+
+/// Node `a` is SIGKILLed (its children die with it): the actor answers
+/// from node `b`, with no call lost (an idempotent call in flight is
+/// re-sent, the others answer `Restarting`).
+#[actix_rt::test]
+async fn a_killed_node_moves_its_actors_to_another_node() {
+    let Some(mut cluster) = TestCluster::start(&["a", "b"], None) else {
+        return;
+    };
+    let kernel = boot_on(
+        &cluster,
+        &probe("p", Placement::Remote, "").replace("node = \"a\"", "nodes = [\"a\", \"b\"]"),
+    )
+    .await;
+    let probe = kernel.actor::<Probe>("p").unwrap();
+    let (pid, generation) = whoami(&probe).await.unwrap();
+    assert_eq!(kernel.status("p").unwrap().node.as_deref(), Some("a"));
+    assert!(alive(pid), "the instance runs on node a's host (here)");
+
+    let killed_at = Instant::now();
+    cluster.kill_node("a");
+    // An idempotent call sent into the failure is answered once, by b.
+    let answered = probe
+        .call(ProbeMsg::Echo("through the failover".into()))
+        .await;
+    let Ok(ProbeReply::Echo { generation: g, .. }) = answered else {
+        panic!("an idempotent call was lost in the failover: {answered:?}");
+    };
+    assert!(g > generation);
+    let moved = eventually(Duration::from_secs(10), || {
+        kernel
+            .status("p")
+            .is_ok_and(|s| s.state == State::Running && s.node.as_deref() == Some("b"))
+    })
+    .await;
+    assert!(moved, "status: {:?}", kernel.status("p"));
+    eprintln!(
+        "node a killed → answering on b after {:.0} ms",
+        killed_at.elapsed().as_secs_f64() * 1e3
+    );
+    assert!(!alive(pid), "node a's child died with it");
+    let last_exit = kernel.status("p").unwrap().last_exit.unwrap_or_default();
+    assert!(
+        last_exit.contains("node a") || last_exit.contains("heartbeat"),
+        "the exit names why: {last_exit}"
+    );
+    kernel.shutdown().await;
+}
+
+/// Node `a` is stopped (SIGSTOP: to the kernel it is cut off). The actor
+/// starts on `b`. When `a` continues, its stale instance is killed (the
+/// fence), and it never answers a call: every answer after the failover
+/// comes from `b`'s instance.
+#[actix_rt::test]
+async fn a_node_that_comes_back_never_serves_beside_its_replacement() {
+    let Some(mut cluster) = TestCluster::start(&["a", "b"], None) else {
+        return;
+    };
+    let kernel = boot_on(
+        &cluster,
+        &probe("p", Placement::Remote, "").replace("node = \"a\"", "nodes = [\"a\", \"b\"]"),
+    )
+    .await;
+    let probe = kernel.actor::<Probe>("p").unwrap();
+    let (old_pid, _) = whoami(&probe).await.unwrap();
+    cluster.signal_node("a", Signal::SIGSTOP);
+    let moved = eventually_async(Duration::from_secs(15), || async {
+        match whoami(&probe).await {
+            Some((pid, generation)) if pid != old_pid => Some((pid, generation)),
+            _ => None,
+        }
+    })
+    .await;
+    let (new_pid, new_generation) = moved.expect("the actor moved to node b");
+    assert_eq!(kernel.status("p").unwrap().node.as_deref(), Some("b"));
+    assert!(
+        alive(old_pid),
+        "the stale instance still runs while its node is stopped"
+    );
+    cluster.signal_node("a", Signal::SIGCONT);
+    let stop = Arc::new(AtomicBool::new(false));
+    // Calls keep flowing while node a wakes up: all answered by b's instance.
+    let mut answers = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while Instant::now() < deadline && alive(old_pid) {
+        answers.push(whoami(&probe).await);
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    assert!(
+        !alive(old_pid),
+        "node a killed its stale instance within 6 s of waking"
+    );
+    for answer in answers {
+        assert_eq!(answer, Some((new_pid, new_generation)));
+    }
+    // Node a is usable again for a later start, and b still serves.
+    assert_eq!(whoami(&probe).await, Some((new_pid, new_generation)));
+    kernel.shutdown().await;
+}
+
+/// Moving a running actor in every direction, under call load from four
+/// callers: every call is answered, none is re-sent, and answers come from
+/// one instance at a time (the generation a caller sees never goes back).
+#[actix_rt::test]
+async fn moves_in_every_direction_under_load_lose_and_repeat_nothing() {
+    let Some(cluster) = TestCluster::start(&["a", "b"], None) else {
+        return;
+    };
+    let kernel = boot_on(&cluster, &probe("p", Placement::Process, "")).await;
+    let probe = kernel.actor::<Probe>("p").unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut callers = Vec::new();
+    for caller in 0..4 {
+        let probe = probe.clone();
+        let stop = Arc::clone(&stop);
+        callers.push(actix_rt::spawn(async move {
+            let (mut calls, mut last_generation) = (0u64, 0u64);
+            while !stop.load(Ordering::Relaxed) {
+                let text = format!("{caller}/{calls}");
+                match probe.call(ProbeMsg::Echo(text.clone())).await {
+                    Ok(ProbeReply::Echo {
+                        text: back,
+                        generation,
+                        ..
+                    }) => {
+                        assert_eq!(back, text);
+                        assert!(
+                            generation >= last_generation,
+                            "an older instance answered after a newer one"
+                        );
+                        last_generation = generation;
+                    }
+                    other => panic!("call {text} was not answered: {other:?}"),
+                }
+                calls += 1;
+            }
+            calls
+        }));
+    }
+    let moves: [(&str, Option<&str>); 6] = [
+        ("remote", Some("a")),
+        ("inprocess", None),
+        ("remote", Some("b")),
+        ("remote", Some("a")),
+        ("process", None),
+        ("inprocess", None),
+    ];
+    let mut pauses = Vec::new();
+    for (placement, node) in moves {
+        actix_rt::time::sleep(Duration::from_millis(150)).await;
+        let placement: Placement =
+            serde_json::from_value(serde_json::Value::String(placement.into())).unwrap();
+        let nodes: Vec<String> = node.into_iter().map(String::from).collect();
+        let started = Instant::now();
+        kernel
+            .relocate("p", placement, nodes.clone())
+            .await
+            .unwrap_or_else(|err| panic!("move to {placement:?} {nodes:?}: {err}"));
+        pauses.push(started.elapsed());
+        let status = kernel.status("p").unwrap();
+        assert_eq!(status.placement, placement);
+        assert_eq!(status.node, nodes.first().cloned());
+        assert_eq!(status.state, State::Running);
+    }
+    actix_rt::time::sleep(Duration::from_millis(150)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut total = 0;
+    for caller in callers {
+        total += caller.await.unwrap();
+    }
+    let metrics = kernel.metrics_text();
+    let resent: f64 = metrics
+        .lines()
+        .filter(|line| line.starts_with("warden_calls_resent_total") && line.contains("\"p\""))
+        .filter_map(|line| line.rsplit(" ").next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(resent, 0.0, "no call was re-sent during the moves");
+    assert!(total > 100, "the callers kept calling ({total} calls)");
+    eprintln!("{total} calls through 6 moves; move times {pauses:?}");
+    kernel.shutdown().await;
+}
+
+/// A remote actor whose nodes are all absent does not start, and says
+/// which nodes it waited for; a bad `[cluster]` is refused with its key.
+#[actix_rt::test]
+async fn an_absent_node_and_a_bad_cluster_are_named() {
+    let Some(cluster) = TestCluster::start(&[], None) else {
+        return;
+    };
+    let config = support::config(&format!(
+        "{FAST}\n{}\n{}",
+        cluster.toml(),
+        probe("p", Placement::Remote, "").replace("node = \"a\"", "node = \"nowhere\"")
+    ));
+    let booted = Kernel::boot(
+        config,
+        &warden_kernel::Registry::with_builtins(),
+        support::options(),
+    )
+    .await;
+    let Err(err) = booted else {
+        panic!("no node, no start");
+    };
+    let text = err.to_string();
+    assert!(
+        text.contains("nowhere") && text.contains("never heard"),
+        "{text}"
+    );
+
+    let registry = warden_kernel::Registry::with_builtins();
+    for (toml, key) in [
+        (
+            "[cluster]\nnats_url = \"http://x\"".to_string(),
+            "cluster.nats_url",
+        ),
+        (
+            "[cluster]\nnats_urls = \"nats://x:1\"".to_string(),
+            "cluster",
+        ),
+        (probe("p", Placement::Remote, ""), "actors.p.placement"),
+        (
+            format!(
+                "{}\n{}",
+                cluster.toml(),
+                probe("p", Placement::Process, "node = \"a\"")
+            ),
+            "actors.p.node",
+        ),
+        (
+            format!(
+                "{}\n[actors.p]\nkind = \"probe\"\nplacement = \"remote\"",
+                cluster.toml()
+            ),
+            "actors.p.node",
+        ),
+    ] {
+        let err = warden_kernel::KernelConfig::from_toml(&toml, &registry)
+            .err()
+            .unwrap_or_else(|| panic!("accepted: {toml}"));
+        assert!(err.key.starts_with(key), "{toml}\n→ {err}");
+    }
+}
