@@ -16,6 +16,7 @@
 
 mod actors;
 mod live;
+pub mod remote;
 pub mod render;
 pub mod stats;
 mod wire;

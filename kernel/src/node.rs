@@ -79,17 +79,32 @@ impl Hosted {
     }
 }
 
+/// (kernel id, actor name).
+type InstanceKey = (String, String);
+
+/// A pool kept for an actor's next instance here, and since when its last
+/// instance ended (`None`: one runs).
+type KeptPool = (Arc<SlotPool>, Option<Instant>);
+
 struct Node {
     options: NodeOptions,
     client: async_nats::Client,
     subjects: Subjects,
     runtime: tokio::runtime::Handle,
-    hosted: Mutex<HashMap<(String, String), Hosted>>,
+    hosted: Mutex<HashMap<InstanceKey, Hosted>>,
+    /// One child per actor kind hosted here, exec'd and connected ahead and
+    /// waiting for its setup, so that the next start of that kind (a
+    /// failover or a move to this node) skips the exec and the handshake.
+    standbys: Mutex<HashMap<String, Connected>>,
+    /// Each actor's pool, kept across its restarts here as the kernel keeps
+    /// its own (creating one writes every page: tens of ms for 64 MB), and
+    /// dropped a minute after its last instance ended.
+    pools: Mutex<HashMap<InstanceKey, KeptPool>>,
     epoch: Instant,
 }
 
 impl Node {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Hosted>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<InstanceKey, Hosted>> {
         self.hosted.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -145,6 +160,8 @@ async fn serve(options: NodeOptions, runtime: tokio::runtime::Handle) -> Result<
         options,
         runtime,
         hosted: Mutex::new(HashMap::new()),
+        standbys: Mutex::new(HashMap::new()),
+        pools: Mutex::new(HashMap::new()),
         epoch: Instant::now(),
     });
     let mut beat = tokio::time::interval(BEAT);
@@ -195,6 +212,15 @@ async fn serve(options: NodeOptions, runtime: tokio::runtime::Handle) -> Result<
         }
     }
     eprintln!("warden node {}: stopping", node.options.name);
+    for (_, mut standby) in node
+        .standbys
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .drain()
+    {
+        let _ = standby.child.kill();
+        let _ = standby.child.wait();
+    }
     for hosted in node.lock().values() {
         hosted.kill("the node is stopping");
     }
@@ -250,6 +276,106 @@ impl Node {
         }
     }
 
+    /// A `warden worker` child for actor kind `kind`, connected and waiting
+    /// for its setup (on the spawner thread).
+    fn spawn_worker(&self, kind: &str, name: &str) -> Result<Connected, String> {
+        let mut args = self.options.worker_args.clone();
+        args.extend([
+            "--actor".into(),
+            kind.to_string().into(),
+            "--name".into(),
+            name.to_string().into(),
+        ]);
+        let command = ChildCommand {
+            program: self.options.worker_program.clone(),
+            args,
+            env: self.options.worker_env.clone(),
+        };
+        bootstrap::spawn(&command, Duration::from_secs(10)).map_err(|err| err.to_string())
+    }
+
+    /// The pool of actor `key`: the one its last instance here used if
+    /// the size matches, else a new one.
+    fn pool_for(
+        &self,
+        key: &InstanceKey,
+        spec: warden_transport::PoolSpec,
+        id: u32,
+    ) -> Result<Arc<SlotPool>, String> {
+        let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
+        // A minute after its last instance ended, a pool is let go.
+        pools.retain(|_, (_, ended)| ended.is_none_or(|at| at.elapsed() < Duration::from_secs(60)));
+        if let Some((pool, ended)) = pools.get_mut(key)
+            && pool.spec() == spec
+            && pool.id() == id
+        {
+            *ended = None;
+            return Ok(Arc::clone(pool));
+        }
+        let pool = SlotPool::create(spec, id).map_err(|err| err.to_string())?;
+        pools.insert(key.clone(), (Arc::clone(&pool), None));
+        Ok(pool)
+    }
+
+    /// `kind`'s standby, if one waits and is alive.
+    fn take_standby(&self, kind: &str) -> Option<Connected> {
+        let mut standby = self
+            .standbys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(kind)?;
+        match standby.child.try_wait() {
+            Ok(None) => Some(standby),
+            _ => {
+                let _ = standby.child.kill();
+                let _ = standby.child.wait();
+                None
+            }
+        }
+    }
+
+    /// Spawn a standby for `kind` a little later (the new instance gets the
+    /// CPU for its own start first), unless one is there by then.
+    fn refill_later(self: &Arc<Self>, kind: &str) {
+        let node = Arc::clone(self);
+        let kind = kind.to_string();
+        let delayed = std::thread::Builder::new()
+            .name("warden-node-standby".into())
+            .spawn(move || {
+                std::thread::sleep(Duration::from_millis(200));
+                let queued = crate::spawner::run_standby(move || {
+                    let waiting = node
+                        .standbys
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .contains_key(&kind);
+                    if waiting {
+                        return;
+                    }
+                    match node.spawn_worker(&kind, "standby") {
+                        Ok(standby) => {
+                            let extra = node
+                                .standbys
+                                .lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .insert(kind.clone(), standby);
+                            if let Some(mut extra) = extra {
+                                let _ = extra.child.kill();
+                                let _ = extra.child.wait();
+                            }
+                        }
+                        Err(err) => tracing::warn!(%kind, %err, "cannot spawn a standby"),
+                    }
+                });
+                if let Err(err) = queued {
+                    tracing::debug!(%err, "no standby spawned");
+                }
+            });
+        if let Err(err) = delayed {
+            tracing::debug!(%err, "no standby spawned (no thread)");
+        }
+    }
+
     /// Start an instance (on the spawner thread).
     fn start(self: &Arc<Self>, request: &[u8]) -> StartReply {
         let (request, _) =
@@ -284,9 +410,7 @@ impl Node {
             }
         }
         let pool = match init.pool {
-            Some(spec) => {
-                Some(SlotPool::create(spec, init.pool_id).map_err(|err| err.to_string())?)
-            }
+            Some(spec) => Some(self.pool_for(&key, spec, init.pool_id)?),
             None => None,
         };
         let generation = request.generation;
@@ -304,39 +428,49 @@ impl Node {
             })
             .map_err(|err| format!("cannot subscribe: {err}"))?;
 
-        let mut args = self.options.worker_args.clone();
-        args.extend([
-            "--actor".into(),
-            request.kind.clone().into(),
-            "--name".into(),
-            request.name.clone().into(),
-        ]);
-        let command = ChildCommand {
-            program: self.options.worker_program.clone(),
-            args,
-            env: self.options.worker_env.clone(),
+        let child_init = WorkerInit {
+            held: pool
+                .as_ref()
+                .map(|pool| pool.held_for_next_peer())
+                .unwrap_or_default(),
+            ..init
         };
+        let init_bytes = bincode::encode_to_vec(&child_init, bincode::config::standard())
+            .map_err(|err| err.to_string())?;
+        let setup_message = || Wire::Setup {
+            pool: pool.as_ref().map(|pool| pool.region()),
+            init: serde_bytes::ByteBuf::from(init_bytes.clone()),
+        };
+        let standby = self.take_standby(&request.kind).and_then(|mut standby| {
+            match standby.setup.send(setup_message()) {
+                Ok(()) => Some(standby),
+                Err(_) => {
+                    let _ = standby.child.kill();
+                    let _ = standby.child.wait();
+                    None
+                }
+            }
+        });
+        let connected = match standby {
+            Some(standby) => standby,
+            None => {
+                let mut fresh = self.spawn_worker(&request.kind, &request.name)?;
+                if let Err(err) = fresh.setup.send(setup_message()) {
+                    let _ = fresh.child.kill();
+                    let _ = fresh.child.wait();
+                    return Err(format!("the child did not take its setup: {err}"));
+                }
+                fresh
+            }
+        };
+        self.refill_later(&request.kind);
         let Connected {
             mut child,
             pid,
             setup,
             to_child,
             from_child,
-        } = bootstrap::spawn(&command, Duration::from_secs(10)).map_err(|err| err.to_string())?;
-        let child_init = WorkerInit {
-            held: Vec::new(),
-            ..init
-        };
-        let init_bytes = bincode::encode_to_vec(&child_init, bincode::config::standard())
-            .map_err(|err| err.to_string())?;
-        if let Err(err) = setup.send(Wire::Setup {
-            pool: pool.as_ref().map(|pool| pool.region()),
-            init: serde_bytes::ByteBuf::from(init_bytes),
-        }) {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("the child did not take its setup: {err}"));
-        }
+        } = connected;
         let link = Arc::new(Link::new(to_child, "kernel", DEFAULT_WINDOW, BACKLOG));
         if let Some(pool) = &pool {
             pool.set_sink(Some(Arc::new(LinkReleases(Arc::clone(&link)))));
@@ -457,6 +591,16 @@ impl Node {
                     .is_some_and(|h| h.generation == generation)
                 {
                     hosted.remove(&key_at_end);
+                }
+                drop(hosted);
+                if let Some((pool, ended)) = node
+                    .pools
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get_mut(&key_at_end)
+                {
+                    pool.peer_restarted();
+                    *ended = Some(Instant::now());
                 }
             })
             .map_err(|err| format!("cannot start a watcher thread: {err}"))?;

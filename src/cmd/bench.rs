@@ -85,6 +85,26 @@ enum Which {
         #[arg(long, default_value = "crossfade,blockflip,zoom", value_delimiter = ',', value_parser = parse_transition)]
         transitions: Vec<warden_renderer::TransitionKind>,
     },
+    /// The remote placement on loopback (nats-server and three `warden
+    /// node`s started here) beside a bare async-nats client: calls, 1080p
+    /// frames, node failover, moves under load.
+    Remote {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Round trips per call figure.
+        #[arg(long, default_value_t = 2000)]
+        calls: usize,
+        /// 1080p frames per frame figure.
+        #[arg(long, default_value_t = 30)]
+        frames: usize,
+        /// Node SIGKILLs to time.
+        #[arg(long, default_value_t = 5)]
+        failovers: usize,
+        /// Moves under load.
+        #[arg(long, default_value_t = 10)]
+        moves: usize,
+    },
     /// Baseline child: echo length-prefixed frames on a Unix socket.
     #[command(hide = true)]
     UdsEcho {
@@ -134,6 +154,20 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             sizes,
             transitions,
         } => warden_bench::render::render(json, frames, &sizes, &transitions),
+        Which::Remote {
+            json,
+            calls,
+            frames,
+            failovers,
+            moves,
+        } => warden_bench::remote::remote(
+            BINARY,
+            json,
+            calls.max(100),
+            frames.max(3),
+            failovers,
+            moves,
+        ),
         Which::UdsEcho { path } => warden_bench::uds_echo(&path),
         Which::Floor {
             bootstrap,

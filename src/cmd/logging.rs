@@ -1,5 +1,5 @@
 //! Installs the one `tracing` subscriber of the process (human text or JSON
-//! lines on stderr, filtered by `RUST_LOG`, default `info`) and a panic hook
+//! lines on stderr, filtered by `RUST_LOG`, default `info`, the NATS client's connection chatter at `warn`) and a panic hook
 //! that reports panics through it, inside the span of the actor that
 //! panicked. Backtraces only when `RUST_BACKTRACE` asks for them.
 
@@ -18,7 +18,8 @@ pub(crate) fn quiet_backtraces() {
 
 /// Install the global subscriber and panic hook. Only the binary does this.
 pub(crate) fn install(json: bool) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,async_nats=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

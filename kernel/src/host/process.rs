@@ -123,6 +123,10 @@ pub(crate) struct ProcessConn {
     pub(crate) forwarder: Arc<Forwarder>,
     /// Calls sent and not yet answered (the reader spins while non-zero).
     awaiting: AtomicU64,
+    /// Whether the reader may busy-poll for answers: not when they come
+    /// over the network (hundreds of µs away), where spinning only takes
+    /// a CPU from the tunnel.
+    pub(crate) spin: bool,
 }
 
 impl ProcessConn {
@@ -147,6 +151,7 @@ impl ProcessConn {
             ),
             forwarder: Forwarder::new(me.clone()),
             awaiting: AtomicU64::new(0),
+            spin: launch.spec.placement != crate::config::Placement::Remote,
         });
         let reader = reader::Reader::new(from_child, Arc::clone(&conn), launch);
         std::thread::Builder::new()

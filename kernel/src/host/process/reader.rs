@@ -76,7 +76,7 @@ impl Reader {
     /// lands within it costs no thread wake-up (calls come in bursts).
     fn next(&self, last: Instant) -> Result<Wire, String> {
         let busy = self.conn.awaiting.load(Ordering::Relaxed) > 0;
-        if spin_pays() && (busy || last.elapsed() < SPIN) {
+        if self.conn.spin && spin_pays() && (busy || last.elapsed() < SPIN) {
             let started = Instant::now();
             while started.elapsed() < SPIN {
                 // A zero timeout is one poll(2); try_recv would be three
