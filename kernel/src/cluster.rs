@@ -64,9 +64,21 @@ impl Subjects {
         format!("{}.fence", self.prefix)
     }
     /// Kernel → instance (`down`) or instance → kernel (`up`), of kernel
-    /// `kernel`'s actor `actor`, instance `generation`.
-    pub(crate) fn instance(&self, kernel: &str, actor: &str, generation: u64, dir: &str) -> String {
-        format!("{}.inst.{kernel}.{actor}.{generation}.{dir}", self.prefix)
+    /// `kernel`'s actor `actor`, instance `generation`, start attempt
+    /// `attempt` (a start that timed out and is carried out late by its
+    /// node talks on subjects nobody listens to).
+    pub(crate) fn instance(
+        &self,
+        kernel: &str,
+        actor: &str,
+        generation: u64,
+        attempt: u32,
+        dir: &str,
+    ) -> String {
+        format!(
+            "{}.inst.{kernel}.{actor}.{generation}-{attempt}.{dir}",
+            self.prefix
+        )
     }
 }
 

@@ -52,6 +52,7 @@ pub struct NodeOptions {
 
 struct Hosted {
     generation: u64,
+    attempt: u32,
     pid: u32,
     /// ms since the node started when the kernel was last heard.
     heard_ms: Arc<AtomicU64>,
@@ -197,14 +198,14 @@ async fn serve(options: NodeOptions, runtime: tokio::runtime::Handle) -> Result<
             }
             Some(message) = controls.next() => {
                 if let Ok((control, _)) = bincode::decode_from_slice::<Control, _>(&message.payload, bincode::config::standard())
-                        && let Some(hosted) = node.lock().get(&(control.kernel, control.name)).filter(|h| h.generation == control.generation)
+                        && let Some(hosted) = node.lock().get(&(control.kernel, control.name)).filter(|h| h.generation == control.generation && h.attempt == control.attempt)
                     {
                         hosted.kill("killed by its kernel");
                 }
             }
             Some(message) = fences.next() => {
                 if let Ok((fence, _)) = bincode::decode_from_slice::<Control, _>(&message.payload, bincode::config::standard())
-                        && let Some(hosted) = node.lock().get(&(fence.kernel, fence.name)).filter(|h| h.generation < fence.generation)
+                        && let Some(hosted) = node.lock().get(&(fence.kernel, fence.name)).filter(|h| h.generation < fence.generation || (h.generation == fence.generation && h.attempt != fence.attempt))
                     {
                         hosted.kill(&format!("fenced: generation {} started elsewhere", fence.generation));
                 }
@@ -394,7 +395,9 @@ impl Node {
         {
             let hosted = self.lock();
             if let Some(old) = hosted.get(&key) {
-                if old.generation >= request.generation {
+                if old.generation > request.generation
+                    || (old.generation == request.generation && old.attempt == request.attempt)
+                {
                     return Err(format!(
                         "generation {} of {} already runs here (asked for {})",
                         old.generation, request.name, request.generation
@@ -415,9 +418,13 @@ impl Node {
         };
         let generation = request.generation;
         let heard_ms = Arc::new(AtomicU64::new(self.now_ms()));
-        let down_subject =
-            self.subjects
-                .instance(&request.kernel, &request.name, generation, "down");
+        let down_subject = self.subjects.instance(
+            &request.kernel,
+            &request.name,
+            generation,
+            request.attempt,
+            "down",
+        );
         let client = self.client.clone();
         let mut down = self
             .runtime
@@ -489,8 +496,13 @@ impl Node {
         let out = Outbox::new(
             self.client.clone(),
             self.runtime.clone(),
-            self.subjects
-                .instance(&request.kernel, &request.name, generation, "up"),
+            self.subjects.instance(
+                &request.kernel,
+                &request.name,
+                generation,
+                request.attempt,
+                "up",
+            ),
         );
         let tunnel = Arc::new(TunnelEnd::new(link, frames, release, out));
         let killed: Arc<Mutex<Option<String>>> = Arc::default();
@@ -498,6 +510,7 @@ impl Node {
             key.clone(),
             Hosted {
                 generation,
+                attempt: request.attempt,
                 pid,
                 heard_ms: Arc::clone(&heard_ms),
                 fence: Duration::from_millis(request.fence_ms.max(300)),

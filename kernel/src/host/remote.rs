@@ -42,6 +42,8 @@ pub(crate) struct StartRequest {
     pub(crate) name: String,
     pub(crate) kind: String,
     pub(crate) generation: u64,
+    /// Tells this start from an earlier one of the same generation.
+    pub(crate) attempt: u32,
     /// A [`WorkerInit`], bincode.
     pub(crate) init: Vec<u8>,
     /// Kill the instance when the kernel is silent this long (ms).
@@ -52,13 +54,23 @@ pub(crate) struct StartRequest {
 pub(crate) type StartReply = Result<u32, String>;
 
 /// Kernel → node, on `node.NAME.ctl` (kill) and `fence` (every node):
-/// end `name`'s instance of `generation` (kill), or every instance of
-/// `name` older than `generation` (fence).
+/// end `name`'s instance (`generation`, `attempt`) (kill), or every
+/// instance of `name` but that one and newer (fence).
 #[derive(Debug, Encode, Decode)]
 pub(crate) struct Control {
     pub(crate) kernel: String,
     pub(crate) name: String,
     pub(crate) generation: u64,
+    pub(crate) attempt: u32,
+}
+
+/// A number that tells one start attempt from another.
+fn next_attempt() -> u32 {
+    static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    nanos ^ COUNT.fetch_add(0x9E37_79B9, Ordering::Relaxed)
 }
 
 /// Starts instances on nodes.
@@ -173,6 +185,7 @@ fn start_on(
 ) -> Result<Arc<dyn Host>, (String, bool)> {
     let spec = &launch.spec;
     let generation = launch.generation;
+    let attempt = next_attempt();
     let fail = |err: String| (err, false);
     let (setup_tx, setup_rx) =
         ipc::channel::<Wire>().map_err(|err| fail(format!("ipc channel: {err}")))?;
@@ -212,13 +225,13 @@ fn start_on(
     let out = Outbox::new(
         cluster.client.clone(),
         cluster.runtime().handle().clone(),
-        subjects.instance(&cluster.id, &spec.name, generation, "down"),
+        subjects.instance(&cluster.id, &spec.name, generation, attempt, "down"),
     );
     let tunnel = Arc::new(TunnelEnd::new(link, frames, release, out));
 
     // Listen before the node can speak.
     let client = cluster.client.clone();
-    let up_subject = subjects.instance(&cluster.id, &spec.name, generation, "up");
+    let up_subject = subjects.instance(&cluster.id, &spec.name, generation, attempt, "up");
     let mut up = cluster
         .runtime()
         .block_on(async {
@@ -236,6 +249,7 @@ fn start_on(
         name: spec.name.clone(),
         kind: spec.kind.clone(),
         generation,
+        attempt,
         init: init_bytes,
         fence_ms: (cluster.config.node_timeout + heartbeat_bound).as_millis() as u64,
     };
@@ -247,7 +261,25 @@ fn start_on(
         tokio::time::timeout(within, asked).await
     });
     let reply = match reply {
-        Err(_) => return Err((format!("no answer within {} ms", within.as_millis()), false)),
+        Err(_) => {
+            // Should the node carry the start out later (it was stopped,
+            // say), the kill that follows the request ends it at once.
+            let control = Control {
+                kernel: cluster.id.clone(),
+                name: spec.name.clone(),
+                generation,
+                attempt,
+            };
+            if let Ok(bytes) = bincode::encode_to_vec(&control, bincode::config::standard()) {
+                let subject = subjects.control(node);
+                let _ = cluster.runtime().block_on(async {
+                    client.publish(subject, bytes.into()).await?;
+                    client.flush().await.map_err(|err| err.to_string())?;
+                    Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+                });
+            }
+            return Err((format!("no answer within {} ms", within.as_millis()), false));
+        }
         Ok(Err(err)) => {
             let nobody = err.kind() == async_nats::RequestErrorKind::NoResponders;
             return Err((
@@ -275,6 +307,7 @@ fn start_on(
             kernel: cluster.id.clone(),
             name: spec.name.clone(),
             generation,
+            attempt,
         },
         bincode::config::standard(),
     )
@@ -370,6 +403,7 @@ fn start_on(
         node: node.to_string(),
         name: spec.name.clone(),
         generation,
+        attempt,
         conn,
         cluster: Arc::clone(cluster),
         wake: Mutex::new(Some(to_child_tx)),
@@ -384,6 +418,7 @@ pub(crate) struct RemoteInstance {
     node: String,
     name: String,
     generation: u64,
+    attempt: u32,
     conn: Arc<ProcessConn>,
     cluster: Arc<Cluster>,
     /// The pump's queue, to end it at retirement (an empty message).
@@ -398,6 +433,7 @@ impl RemoteInstance {
             kernel: self.cluster.id.clone(),
             name: self.name.clone(),
             generation: self.generation,
+            attempt: self.attempt,
         };
         let Ok(bytes) = bincode::encode_to_vec(&control, bincode::config::standard()) else {
             return;
