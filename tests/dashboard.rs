@@ -372,6 +372,31 @@ fn the_dashboard_shows_the_live_system_and_drives_it() {
         "return /image_decode (killed|exited)/.test(document.querySelector('#events').textContent)",
     );
 
+    // Move fft from the kernel into a child process from its row: the page
+    // shows the new placement and a pid that is not the kernel's.
+    let kernel_pid = browser
+        .eval("return document.querySelector('#actors tr[data-actor=\"fft\"] .pid').textContent")
+        .as_str()
+        .unwrap()
+        .to_string();
+    browser.eval(
+        "const s = document.querySelector('#actors tr[data-actor=\"fft\"] select.move'); \
+         s.value = 'process'; s.dispatchEvent(new Event('change')); return true",
+    );
+    browser.wait_for(
+        Duration::from_secs(15),
+        "fft in a child process on the page",
+        &format!(
+            "const r = document.querySelector('#actors tr[data-actor=\"fft\"]'); \
+             return r.querySelector('.placement').textContent === 'process' \
+               && r.querySelector('.state').textContent === 'running' \
+               && r.querySelector('.pid').textContent !== '{kernel_pid}'"
+        ),
+    );
+    let fft = get_json(&running.url("/api/actors/fft")).1;
+    assert_eq!(fft["placement"], "process", "{fft}");
+    assert_ne!(fft["pid"].to_string(), kernel_pid);
+
     // No error in the console and no failed request, from first to last.
     let log = browser.console();
     assert!(

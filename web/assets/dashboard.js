@@ -8,6 +8,7 @@ const TOPICS = ["fft.bars", "perception.tracks", "perception.timelines", "percep
 const WINDOW_MS = 60000;
 
 const state = {
+  nodes: [],
   token: sessionStorage.getItem("warden-token") || "",
   up: true,
   actors: [],
@@ -319,7 +320,27 @@ function actorRow(a) {
     button.onclick = () => act(a.name, path, label);
     actions.append(button);
   }
+  // Move the running actor: in the kernel, to a child process, or to a
+  // node of the cluster (POST /api/actors/NAME/move).
+  const move = document.createElement("select");
+  move.className = "move";
+  move.title = "move this actor while it runs";
+  move.onchange = () => {
+    const [placement, node] = move.value.split(":");
+    move.value = "";
+    if (!placement) return;
+    const body = node ? { placement, node } : { placement };
+    act(a.name, "move", `move to ${node ? `node ${node}` : placement}`, body);
+  };
+  actions.append(move);
   return row;
+}
+function moveOptions(select) {
+  const wanted = ["inprocess", "process", ...state.nodes.map((n) => `remote:${n}`)].join(",");
+  if (select.dataset.options === wanted) return;
+  select.dataset.options = wanted;
+  select.innerHTML = `<option value="">move…</option><option value="inprocess">in the kernel</option><option value="process">child process</option>` +
+    state.nodes.map((n) => `<option value="remote:${esc(n)}">node ${esc(n)}</option>`).join("");
 }
 function setText(row, cell, text) {
   const element = row.querySelector(`.${cell}`);
@@ -342,7 +363,8 @@ function renderActors() {
       row.classList.add("changed");
     }
     setText(row, "kind", a.kind);
-    setText(row, "placement", a.placement);
+    setText(row, "placement", a.node ? `${a.placement} (${a.node})` : a.placement);
+    moveOptions(row.querySelector(".move"));
     const stateCell = row.querySelector(".state");
     stateCell.className = `state state-${a.state}`;
     setText(row, "state", a.state);
@@ -374,9 +396,14 @@ function actorMessage(text, error = false) {
   clearTimeout(line.timer);
   if (text) line.timer = setTimeout(() => { line.textContent = ""; }, 8000);
 }
-async function act(name, path, label) {
+async function act(name, path, label, body) {
   if (!(await ensureToken())) return;
-  const response = await fetch(`/api/actors/${encodeURIComponent(name)}/${path}`, { method: "POST", headers: headers(true) });
+  const init = { method: "POST", headers: headers(true) };
+  if (body) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(`/api/actors/${encodeURIComponent(name)}/${path}`, init);
   if (response.status === 401) {
     setToken("");
     actorMessage(`${label} ${name}: the admin token was refused; enter it again.`, true);
@@ -395,9 +422,15 @@ async function pollActors() {
   state.actors = actors || [];
   renderActors();
 }
+// The nodes a move can name (those up now; none without a [cluster]).
+async function pollCluster() {
+  const cluster = await getJSON("/api/cluster");
+  state.nodes = cluster && cluster.nodes ? cluster.nodes.filter((n) => n.up).map((n) => n.name) : [];
+}
 async function pollSupervisor() {
   const s = await getJSON("/api/supervisor");
   if (s) $("#supervisor").textContent = `supervisor: ${s.strategy}, at most ${s.max_restarts} restarts in ${s.within_secs} s`;
+
 }
 
 // ---------- events ----------
@@ -666,6 +699,7 @@ document.addEventListener("DOMContentLoaded", () => {
   every(500, pollEvents);
   every(1000, pollSlow);
   pollSupervisor().catch(() => {});
+  every(2000, pollCluster);
   every(1000, async () => {
     // A failed fetch throws through to `guarded`, which marks the link down
     // (it must not be swallowed here: that would mark it up again). Not
