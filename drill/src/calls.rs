@@ -43,6 +43,20 @@ pub struct CallOptions {
     pub rounds: u32,
     /// Concurrent callers per actor.
     pub callers: u32,
+    /// The cluster's nodes, for the remote placement's node kills (one per
+    /// round: the node under the first remote actor is SIGKILLed, every
+    /// remote actor on it must answer from another node, and it is started
+    /// again).
+    pub nodes: Option<Box<dyn Nodes>>,
+}
+
+/// The nodes of a remote call drill.
+pub trait Nodes: Send {
+    /// SIGKILL node `name` (its children die with it).
+    fn kill(&mut self, name: &str);
+    /// Start node `name` again, without blocking (it joins within a
+    /// second; the drill paces its faults longer than that).
+    fn start(&mut self, name: &str) -> anyhow::Result<()>;
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -65,6 +79,8 @@ pub struct ActorReport {
     pub placement: String,
     /// Faults struck.
     pub faults: u32,
+    /// Of those, kills of the node it ran on (remote placement).
+    pub node_kills: u32,
     /// Restarts the supervisor made.
     pub restarts: u64,
     /// Faults recovered from.
@@ -143,6 +159,18 @@ async fn inject(
         (Fault::Panic, None) => kernel.inject(name, InjectedFault::Panic).ok()?,
         (Fault::Hang, None) => kernel.inject(name, InjectedFault::Hang).ok()?,
     }
+    recovered(kernel, name, target, before, started, bound).await
+}
+
+/// Wait until an instance of `name` newer than `before` runs and answers.
+async fn recovered(
+    kernel: &Kernel,
+    name: &str,
+    target: Option<&Target>,
+    before: u64,
+    started: Instant,
+    bound: Duration,
+) -> Option<Duration> {
     let give_up = started + bound.max(Duration::from_secs(10));
     loop {
         let status = kernel.status(name).ok()?;
@@ -165,6 +193,72 @@ async fn inject(
     }
 }
 
+/// SIGKILL the node under the first remote actor; every remote actor it
+/// hosted must answer from another node within the hang bound. The node
+/// is started again for the next round.
+async fn kill_a_node(
+    kernel: &Kernel,
+    config: &KernelConfig,
+    targets: &BTreeMap<String, Target>,
+    nodes: &mut dyn Nodes,
+    reports: &mut BTreeMap<String, ActorReport>,
+    round: u32,
+) -> anyhow::Result<()> {
+    let remote: Vec<&ActorSpec> = config
+        .actors
+        .iter()
+        .filter(|spec| spec.placement == warden_kernel::Placement::Remote)
+        .collect();
+    let Some(node) = remote
+        .iter()
+        .find_map(|spec| kernel.status(&spec.name).ok()?.node)
+    else {
+        return Ok(());
+    };
+    let struck: Vec<(&ActorSpec, u64)> = remote
+        .iter()
+        .filter_map(|spec| {
+            let status = kernel.status(&spec.name).ok()?;
+            (status.node.as_deref() == Some(node.as_str())).then_some((*spec, status.generation))
+        })
+        .collect();
+    let started = Instant::now();
+    nodes.kill(&node);
+    // The other node starts them one after another (it forks on one
+    // thread): each may take a restart's bound after the hang bound.
+    let count = struck.len() as u32;
+    for (spec, before) in struck {
+        let bound = spec.heartbeat * (spec.heartbeat_misses + 1) + RESTART_BOUND * count;
+        let recovery = recovered(
+            kernel,
+            &spec.name,
+            targets.get(&spec.name),
+            before,
+            started,
+            bound,
+        )
+        .await;
+        let report = reports.entry(spec.name.clone()).or_default();
+        report.faults += 1;
+        report.node_kills += 1;
+        match recovery {
+            Some(took) => {
+                report.recovered += 1;
+                report.recoveries.push(took.as_secs_f64() * 1000.0);
+                if took > bound {
+                    report.over_bound += 1;
+                }
+                tracing::info!(actor = %spec.name, round, %node, ms = took.as_secs_f64() * 1000.0, "recovered from a node kill");
+            }
+            None => {
+                report.unrecovered += 1;
+                tracing::error!(actor = %spec.name, round, %node, "not recovered from a node kill");
+            }
+        }
+    }
+    nodes.start(&node)
+}
+
 /// Boot, drill, report.
 pub fn run(args: CallOptions) -> anyhow::Result<CallReport> {
     let CallOptions {
@@ -178,6 +272,7 @@ pub fn run(args: CallOptions) -> anyhow::Result<CallReport> {
         * 1.2;
     let pace = SETTLE.max(Duration::from_secs_f64(pace));
     let rounds = args.rounds.max(1);
+    let mut nodes = args.nodes;
     actix_rt::System::new().block_on(async move {
         let kernel = Kernel::boot(config.clone(), &registry, options).await?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -230,6 +325,10 @@ pub fn run(args: CallOptions) -> anyhow::Result<CallReport> {
                     }
                     actix_rt::time::sleep(pace).await;
                 }
+            }
+            if let Some(nodes) = nodes.as_mut() {
+                kill_a_node(&kernel, &config, &targets, nodes.as_mut(), &mut reports, round).await?;
+                actix_rt::time::sleep(pace.max(Duration::from_millis(1500))).await;
             }
         }
         stop.store(true, Ordering::Relaxed);

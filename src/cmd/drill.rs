@@ -61,6 +61,11 @@ pub(crate) struct Args {
     /// The call drill's concurrent callers per actor.
     #[arg(long, default_value_t = 4, requires = "calls")]
     callers: u32,
+    /// The call drill with the remote placement too: a `nats-server` and
+    /// nodes `a` and `b` started here, a remote twin of every process
+    /// actor on them, and one node SIGKILLed per round (docs/CLUSTER.md).
+    #[arg(long, requires = "calls")]
+    remote: bool,
 }
 
 /// Run the drill; exit non-zero on any loss, gap, hang, leak or broken bound.
@@ -131,10 +136,16 @@ const DRILL_CONFIG: &str = include_str!("../drill.toml");
 fn calls(args: Args) -> anyhow::Result<ExitCode> {
     let registry = super::setup::registry();
     let data = tempfile::tempdir().context("cannot make a directory for the drill's stores")?;
+    let mut nodes: Option<Box<dyn warden_drill::calls::Nodes>> = None;
     let config = match &args.config {
         Some(path) => super::setup::load_config(Some(path), &registry)?,
         None => {
-            let text = DRILL_CONFIG.replace("@DATA@", &data.path().display().to_string());
+            let mut text = DRILL_CONFIG.replace("@DATA@", &data.path().display().to_string());
+            if args.remote {
+                let cluster = DrillNodes::start(data.path())?;
+                text = with_remote_twins(&text, &cluster.url)?;
+                nodes = Some(Box::new(cluster));
+            }
             warden_kernel::KernelConfig::from_toml(&text, &registry)?
         }
     };
@@ -150,7 +161,160 @@ fn calls(args: Args) -> anyhow::Result<ExitCode> {
         },
         rounds: args.rounds,
         callers: args.callers,
+        nodes,
     })?;
     drop(data);
     print_report(args.json, &report, || report.table(), report.ok)
+}
+
+/// `text` plus `[cluster]` at `url` and, for every process actor, a twin
+/// `NAME_remote` on nodes `a` and `b` (a store's twin on its own files).
+fn with_remote_twins(text: &str, url: &str) -> anyhow::Result<String> {
+    let mut root: toml::Table = toml::from_str(text)?;
+    let mut cluster = toml::Table::new();
+    cluster.insert("nats_url".into(), url.into());
+    cluster.insert("node_timeout_ms".into(), 1000.into());
+    root.insert("cluster".into(), cluster.into());
+    let actors = root
+        .get_mut("actors")
+        .and_then(toml::Value::as_table_mut)
+        .context("the drill's config has no actors")?;
+    let twins: Vec<(String, toml::Table)> = actors
+        .iter()
+        .filter_map(|(name, spec)| {
+            let spec = spec.as_table()?;
+            (spec.get("placement")?.as_str()? == "process").then(|| {
+                let mut twin = spec.clone();
+                twin.insert("placement".into(), "remote".into());
+                twin.insert(
+                    "nodes".into(),
+                    toml::Value::Array(vec!["a".into(), "b".into()]),
+                );
+                if let Some(data) = twin.get("data").and_then(toml::Value::as_str) {
+                    let data = format!("{data}_remote");
+                    twin.insert("data".into(), data.into());
+                }
+                let base = name.strip_suffix("_process").unwrap_or(name);
+                (format!("{base}_remote"), twin)
+            })
+        })
+        .collect();
+    for (name, twin) in twins {
+        actors.insert(name, twin.into());
+    }
+    Ok(toml::to_string(&root)?)
+}
+
+/// A `nats-server` and nodes `a` and `b`, all ending with the drill.
+struct DrillNodes {
+    url: String,
+    server: std::process::Child,
+    nodes: Vec<(String, std::process::Child)>,
+}
+
+impl DrillNodes {
+    fn start(dir: &std::path::Path) -> anyhow::Result<Self> {
+        let bin = [
+            "/usr/sbin/nats-server",
+            "/usr/bin/nats-server",
+            "/usr/local/bin/nats-server",
+        ]
+        .into_iter()
+        .map(std::path::PathBuf::from)
+        .find(|path| path.exists())
+        .context("--remote needs nats-server (apt install nats-server; docs/CLUSTER.md)")?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let conf = dir.join("nats.conf");
+        std::fs::write(
+            &conf,
+            format!("listen: 127.0.0.1:{port}\nmax_payload: 8MB\n"),
+        )?;
+        let server = std::process::Command::new(bin)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .context("cannot start nats-server")?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "nats-server did not listen on {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let mut cluster = DrillNodes {
+            url: format!("nats://127.0.0.1:{port}"),
+            server,
+            nodes: Vec::new(),
+        };
+        for name in ["a", "b"] {
+            cluster
+                .spawn(name)?
+                .recv_timeout(std::time::Duration::from_secs(15))
+                .with_context(|| format!("node {name} did not join"))?;
+        }
+        Ok(cluster)
+    }
+}
+
+impl warden_drill::calls::Nodes for DrillNodes {
+    fn kill(&mut self, name: &str) {
+        if let Some(index) = self.nodes.iter().position(|(n, _)| n == name) {
+            let (_, mut child) = self.nodes.remove(index);
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it without waiting (the drill's thread runs the kernel's
+    /// actors: it must not block); the node joins within a second.
+    fn start(&mut self, name: &str) -> anyhow::Result<()> {
+        self.spawn(name).map(drop)
+    }
+}
+
+impl DrillNodes {
+    /// Start node `name`; the receiver hears when it has joined.
+    fn spawn(&mut self, name: &str) -> anyhow::Result<std::sync::mpsc::Receiver<()>> {
+        use std::io::BufRead as _;
+        let mut child = std::process::Command::new(std::env::current_exe()?)
+            .args(["node", "--nats", &self.url, "--name", name])
+            .arg("--parent-pid")
+            .arg(std::process::id().to_string())
+            .env("RUST_LOG", "warn")
+            .env("RUST_BACKTRACE", "0")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .context("cannot start a node")?;
+        let stderr = child.stderr.take().context("no stderr")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if line.contains("joined") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        self.nodes.push((name.to_string(), child));
+        Ok(rx)
+    }
+}
+
+impl Drop for DrillNodes {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.nodes {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
 }

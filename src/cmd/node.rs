@@ -35,10 +35,16 @@ pub(crate) struct Args {
     /// A root certificate to trust for TLS.
     #[arg(long)]
     tls_ca: Option<PathBuf>,
+    /// Die with this process (the drill's nodes).
+    #[arg(long, hide = true)]
+    parent_pid: Option<u32>,
 }
 
 /// Serve until SIGINT/SIGTERM.
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(parent) = args.parent_pid {
+        warden_transport::bootstrap::die_with_parent(parent)?;
+    }
     let capacity = args
         .capacity
         .unwrap_or_else(|| 4 * std::thread::available_parallelism().map_or(1, |n| n.get()));
