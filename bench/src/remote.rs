@@ -213,6 +213,13 @@ async fn bare(url: &str, payload: usize, count: usize) -> anyhow::Result<Spread>
         }
     });
     let body = bytes::Bytes::from(vec![7u8; payload]);
+    // The responder's interest may reach the requester's side of the
+    // server a moment after its flush: wait for the first answer.
+    let ready = Instant::now();
+    while requester.request("bench.echo", body.clone()).await.is_err() {
+        anyhow::ensure!(ready.elapsed() < Duration::from_secs(5), "the bare responder never answered");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let mut ms = Vec::with_capacity(count);
     for round in 0..count + count / 10 + 1 {
         let started = Instant::now();
