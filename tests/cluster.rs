@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt as _;
 use nix::sys::signal::Signal;
 use support::cluster::TestCluster;
 use support::{FAST, alive, eventually, eventually_async, probe};
@@ -272,4 +273,97 @@ async fn an_absent_node_and_a_bad_cluster_are_named() {
             .unwrap_or_else(|| panic!("accepted: {toml}"));
         assert!(err.key.starts_with(key), "{toml}\n→ {err}");
     }
+}
+
+/// Anyone who can publish on the cluster's subjects can send garbage: on an
+/// instance's subject it is a protocol fault (the instance is replaced, the
+/// kernel stays up); to a node's start subject it is answered with an error;
+/// malformed heartbeats, kills and fences are ignored. The subjects are
+/// found the way an intruder would, by listening.
+#[actix_rt::test]
+async fn garbage_on_the_cluster_subjects_never_harms_the_kernel_or_a_node() {
+    let Some(cluster) = TestCluster::start(&["a"], None) else {
+        return;
+    };
+    let kernel = boot_on(&cluster, &probe("p", Placement::Remote, "")).await;
+    let probe = kernel.actor::<Probe>("p").unwrap();
+    let client = async_nats::connect(cluster.url.as_str()).await.unwrap();
+    let mut sniff = client
+        .subscribe(format!("{}.inst.>", cluster.prefix))
+        .await
+        .unwrap();
+    client.flush().await.unwrap();
+    // Random bytes, a truncated hop, an unknown tag, a chunk out of order.
+    for garbage in [
+        vec![0xFFu8; 48],
+        vec![0u8, 200, 0, 0, 0, 1, 2],
+        vec![9u8; 3],
+        vec![1u8, 5, 0, 0, 0, 9, 0, 0, 0, 7],
+    ] {
+        let before = kernel.status("p").unwrap().generation;
+        // The current instance's subject: `….p.GENERATION-ATTEMPT.up`.
+        support::echo(&probe, "traffic to sniff").await;
+        let up = loop {
+            let message = actix_rt::time::timeout(Duration::from_secs(5), sniff.next())
+                .await
+                .expect("the instance's traffic was seen")
+                .unwrap();
+            if message.subject.ends_with(".up")
+                && message.subject.contains(&format!(".p.{before}-"))
+            {
+                break message.subject.to_string();
+            }
+        };
+        client.publish(up, garbage.into()).await.unwrap();
+        client.flush().await.unwrap();
+        let replaced = eventually(Duration::from_secs(10), || {
+            kernel
+                .status("p")
+                .is_ok_and(|s| s.generation > before && s.state == State::Running)
+        })
+        .await;
+        assert!(
+            replaced,
+            "a garbage message replaced the instance: {:?}\n{:#?}",
+            kernel.status("p"),
+            kernel.events_since(0)
+        );
+        let events = kernel.events_since(0);
+        assert!(
+            events.iter().any(|e| e.detail.contains("tunnel fault")),
+            "the fault is named"
+        );
+        support::echo(&probe, "after garbage").await;
+    }
+    // Garbage to the node: a start request that does not decode is refused
+    // in words; kills, fences and heartbeats that do not decode are ignored.
+    let refused = client
+        .request(
+            format!("{}.node.a.start", cluster.prefix),
+            vec![1u8, 2, 3].into(),
+        )
+        .await
+        .unwrap();
+    assert!(!refused.payload.is_empty());
+    for subject in [
+        format!("{}.node.a.ctl", cluster.prefix),
+        format!("{}.fence", cluster.prefix),
+        format!("{}.node.a.beat", cluster.prefix),
+    ] {
+        client
+            .publish(subject, vec![0xAAu8; 100].into())
+            .await
+            .unwrap();
+    }
+    client.flush().await.unwrap();
+    let generation = kernel.status("p").unwrap().generation;
+    actix_rt::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(kernel.status("p").unwrap().generation, generation);
+    assert_eq!(kernel.status("p").unwrap().node.as_deref(), Some("a"));
+    let nodes = kernel.cluster_status();
+    assert_eq!(nodes["nodes"][0]["name"], "a");
+    assert_eq!(nodes["nodes"][0]["up"], true, "{nodes}");
+    support::echo(&probe, "the node still serves").await;
+    assert_eq!(warden_kernel::panics::outside_actors(), 0);
+    kernel.shutdown().await;
 }

@@ -432,8 +432,20 @@ fn check_config_names_the_bad_key() {
             "actors.probe.placment: unknown field `placment`",
         ),
         (
-            "[actors.probe]\nplacement = \"remote\"\n",
+            "[actors.probe]\nplacement = \"elsewhere\"\n",
             "actors.probe.placement",
+        ),
+        (
+            "[cluster]\n[actors.probe]\nplacement = \"remote\"\n",
+            "actors.probe.node: placement = \"remote\" needs",
+        ),
+        (
+            "[actors.probe]\nplacement = \"remote\"\nnode = \"a\"\n",
+            "actors.probe.placement: \"remote\" needs a [cluster] table",
+        ),
+        (
+            "[cluster]\nnats_url = \"localhost:4222\"\n",
+            "cluster.nats_url",
         ),
         (
             "[supervisor]\nwithin_secs = 0\n",

@@ -217,7 +217,10 @@ async fn bare(url: &str, payload: usize, count: usize) -> anyhow::Result<Spread>
     // server a moment after its flush: wait for the first answer.
     let ready = Instant::now();
     while requester.request("bench.echo", body.clone()).await.is_err() {
-        anyhow::ensure!(ready.elapsed() < Duration::from_secs(5), "the bare responder never answered");
+        anyhow::ensure!(
+            ready.elapsed() < Duration::from_secs(5),
+            "the bare responder never answered"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let mut ms = Vec::with_capacity(count);
