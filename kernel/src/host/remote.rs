@@ -481,7 +481,7 @@ impl Host for RemoteInstance {
     fn kill(&self, _abandon: bool) -> Killed {
         self.ended.store(true, Ordering::Release);
         self.control(self.cluster.subjects.control(&self.node));
-        Killed::Now(Some("killed by SIGKILL on its node"))
+        Killed::Now(Some("SIGKILL sent through its node"))
     }
 
     fn stop(&self) -> Option<oneshot::Receiver<()>> {
