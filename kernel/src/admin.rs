@@ -246,7 +246,7 @@ pub struct MoveTo {
     /// The node (remote).
     #[serde(default)]
     pub node: Option<String>,
-    /// Nodes in order of preference (remote; instead of `node`).
+    /// Nodes in order of preference (remote; after `node` if both are given).
     #[serde(default)]
     pub nodes: Vec<String>,
 }
@@ -279,16 +279,13 @@ async fn move_actor(
             );
         }
     };
-    if to.node.is_some() && !to.nodes.is_empty() {
-        return error(
-            actix_web::http::StatusCode::BAD_REQUEST,
-            "give node or nodes, not both".to_string(),
-        );
+    // `node` and `nodes` together: `node` first, then the others.
+    let mut nodes: Vec<String> = to.node.into_iter().collect();
+    for node in to.nodes {
+        if !nodes.contains(&node) {
+            nodes.push(node);
+        }
     }
-    let nodes = match to.node {
-        Some(node) => vec![node],
-        None => to.nodes,
-    };
     let started = std::time::Instant::now();
     match state.kernel.relocate(&name, to.placement, nodes).await {
         Ok(pid) => {
