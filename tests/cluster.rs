@@ -32,6 +32,12 @@ async fn boot_on(cluster: &TestCluster, actors: &str) -> Kernel {
     support::boot(&format!("{FAST}\n{}\n{actors}", cluster.toml())).await
 }
 
+/// A kernel with probe `p` on node `a`, or `b` when `a` is gone.
+async fn boot_on_a_then_b(cluster: &TestCluster) -> Kernel {
+    let actor = probe("p", Placement::Remote, "").replace("node = \"a\"", "nodes = [\"a\", \"b\"]");
+    boot_on(cluster, &actor).await
+}
+
 /// Node `a` is SIGKILLed (its children die with it): the actor answers
 /// from node `b`, with no call lost (an idempotent call in flight is
 /// re-sent, the others answer `Restarting`).
@@ -40,11 +46,7 @@ async fn a_killed_node_moves_its_actors_to_another_node() {
     let Some(mut cluster) = TestCluster::start(&["a", "b"], None) else {
         return;
     };
-    let kernel = boot_on(
-        &cluster,
-        &probe("p", Placement::Remote, "").replace("node = \"a\"", "nodes = [\"a\", \"b\"]"),
-    )
-    .await;
+    let kernel = boot_on_a_then_b(&cluster).await;
     let probe = kernel.actor::<Probe>("p").unwrap();
     let (pid, generation) = whoami(&probe).await.unwrap();
     assert_eq!(kernel.status("p").unwrap().node.as_deref(), Some("a"));
@@ -89,11 +91,7 @@ async fn a_node_that_comes_back_never_serves_beside_its_replacement() {
     let Some(mut cluster) = TestCluster::start(&["a", "b"], None) else {
         return;
     };
-    let kernel = boot_on(
-        &cluster,
-        &probe("p", Placement::Remote, "").replace("node = \"a\"", "nodes = [\"a\", \"b\"]"),
-    )
-    .await;
+    let kernel = boot_on_a_then_b(&cluster).await;
     let probe = kernel.actor::<Probe>("p").unwrap();
     let (old_pid, _) = whoami(&probe).await.unwrap();
     cluster.signal_node("a", Signal::SIGSTOP);

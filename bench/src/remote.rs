@@ -104,15 +104,7 @@ pub struct Report {
 }
 
 fn nats_server() -> anyhow::Result<PathBuf> {
-    [
-        "/usr/sbin/nats-server",
-        "/usr/bin/nats-server",
-        "/usr/local/bin/nats-server",
-    ]
-    .into_iter()
-    .map(PathBuf::from)
-    .find(|path| path.exists())
-    .ok_or_else(|| {
+    warden_kernel::node::nats_server().ok_or_else(|| {
         anyhow::anyhow!("nats-server is not installed (apt install nats-server; docs/CLUSTER.md)")
     })
 }

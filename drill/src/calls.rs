@@ -114,6 +114,35 @@ pub struct ActorReport {
     recoveries: Vec<f64>,
 }
 
+impl ActorReport {
+    /// One fault struck and how (if) it was recovered from.
+    fn record(
+        &mut self,
+        actor: &str,
+        round: u32,
+        fault: &str,
+        recovery: Option<Duration>,
+        bound: Duration,
+    ) {
+        self.faults += 1;
+        match recovery {
+            Some(took) => {
+                let ms = took.as_secs_f64() * 1000.0;
+                self.recovered += 1;
+                self.recoveries.push(ms);
+                if took > bound {
+                    self.over_bound += 1;
+                }
+                tracing::info!(actor, round, fault, ms, "recovered");
+            }
+            None => {
+                self.unrecovered += 1;
+                tracing::error!(actor, round, fault, "not recovered");
+            }
+        }
+    }
+}
+
 /// The call drill's result.
 #[derive(Debug, Serialize)]
 pub struct CallReport {
@@ -239,22 +268,14 @@ async fn kill_a_node(
         )
         .await;
         let report = reports.entry(spec.name.clone()).or_default();
-        report.faults += 1;
         report.node_kills += 1;
-        match recovery {
-            Some(took) => {
-                report.recovered += 1;
-                report.recoveries.push(took.as_secs_f64() * 1000.0);
-                if took > bound {
-                    report.over_bound += 1;
-                }
-                tracing::info!(actor = %spec.name, round, %node, ms = took.as_secs_f64() * 1000.0, "recovered from a node kill");
-            }
-            None => {
-                report.unrecovered += 1;
-                tracing::error!(actor = %spec.name, round, %node, "not recovered from a node kill");
-            }
-        }
+        report.record(
+            &spec.name,
+            round,
+            &format!("node {node} killed"),
+            recovery,
+            bound,
+        );
     }
     nodes.start(&node)
 }
@@ -307,22 +328,8 @@ pub fn run(args: CallOptions) -> anyhow::Result<CallReport> {
                         _ => RESTART_BOUND,
                     };
                     let recovery = inject(&kernel, spec, targets.get(&spec.name), fault, bound).await;
-                    let report = reports.entry(spec.name.clone()).or_default();
-                    report.faults += 1;
-                    match recovery {
-                        Some(took) => {
-                            report.recovered += 1;
-                            report.recoveries.push(took.as_secs_f64() * 1000.0);
-                            if took > bound {
-                                report.over_bound += 1;
-                            }
-                            tracing::info!(actor = %spec.name, round, ?fault, ms = took.as_secs_f64() * 1000.0, "recovered");
-                        }
-                        None => {
-                            report.unrecovered += 1;
-                            tracing::error!(actor = %spec.name, round, ?fault, "not recovered");
-                        }
-                    }
+                    let fault = format!("{fault:?}");
+                    reports.entry(spec.name.clone()).or_default().record(&spec.name, round, &fault, recovery, bound);
                     actix_rt::time::sleep(pace).await;
                 }
             }

@@ -33,6 +33,32 @@ pub enum Placement {
 }
 
 impl Placement {
+    /// Whether `nodes` fit this placement: a remote actor names at least
+    /// one node, each a node name; a local one names none. The error is
+    /// the key it is about (`node`) and what is wrong.
+    pub(crate) fn check_nodes(self, nodes: &[String]) -> Result<(), (&'static str, String)> {
+        if let Some(bad) = nodes.iter().find(|node| !crate::cluster::is_token(node)) {
+            return Err((
+                "node",
+                format!("{bad:?} is not a node name (1 to 64 of a-z, 0-9, '_', '-')"),
+            ));
+        }
+        match (self, nodes.is_empty()) {
+            (Placement::Remote, true) => Err((
+                "node",
+                "placement = \"remote\" needs `node = \"NAME\"` or `nodes = [...]`".into(),
+            )),
+            (Placement::Inprocess | Placement::Process, false) => Err((
+                "node",
+                format!(
+                    "only a remote actor runs on a node (placement is {:?})",
+                    self.as_str()
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// The config spelling.
     pub fn as_str(self) -> &'static str {
         match self {

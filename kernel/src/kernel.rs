@@ -369,23 +369,11 @@ impl Kernel {
                 reason,
             })
         };
-        match placement {
-            Placement::Remote if self.inner.shared.cluster.is_none() => {
-                return refuse("the config has no [cluster]: no node to move to".into());
-            }
-            Placement::Remote if nodes.is_empty() => {
-                return refuse("a move to \"remote\" names a node (or nodes)".into());
-            }
-            Placement::Inprocess | Placement::Process if !nodes.is_empty() => {
-                return refuse(format!(
-                    "only a remote actor runs on a node (placement {:?})",
-                    placement.as_str()
-                ));
-            }
-            _ => {}
+        if placement == Placement::Remote && self.inner.shared.cluster.is_none() {
+            return refuse("the config has no [cluster]: no node to move to".into());
         }
-        if let Some(bad) = nodes.iter().find(|node| !crate::cluster::is_token(node)) {
-            return refuse(format!("{bad:?} is not a node name"));
+        if let Err((_, reason)) = placement.check_nodes(&nodes) {
+            return refuse(reason);
         }
         cell.proxy
             .send(crate::proxy::Relocate { placement, nodes })

@@ -21,14 +21,25 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
+use warden_transport::SlotPool;
 use warden_transport::bootstrap::{self, ChildCommand, Connected, Wire};
-use warden_transport::{DEFAULT_WINDOW, Link, SlotPool};
 
 use crate::cluster::tunnel::{ExitReport, Outbox, TunnelEnd};
 use crate::cluster::{NodeBeat, Subjects, connect, is_token};
 use crate::config::ClusterConfig;
-use crate::host::process::{BACKLOG, KernelFrames, LinkReleases, WorkerInit};
+use crate::host::process::{KernelFrames, WorkerInit, kernel_link};
 use crate::host::remote::{Control, StartReply, StartRequest};
+
+/// The `nats-server` executable, if installed: on `PATH`, or in
+/// `/usr/sbin` (Debian's package, outside a non-root user's `PATH`). The
+/// drill, the bench and the tests start one on loopback.
+pub fn nats_server() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/usr/local/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join("nats-server"))
+        .find(|candidate| candidate.is_file())
+}
 
 /// How often a node beats.
 pub const BEAT: Duration = Duration::from_millis(250);
@@ -196,20 +207,8 @@ async fn serve(options: NodeOptions, runtime: tokio::runtime::Handle) -> Result<
                 let bytes = bincode::encode_to_vec(&answer, bincode::config::standard()).unwrap_or_default();
                 let _ = node.client.publish(reply, bytes.into()).await;
             }
-            Some(message) = controls.next() => {
-                if let Ok((control, _)) = bincode::decode_from_slice::<Control, _>(&message.payload, bincode::config::standard())
-                        && let Some(hosted) = node.lock().get(&(control.kernel, control.name)).filter(|h| h.generation == control.generation && h.attempt == control.attempt)
-                    {
-                        hosted.kill("killed by its kernel");
-                }
-            }
-            Some(message) = fences.next() => {
-                if let Ok((fence, _)) = bincode::decode_from_slice::<Control, _>(&message.payload, bincode::config::standard())
-                        && let Some(hosted) = node.lock().get(&(fence.kernel, fence.name)).filter(|h| h.generation < fence.generation || (h.generation == fence.generation && h.attempt != fence.attempt))
-                    {
-                        hosted.kill(&format!("fenced: generation {} started elsewhere", fence.generation));
-                }
-            }
+            Some(message) = controls.next() => node.on_kill(&message.payload),
+            Some(message) = fences.next() => node.on_fence(&message.payload),
         }
     }
     eprintln!("warden node {}: stopping", node.options.name);
@@ -230,6 +229,43 @@ async fn serve(options: NodeOptions, runtime: tokio::runtime::Handle) -> Result<
 }
 
 impl Node {
+    /// A kernel's kill of its instance (generation, attempt); anything that
+    /// does not decode is ignored.
+    fn on_kill(&self, payload: &[u8]) {
+        let Ok((kill, _)) =
+            bincode::decode_from_slice::<Control, _>(payload, bincode::config::standard())
+        else {
+            return;
+        };
+        let hosted = self.lock();
+        if let Some(instance) = hosted.get(&(kill.kernel, kill.name))
+            && instance.generation == kill.generation
+            && instance.attempt == kill.attempt
+        {
+            instance.kill("killed by its kernel");
+        }
+    }
+
+    /// A start elsewhere: an older generation of that kernel's actor, or
+    /// another attempt at the same one, must not serve.
+    fn on_fence(&self, payload: &[u8]) {
+        let Ok((fence, _)) =
+            bincode::decode_from_slice::<Control, _>(payload, bincode::config::standard())
+        else {
+            return;
+        };
+        let hosted = self.lock();
+        if let Some(instance) = hosted.get(&(fence.kernel, fence.name))
+            && (instance.generation, instance.attempt) != (fence.generation, fence.attempt)
+            && instance.generation <= fence.generation
+        {
+            instance.kill(&format!(
+                "fenced: generation {} started elsewhere",
+                fence.generation
+            ));
+        }
+    }
+
     /// Kill what must not serve any more (see the module documentation).
     fn watchdog(&self, since_last_beat: Duration) {
         let now = self.now_ms();
@@ -478,10 +514,7 @@ impl Node {
             to_child,
             from_child,
         } = connected;
-        let link = Arc::new(Link::new(to_child, "kernel", DEFAULT_WINDOW, BACKLOG));
-        if let Some(pool) = &pool {
-            pool.set_sink(Some(Arc::new(LinkReleases(Arc::clone(&link)))));
-        }
+        let link = kernel_link(to_child, pool.as_ref());
         let frames = Arc::new(KernelFrames::new(pool.clone(), setup, Default::default()));
         let own = Arc::clone(&frames);
         let release = move |pool_id: u32, slot: u32, seq: u64| match &own.pool {

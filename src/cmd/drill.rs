@@ -214,15 +214,8 @@ struct DrillNodes {
 
 impl DrillNodes {
     fn start(dir: &std::path::Path) -> anyhow::Result<Self> {
-        let bin = [
-            "/usr/sbin/nats-server",
-            "/usr/bin/nats-server",
-            "/usr/local/bin/nats-server",
-        ]
-        .into_iter()
-        .map(std::path::PathBuf::from)
-        .find(|path| path.exists())
-        .context("--remote needs nats-server (apt install nats-server; docs/CLUSTER.md)")?;
+        let bin = warden_kernel::node::nats_server()
+            .context("--remote needs nats-server (apt install nats-server; docs/CLUSTER.md)")?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();

@@ -50,14 +50,7 @@ fn spawn_tied(mut command: Command) -> std::io::Result<Child> {
 /// `nats-server`, if installed. `.ci/run` installs it; elsewhere a test
 /// without it prints why it skipped, unless `WARDEN_REQUIRE_NATS` is set.
 pub fn nats_server() -> Option<PathBuf> {
-    let found = [
-        "/usr/sbin/nats-server",
-        "/usr/bin/nats-server",
-        "/usr/local/bin/nats-server",
-    ]
-    .into_iter()
-    .map(PathBuf::from)
-    .find(|path| path.exists());
+    let found = warden_kernel::node::nats_server();
     if found.is_none() {
         assert!(
             std::env::var_os("WARDEN_REQUIRE_NATS").is_none(),

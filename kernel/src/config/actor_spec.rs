@@ -132,41 +132,13 @@ pub(super) fn actor_spec(
         (None, Some(nodes)) => nodes,
         (None, None) => Vec::new(),
     };
-    for node in &nodes {
-        if !crate::cluster::is_token(node) {
-            let key = if kernel_keys.contains_key("node") {
-                "node"
-            } else {
-                "nodes"
-            };
-            return Err(ConfigError::new(
-                format!("{prefix}.{key}"),
-                format!("{node:?} is not a node name (1 to 64 of a-z, 0-9, '_', '-')"),
-            ));
-        }
-    }
-    match (placement, nodes.is_empty()) {
-        (Placement::Remote, true) => {
-            return Err(ConfigError::new(
-                format!("{prefix}.node"),
-                "placement = \"remote\" needs `node = \"NAME\"` or `nodes = [...]`",
-            ));
-        }
-        (Placement::Inprocess | Placement::Process, false) => {
-            let key = if kernel_keys.contains_key("node") {
-                "node"
-            } else {
-                "nodes"
-            };
-            return Err(ConfigError::new(
-                format!("{prefix}.{key}"),
-                format!(
-                    "only a remote actor runs on a node (placement is {:?})",
-                    placement.as_str()
-                ),
-            ));
-        }
-        _ => {}
+    if let Err((_, message)) = placement.check_nodes(&nodes) {
+        // The key the user wrote (`nodes` when that is the one given).
+        let key = match (nodes.is_empty(), kernel_keys.contains_key("nodes")) {
+            (false, true) => "nodes",
+            _ => "node",
+        };
+        return Err(ConfigError::new(format!("{prefix}.{key}"), message));
     }
     let mailbox: usize = get(&kernel_keys, &prefix, "mailbox")?.unwrap_or(1024);
     at_least(&format!("{prefix}.mailbox"), mailbox as u64, 1)?;

@@ -64,6 +64,19 @@ impl ReleaseSink for LinkReleases {
     }
 }
 
+/// The kernel's side of a child's link (a node's, for its children), the
+/// releases of the actor's pool going over it.
+pub(crate) fn kernel_link(
+    to_child: ipc_channel::ipc::IpcBytesSender,
+    pool: Option<&Arc<warden_transport::SlotPool>>,
+) -> Arc<Link> {
+    let link = Arc::new(Link::new(to_child, "kernel", DEFAULT_WINDOW, BACKLOG));
+    if let Some(pool) = pool {
+        pool.set_sink(Some(Arc::new(LinkReleases(Arc::clone(&link)))));
+    }
+    link
+}
+
 /// How to start children.
 #[derive(Clone, Debug)]
 pub(crate) struct WorkerCommand {
@@ -138,10 +151,7 @@ impl ProcessConn {
         setup: ipc_channel::ipc::IpcSender<Wire>,
         from_child: ipc_channel::ipc::IpcReceiver<Wire>,
     ) -> Result<Arc<Self>, StartError> {
-        let link = Arc::new(Link::new(to_child, "kernel", DEFAULT_WINDOW, BACKLOG));
-        if let Some(pool) = &launch.pool {
-            pool.set_sink(Some(Arc::new(LinkReleases(Arc::clone(&link)))));
-        }
+        let link = kernel_link(to_child, launch.pool.as_ref());
         let conn = Arc::new_cyclic(|me| ProcessConn {
             link,
             frames: KernelFrames::new(
@@ -161,6 +171,17 @@ impl ProcessConn {
                 StartError::Internal(format!("cannot start the reader thread: {err}"))
             })?;
         Ok(conn)
+    }
+
+    /// A fire-and-forget message.
+    pub(crate) fn tell(&self, payload: Payload) -> Sent {
+        self.send(payload, 0, |payload| Body::Tell { payload })
+    }
+
+    /// A control message (heartbeat, fault, shutdown); a gone peer is the
+    /// watcher's news, not the sender's.
+    pub(crate) fn control(&self, body: Body) {
+        let _ = self.link.send_control(body);
     }
 
     /// A call went out (the reader spins for its answer).
@@ -222,15 +243,15 @@ impl Host for ProcessInstance {
     }
 
     fn tell(&self, payload: Payload) -> Sent {
-        self.conn.send(payload, 0, |payload| Body::Tell { payload })
+        self.conn.tell(payload)
     }
 
     fn heartbeat(&self, n: u64) {
-        let _ = self.conn.link.send_control(Body::Heartbeat { n });
+        self.conn.control(Body::Heartbeat { n });
     }
 
     fn inject(&self, fault: InjectedFault) {
-        let _ = self.conn.link.send_control(Body::Inject(fault));
+        self.conn.control(Body::Inject(fault));
     }
 
     /// SIGKILL: once it is sent the child runs no more actor code, so the
@@ -245,7 +266,7 @@ impl Host for ProcessInstance {
     }
 
     fn stop(&self) -> Option<oneshot::Receiver<()>> {
-        let _ = self.conn.link.send_control(Body::Shutdown);
+        self.conn.control(Body::Shutdown);
         None
     }
 

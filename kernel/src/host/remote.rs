@@ -464,15 +464,15 @@ impl Host for RemoteInstance {
     }
 
     fn tell(&self, payload: Payload) -> Sent {
-        self.conn.send(payload, 0, |payload| Body::Tell { payload })
+        self.conn.tell(payload)
     }
 
     fn heartbeat(&self, n: u64) {
-        let _ = self.conn.link.send_control(Body::Heartbeat { n });
+        self.conn.control(Body::Heartbeat { n });
     }
 
     fn inject(&self, fault: InjectedFault) {
-        let _ = self.conn.link.send_control(Body::Inject(fault));
+        self.conn.control(Body::Inject(fault));
     }
 
     /// SIGKILL on the node. Whether or not the node hears it, the instance
@@ -485,7 +485,7 @@ impl Host for RemoteInstance {
     }
 
     fn stop(&self) -> Option<oneshot::Receiver<()>> {
-        let _ = self.conn.link.send_control(Body::Shutdown);
+        self.conn.control(Body::Shutdown);
         None
     }
 
