@@ -82,6 +82,95 @@ async fn a_killed_node_moves_its_actors_to_another_node() {
     kernel.shutdown().await;
 }
 
+/// One niced busy loop per core, for as long as it lives.
+struct Hogs(Vec<std::process::Child>);
+
+impl Hogs {
+    fn start() -> Hogs {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Hogs(
+            (0..cores)
+                .filter_map(|_| {
+                    std::process::Command::new("nice")
+                        .args(["-n", "10", "sh", "-c", "while :; do :; done"])
+                        .spawn()
+                        .ok()
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Drop for Hogs {
+    fn drop(&mut self) {
+        for hog in &mut self.0 {
+            let _ = hog.kill();
+            let _ = hog.wait();
+        }
+    }
+}
+
+/// Killed again and again, a remote actor that sends frames restarts
+/// once per kill: its next instance on the same node reuses the actor's
+/// kept pool only after the killed child is reaped, so its first frame is
+/// never refused as the replaced instance's (which cost the CI drill a
+/// second restart after a kill or a hang, and its recovery bound).
+#[actix_rt::test]
+async fn a_remote_restart_on_the_same_node_sends_frames_at_once() {
+    let Some(cluster) = TestCluster::start(&["a"], None) else {
+        return;
+    };
+    let kernel = boot_on(&cluster, &probe("p", Placement::Remote, "")).await;
+    let probe = kernel.actor::<Probe>("p").unwrap();
+    let frame = ProbeMsg::MakeFrame {
+        len: 1 << 20,
+        fill: 0x33,
+    };
+    // A busy machine (as under the drill) is when the node reaps the
+    // killed child late: keep every core busy meanwhile, with niced
+    // processes (the kernel must still answer its heartbeats).
+    let hogs = Hogs::start();
+    for kill in 1..=8u64 {
+        let (_, before) = whoami(&probe).await.unwrap();
+        kernel.kill("p", "test: kill").unwrap();
+        let answered = eventually_async(Duration::from_secs(10), || async {
+            matches!(
+                probe.call(frame.clone()).await,
+                Ok(ProbeReply::Frame { .. })
+            )
+            .then_some(())
+        })
+        .await;
+        assert!(
+            answered.is_some(),
+            "kill {kill}: no frame from the new instance"
+        );
+        let status = kernel.status("p").unwrap();
+        assert_eq!(
+            status.generation,
+            before + 1,
+            "kill {kill}: one restart per kill (last exit: {:?})",
+            status.last_exit
+        );
+        for _ in 0..20 {
+            let reply = probe.call(frame.clone()).await;
+            assert!(
+                matches!(reply, Ok(ProbeReply::Frame { .. })),
+                "kill {kill}: {reply:?}"
+            );
+        }
+        let status = kernel.status("p").unwrap();
+        assert_eq!(
+            status.generation,
+            before + 1,
+            "kill {kill}: restarted again (last exit: {:?})",
+            status.last_exit
+        );
+    }
+    drop(hogs);
+    kernel.shutdown().await;
+}
+
 /// Node `a` is stopped (SIGSTOP: to the kernel it is cut off). The actor
 /// starts on `b`. When `a` continues, its stale instance is killed (the
 /// fence), and it never answers a call: every answer after the failover

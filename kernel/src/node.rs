@@ -44,6 +44,10 @@ pub fn nats_server() -> Option<PathBuf> {
 /// How often a node beats.
 pub const BEAT: Duration = Duration::from_millis(250);
 
+/// How long a start waits for the instance it replaces to be reaped
+/// before it gives up the actor's kept pool for a new one.
+const REAP_WAIT: Duration = Duration::from_millis(1000);
+
 /// What `warden node` needs.
 #[derive(Clone, Debug)]
 pub struct NodeOptions {
@@ -339,15 +343,33 @@ impl Node {
         spec: warden_transport::PoolSpec,
         id: u32,
     ) -> Result<Arc<SlotPool>, String> {
-        let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
+        // The instance this one replaces was just killed, but its child
+        // shares the pool's peer half until it is reaped, and its end
+        // starts a new peer epoch: the new instance may take the pool only
+        // after that (or it would see its own first handles refused as a
+        // replaced instance's). A child not reaped in time costs a new pool.
+        let deadline = Instant::now() + REAP_WAIT;
+        let mut pools = loop {
+            let pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
+            let running = pools.get(key).is_some_and(|(_, ended)| ended.is_none());
+            if !running || Instant::now() >= deadline {
+                break pools;
+            }
+            drop(pools);
+            std::thread::sleep(Duration::from_millis(2));
+        };
         // A minute after its last instance ended, a pool is let go.
         pools.retain(|_, (_, ended)| ended.is_none_or(|at| at.elapsed() < Duration::from_secs(60)));
         if let Some((pool, ended)) = pools.get_mut(key)
+            && ended.is_some()
             && pool.spec() == spec
             && pool.id() == id
         {
             *ended = None;
             return Ok(Arc::clone(pool));
+        }
+        if pools.get(key).is_some_and(|(_, ended)| ended.is_none()) {
+            tracing::warn!(actor = %key.1, "the replaced instance was not reaped in time: a new pool");
         }
         let pool = SlotPool::create(spec, id).map_err(|err| err.to_string())?;
         pools.insert(key.clone(), (Arc::clone(&pool), None));
@@ -612,6 +634,7 @@ impl Node {
         let node = Arc::clone(self);
         let name = request.name.clone();
         let key_at_end = key;
+        let pool_at_end = pool.clone();
         std::thread::Builder::new()
             .name(format!("warden-node-wait-{name}"))
             .spawn(move || {
@@ -639,14 +662,17 @@ impl Node {
                     hosted.remove(&key_at_end);
                 }
                 drop(hosted);
-                if let Some((pool, ended)) = node
-                    .pools
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .get_mut(&key_at_end)
-                {
+                if let Some(pool) = &pool_at_end {
                     pool.peer_restarted();
-                    *ended = Some(Instant::now());
+                    if let Some((kept, ended)) = node
+                        .pools
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .get_mut(&key_at_end)
+                        && Arc::ptr_eq(kept, pool)
+                    {
+                        *ended = Some(Instant::now());
+                    }
                 }
             })
             .map_err(|err| format!("cannot start a watcher thread: {err}"))?;
