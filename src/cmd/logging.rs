@@ -3,17 +3,12 @@
 //! that reports panics through it, inside the span of the actor that
 //! panicked. Backtraces only when `RUST_BACKTRACE` asks for them.
 
-use std::backtrace::{Backtrace, BacktraceStatus};
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use tracing_subscriber::EnvFilter;
-
-static BACKTRACES: AtomicBool = AtomicBool::new(true);
 
 /// Stop capturing backtraces in this process (drills and benchmarks panic
 /// on purpose; symbolising a backtrace costs hundreds of milliseconds).
 pub(crate) fn quiet_backtraces() {
-    BACKTRACES.store(false, Ordering::Relaxed);
+    warden_kernel::panics::quiet_backtraces();
 }
 
 /// Install the global subscriber and panic hook. Only the binary does this.
@@ -29,33 +24,9 @@ pub(crate) fn install(json: bool) {
     } else {
         builder.try_init()
     };
-    std::panic::set_hook(Box::new(|info| {
-        // A decoder or resizer panic that warden-image is about to return as
-        // an error: the caller reports it, in one line.
-        if warden_image::panic_is_contained() {
-            return;
-        }
-        let message = warden_kernel::panics::message(info.payload());
-        let location = info
-            .location()
-            .map(|l| format!("{}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        let whose = if warden_kernel::panics::record() {
-            "kernel"
-        } else {
-            "actor"
-        };
-        let backtrace = if BACKTRACES.load(Ordering::Relaxed) {
-            Backtrace::capture()
-        } else {
-            Backtrace::disabled()
-        };
-        if backtrace.status() == BacktraceStatus::Captured {
-            tracing::error!(%location, %backtrace, "{whose} panic: {message}");
-        } else {
-            tracing::error!(%location, "{whose} panic: {message}");
-        }
-    }));
+    // A decoder or resizer panic that warden-image is about to return as
+    // an error: the caller reports it, in one line.
+    warden_kernel::panics::install_hook(warden_image::panic_is_contained);
 }
 
 /// An error and its causes on one line, `outer: cause: root`. A cause whose

@@ -37,6 +37,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         parent_pid: args.parent_pid,
         misbehave: args.misbehave,
     });
+    // The kernel knows already; a backtrace of the panic is still being
+    // written (the kernel kills a child that lingers after 2 s).
+    warden_kernel::panics::flush_backtraces(std::time::Duration::from_millis(1500));
     // Exit with the exact code the actor chose (ExitCode only carries u8 portably).
     std::process::exit(code)
 }

@@ -14,6 +14,11 @@ use warden_kernel::{ActorRef, Kernel, KernelConfig, KernelOptions, Placement, Re
 /// conformance suite runs once with `1`, so a panic that symbolises a
 /// backtrace is tested too.
 pub fn options() -> KernelOptions {
+    // The binary's panic hook, so that an in-process actor's panic is
+    // reported here as in `warden run` (its backtrace, when RUST_BACKTRACE
+    // asks, symbolised off the actor's thread).
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| warden_kernel::panics::install_hook(warden_image::panic_is_contained));
     let backtrace = std::env::var("WARDEN_TEST_CHILD_BACKTRACE").unwrap_or_else(|_| "0".into());
     KernelOptions {
         worker_program: env!("CARGO_BIN_EXE_warden").into(),
@@ -45,7 +50,7 @@ pub async fn boot(toml: &str) -> Kernel {
 
 /// A supervisor section with a fast heartbeat (hung after 400 ms of
 /// silence: a handler in these tests never runs longer than 200 ms, and a
-/// first panic may spend 100 ms symbolising a backtrace), generous intensity.
+/// panic's backtrace is symbolised off the actor's thread), generous intensity.
 pub const FAST: &str = r#"
 [supervisor]
 heartbeat_ms = 100
