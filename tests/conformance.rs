@@ -423,6 +423,61 @@ async fn injected_host_faults_are_recovered(placement: Placement) {
     kernel.shutdown().await;
 }
 
+async fn notes(probe: &warden_kernel::ActorRef<Probe>) -> Vec<String> {
+    match probe.call(ProbeMsg::Notes).await {
+        Ok(ProbeReply::Notes(notes)) => notes,
+        other => panic!("unexpected answer {other:?}"),
+    }
+}
+
+/// A move hands the actor's state (its `snapshot`) to the next instance
+/// (its `restore`), elsewhere and back; a crash hands nothing over.
+async fn a_move_hands_over_the_state(placement: Placement) {
+    let (kernel, probe) = kernel(placement, "").await;
+    for text in ["one", "two"] {
+        probe.call(ProbeMsg::Note(text.into())).await.unwrap();
+    }
+    let elsewhere = match placement {
+        Placement::Inprocess => Placement::Process,
+        _ => Placement::Inprocess,
+    };
+    let home = match placement {
+        Placement::Remote => vec!["a".to_string()],
+        _ => Vec::new(),
+    };
+    for (to, nodes) in [(elsewhere, Vec::new()), (placement, home)] {
+        let before = kernel.status("p").unwrap().generation;
+        kernel.relocate("p", to, nodes).await.unwrap();
+        let status = kernel.status("p").unwrap();
+        assert_eq!((status.placement, status.generation), (to, before + 1));
+        let node = (to == Placement::Remote).then(|| "a".to_string());
+        assert_eq!(status.node, node);
+        assert_eq!(
+            notes(&probe).await,
+            ["one", "two"],
+            "after the move to {to:?}"
+        );
+    }
+    let handed = kernel
+        .events_since(0)
+        .into_iter()
+        .filter(|event| event.kind == "handover")
+        .count();
+    assert!(
+        handed >= 4,
+        "each move says what it handed over and restored"
+    );
+    kernel.kill("p", "test: kill").unwrap();
+    let fresh = support::eventually_async(Duration::from_secs(5), || async {
+        let status = kernel.status("p").unwrap();
+        (status.generation == 4 && status.state == State::Running).then_some(())
+    })
+    .await;
+    assert!(fresh.is_some(), "restarted after the kill");
+    assert!(notes(&probe).await.is_empty(), "a crash hands nothing over");
+    kernel.shutdown().await;
+}
+
 macro_rules! in_both_placements {
     ($($case:ident),* $(,)?) => {
         mod inprocess {
@@ -458,6 +513,7 @@ in_both_placements!(
     a_hung_actor_is_replaced,
     a_killed_hung_actor_is_replaced,
     injected_host_faults_are_recovered,
+    a_move_hands_over_the_state,
 );
 
 /// On 2 or more CPUs only the busy-polling reader ever runs, and children

@@ -436,3 +436,54 @@ async fn a_store_update_changes_the_next_frames() {
     ));
     kernel.shutdown().await;
 }
+
+/// A moved compositor carries on where it was: the image it showed (with
+/// no store to say where the slideshow stands), the timing a client set at
+/// run time, in a child process and back in the kernel.
+#[actix_rt::test]
+async fn a_moved_compositor_resumes_its_slideshow_and_timing() {
+    let kernel = boot_full(&system(
+        "images = \"image_decode\"\naudio = \"\"\ncamera = \"\"\nstore = \"\"\n\
+         slide_secs = 0.3\ntransition_ms = 200\ntransitions = [\"crossfade\", \"wipe-left\"]\n",
+        "[actors.image_decode]\nkind = \"image_decode\"\nplacement = \"process\"\n\
+         source = \"samples\"\nsample_size = \"640x360\"\n",
+    ))
+    .await;
+    let compositor = compositor(&kernel);
+    // Two transitions in: image 2 on screen.
+    while status(&compositor).await.transitions < 2
+        || status(&compositor).await.transition.is_some()
+    {
+        next_frame(&compositor).await;
+    }
+    let shown = Some(format!("sample:{}", warden_image::samples::sample_name(2)));
+    assert_eq!(status(&compositor).await.image, shown);
+    compositor
+        .call(CompositorMsg::Configure {
+            transitions: Some(vec!["zoom".into()]),
+            transition_ms: Some(350),
+            slide_secs: Some(0.7),
+        })
+        .await
+        .unwrap();
+    for to in [
+        warden_kernel::Placement::Process,
+        warden_kernel::Placement::Inprocess,
+    ] {
+        kernel.relocate("compositor", to, Vec::new()).await.unwrap();
+        assert_eq!(kernel.status("compositor").unwrap().placement, to);
+        let (frame, _) = next_frame(&compositor).await;
+        assert!(
+            worst(&frame, &offline_sample(2)) <= 1,
+            "after the move to {to:?} the first frame is image 2 again"
+        );
+        let s = status(&compositor).await;
+        assert_eq!(s.image, shown, "{s:?}");
+        assert_eq!(
+            (s.slide_secs, s.transition_ms, s.transition_kinds.clone()),
+            (0.7, 350, vec!["zoom".to_string()]),
+            "the timing set at run time moved with it"
+        );
+    }
+    kernel.shutdown().await;
+}

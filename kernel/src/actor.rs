@@ -68,6 +68,24 @@ pub trait Actor: Sized + Send + 'static {
     /// depend on config, hold resources an instance owns, or fail.
     fn warm_up() {}
 
+    /// The state to hand to the next instance when the kernel *moves* the
+    /// actor (`POST /api/actors/NAME/move`, the dashboard's move menu):
+    /// called once, after the last message and before `stop`, in the old
+    /// placement. The bytes reach the new instance's [`Actor::restore`]
+    /// whatever the two placements are. `None` (the default): nothing to
+    /// hand over (state that lives in files, or none). Crashes and plain
+    /// restarts hand nothing over: a fresh instance starts from its config.
+    fn snapshot(&mut self, _ctx: &mut Ctx) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Take over what the moved instance's [`Actor::snapshot`] gave: called
+    /// after `start` and before the first message. An error is logged as a
+    /// `handover` event and the instance carries on as started (fresh).
+    fn restore(&mut self, _state: &[u8], _ctx: &mut Ctx) -> Result<(), ActorError> {
+        Ok(())
+    }
+
     /// Whether `msg` may be delivered twice. Idempotent calls in flight when
     /// an instance dies are re-sent to the next instance; others are
     /// answered [`crate::CallError::Restarting`].

@@ -81,17 +81,54 @@ fn ends(err: &ActorError) -> Option<End> {
 }
 
 impl<A: Actor> Core<A> {
-    /// Run `Actor::start`, panics caught.
-    pub(crate) fn start(config: &toml::Table, mut ctx: Ctx) -> Result<Self, String> {
+    /// Run `Actor::start`, panics caught, then `Actor::restore` with the
+    /// state a moved instance handed over, if any.
+    pub(crate) fn start(
+        config: &toml::Table,
+        mut ctx: Ctx,
+        handover: Option<&[u8]>,
+    ) -> Result<Self, String> {
         let config = parse_config::<A>(config)?;
-        match crate::panics::guarded(|| A::start(config, &mut ctx)) {
-            Ok(Ok(actor)) => Ok(Core {
+        let mut core = match crate::panics::guarded(|| A::start(config, &mut ctx)) {
+            Ok(Ok(actor)) => Core {
                 actor,
                 ctx,
                 stall: Duration::ZERO,
-            }),
-            Ok(Err(err)) => Err(err.to_string()),
-            Err(panic) => Err(format!("panicked in start: {}", panic_message(&*panic))),
+            },
+            Ok(Err(err)) => return Err(err.to_string()),
+            Err(panic) => {
+                return Err(format!("panicked in start: {}", panic_message(&*panic)));
+            }
+        };
+        if let Some(state) = handover {
+            let restored = crate::panics::guarded(|| core.actor.restore(state, &mut core.ctx));
+            let detail = match restored {
+                Ok(Ok(())) => format!(
+                    "restored {} bytes of the moved instance's state",
+                    state.len()
+                ),
+                Ok(Err(err)) => {
+                    format!("the moved instance's state was refused ({err}); started fresh")
+                }
+                Err(panic) => format!(
+                    "panicked restoring the moved instance's state ({}); started fresh",
+                    panic_message(&*panic)
+                ),
+            };
+            core.ctx.report("handover", &detail);
+        }
+        Ok(core)
+    }
+
+    /// Run `Actor::snapshot` (a move), panics caught and logged: the state
+    /// for the next instance, empty when there is none.
+    pub(crate) fn snapshot(&mut self) -> Vec<u8> {
+        match crate::panics::guarded(|| self.actor.snapshot(&mut self.ctx)) {
+            Ok(state) => state.unwrap_or_default(),
+            Err(panic) => {
+                tracing::warn!(actor = %self.ctx.name(), panic = %panic_message(&*panic), "panicked in snapshot: nothing handed over");
+                Vec::new()
+            }
         }
     }
 

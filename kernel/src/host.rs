@@ -71,10 +71,11 @@ pub(crate) trait Host: Send + Sync {
     fn inject(&self, fault: InjectedFault);
     /// End the instance abnormally; `abandon`: at once, whatever it is doing.
     fn kill(&self, abandon: bool) -> Killed;
-    /// Ask the instance to stop gracefully. `Some`: resolves once it has
-    /// (the caller bounds the wait); `None`: its exit is reported as an
-    /// instance event.
-    fn stop(&self) -> Option<oneshot::Receiver<()>>;
+    /// Ask the instance to stop gracefully (`handover`: a move, so its
+    /// actor's snapshot comes first, as an `InstanceEvent::Handover`).
+    /// `Some`: resolves once it has (the caller bounds the wait); `None`:
+    /// its exit is reported as an instance event.
+    fn stop(&self, handover: bool) -> Option<oneshot::Receiver<()>>;
     /// The instance is finished as far as the kernel is concerned: it must
     /// answer nothing more. Returns a check to run a little later (a child
     /// that lingers is killed then).
@@ -90,6 +91,8 @@ pub(crate) struct Launch {
     pub(crate) shared: Arc<Shared>,
     /// The actor's shared-memory pool (process placement), kept across restarts.
     pub(crate) pool: Option<Arc<SlotPool>>,
+    /// What the instance it replaces handed over (a move), for `Actor::restore`.
+    pub(crate) handover: Option<Arc<[u8]>>,
     /// Where the instance reports readiness and its end.
     pub(crate) events: Recipient<Tagged>,
     /// Where the launch's result goes.
@@ -135,6 +138,8 @@ pub(crate) enum InstanceEvent {
     Exiting(String, i32),
     /// The child broke the protocol (malformed frame, bad handle): kill it.
     Fault(String),
+    /// The stopping instance handed its state over (a move; may be empty).
+    Handover(Vec<u8>),
     /// The child's channel closed.
     Disconnected,
     /// The child process was reaped.

@@ -130,6 +130,10 @@ pub enum ProbeMsg {
     },
     /// The round trips of the last `PingPong`, once it is done (taken).
     PingResults,
+    /// Add a note to the probe's state (the state a move hands over).
+    Note(String),
+    /// The notes so far (idempotent).
+    Notes,
 }
 
 /// One collected answer to an `Ask` or `AskFrame`.
@@ -189,6 +193,8 @@ pub enum ProbeReply {
     Kept(usize),
     /// Round-trip times in nanoseconds (`None`: still running).
     Latencies(Option<Vec<u64>>),
+    /// The notes, oldest first.
+    Notes(Vec<String>),
 }
 
 /// A value the probe publishes.
@@ -224,6 +230,8 @@ pub struct Probe {
     follows: HashMap<String, Subscription<ProbeEvent>>,
     kept: Vec<SharedFrame>,
     chain: Option<Chain>,
+    /// Notes a client left: the state a move hands to the next instance.
+    notes: Vec<String>,
 }
 
 /// A `PingPong` under way.
@@ -310,6 +318,7 @@ impl Actor for Probe {
             follows: HashMap::new(),
             kept: Vec::new(),
             chain: None,
+            notes: Vec::new(),
         })
     }
 
@@ -441,6 +450,11 @@ impl Actor for Probe {
                 self.chain = Some(chain);
                 Ok(ProbeReply::Asked(0))
             }
+            ProbeMsg::Note(text) => {
+                self.notes.push(text);
+                Ok(ProbeReply::Notes(self.notes.clone()))
+            }
+            ProbeMsg::Notes => Ok(ProbeReply::Notes(self.notes.clone())),
             ProbeMsg::PingResults => {
                 if let Some(chain) = &mut self.chain {
                     chain.step(ctx);
@@ -460,6 +474,17 @@ impl Actor for Probe {
         self.ticks += 1;
     }
 
+    /// The notes go to the next instance when the probe is moved.
+    fn snapshot(&mut self, _ctx: &mut Ctx) -> Option<Vec<u8>> {
+        (!self.notes.is_empty()).then(|| serde_json::to_vec(&self.notes).unwrap_or_default())
+    }
+
+    fn restore(&mut self, state: &[u8], _ctx: &mut Ctx) -> Result<(), ActorError> {
+        self.notes = serde_json::from_slice(state)
+            .map_err(|err| ActorError::Rejected(format!("not a list of notes: {err}")))?;
+        Ok(())
+    }
+
     fn wake(&mut self, ctx: &mut Ctx) {
         if let Some(chain) = &mut self.chain {
             chain.step(ctx);
@@ -474,6 +499,7 @@ impl Actor for Probe {
                 | ProbeMsg::EchoFrame { .. }
                 | ProbeMsg::MakeFrame { .. }
                 | ProbeMsg::Whoami
+                | ProbeMsg::Notes
                 | ProbeMsg::Sleep {
                     idempotent: true,
                     ..

@@ -99,6 +99,9 @@ struct Ending {
     said: Option<String>,
     /// A graceful stop was requested.
     stopping: bool,
+    /// The stop is a move's: a `Handover` from the instance is expected
+    /// (one that comes otherwise is ignored: a crash hands nothing over).
+    handing_over: bool,
     /// The channel closed and the reader drained it (the exit status follows).
     disconnected: bool,
     /// The exit status, when it arrived before the reader finished draining
@@ -133,6 +136,11 @@ pub(crate) struct Proxy {
     stop_waiter: Option<oneshot::Sender<String>>,
     timers: Vec<SpawnHandle>,
     ticker: Option<SpawnHandle>,
+    /// The next graceful stop is a move: the instance hands its state over.
+    handover_wanted: bool,
+    /// What the moved instance handed over, given to each start until one
+    /// is ready.
+    handover: Option<Arc<[u8]>>,
 }
 
 impl Proxy {
@@ -166,6 +174,8 @@ impl Proxy {
             stop_waiter: None,
             timers: Vec::new(),
             ticker: None,
+            handover_wanted: false,
+            handover: None,
         }
     }
 
@@ -216,6 +226,7 @@ impl Proxy {
             route: Arc::clone(&self.route),
             shared: Arc::clone(&self.shared),
             pool: self.pool.clone(),
+            handover: self.handover.clone(),
             events: ctx.address().recipient(),
             done: ctx.address().recipient(),
         })?;
@@ -243,6 +254,7 @@ impl Proxy {
             return;
         };
         self.starting = false;
+        self.handover = None;
         let pid = host.pid();
         self.heartbeat = Heartbeat::new(
             self.spec.heartbeat,
@@ -335,6 +347,7 @@ impl Proxy {
             ctx.run_later(LINGER, move |_, _| check());
         }
         self.starting = false;
+        self.handover_wanted = false;
         self.early.clear();
         self.route.detach(generation);
         if let Some(pool) = &self.pool {

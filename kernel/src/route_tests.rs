@@ -51,7 +51,7 @@ impl Host for Fake {
     fn kill(&self, _abandon: bool) -> crate::host::Killed {
         crate::host::Killed::Now(None)
     }
-    fn stop(&self) -> Option<oneshot::Receiver<()>> {
+    fn stop(&self, _handover: bool) -> Option<oneshot::Receiver<()>> {
         None
     }
     fn retire(&self) -> Option<Box<dyn FnOnce() + Send>> {

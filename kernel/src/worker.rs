@@ -195,7 +195,7 @@ pub(crate) fn run<A: Actor>(args: &WorkerArgs) -> i32 {
         cancelled: Arc::new(AtomicBool::new(false)),
         span,
     });
-    let core = match Core::<A>::start(&config, ctx) {
+    let core = match Core::<A>::start(&config, ctx, init.handover.as_deref()) {
         Ok(core) => core,
         Err(reason) => return fail_start(reason),
     };
@@ -402,6 +402,18 @@ impl<A: Actor> Worker<A> {
                 },
                 _ => Some(self.protocol(&format!("release of pool {pool}, which is not ours"))),
             },
+            Body::Snapshot => {
+                let mut state = self.core.snapshot();
+                if state.len() + 1024 > warden_transport::MAX_MESSAGE_BYTES {
+                    tracing::warn!(
+                        bytes = state.len(),
+                        "the snapshot exceeds a message: nothing handed over"
+                    );
+                    state.clear();
+                }
+                let _ = self.link.send_control(Body::Handover { state });
+                None
+            }
             Body::Shutdown => {
                 self.core.stop();
                 Some(0)

@@ -227,6 +227,15 @@ pub enum Body {
         /// The value.
         payload: WirePayload,
     },
+    /// Kernel → child, just before `Shutdown` when the actor is being
+    /// moved: answer with `Handover` (the actor's `snapshot`).
+    Snapshot,
+    /// Child → kernel: the state its actor hands to the next instance
+    /// (empty: none), sent before it stops.
+    Handover {
+        /// The actor's own encoding of its state.
+        state: Vec<u8>,
+    },
 }
 
 /// The outcome of an actor-to-actor call, with every failure a caller can
@@ -288,6 +297,8 @@ impl Body {
             Body::Subscribe { .. } => "subscribe",
             Body::Deliver { .. } => "deliver",
             Body::Event { .. } => "event",
+            Body::Snapshot => "snapshot",
+            Body::Handover { .. } => "handover",
         }
     }
 }

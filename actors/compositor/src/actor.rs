@@ -117,6 +117,13 @@ pub struct CompositorStatus {
     pub transition: Option<(String, f64)>,
     /// Transitions started by this instance.
     pub transitions: u64,
+    /// The slideshow's timing now (config, or a client's `Configure`):
+    /// seconds an image stays, …
+    pub slide_secs: f64,
+    /// … the transition's length (ms), …
+    pub transition_ms: u64,
+    /// … and the transitions used in turn.
+    pub transition_kinds: Vec<String>,
     /// Images received from image_decode.
     pub images_fetched: u64,
     /// Request → image in memory, for the last one (ms).
@@ -183,9 +190,51 @@ fn timing(settings: &Settings) -> Timing {
 /// The live loop counts as stuck after this long without a frame.
 const STUCK: Duration = Duration::from_secs(5);
 
+/// What a moved compositor hands to the next instance: what clients
+/// changed at run time (the slideshow's timing), where the slideshow is,
+/// and who watches the frames (so a stream does not pause for a renewal).
+#[derive(Debug, Serialize, Deserialize)]
+struct Handover {
+    transitions: Vec<String>,
+    transition_ms: u64,
+    slide_secs: f64,
+    /// The image shown and the slideshow's next turn.
+    slide: Option<(u64, u64)>,
+    /// Watcher, seconds left, seconds between frames.
+    watches: Vec<(String, f64, f64)>,
+}
+
 impl Compositor {
     fn now(&self) -> Duration {
         self.shared.clock.now()
+    }
+
+    /// Change the slideshow's timing or transitions (`None` keeps a value).
+    fn configure(
+        &mut self,
+        transitions: Option<Vec<String>>,
+        transition_ms: Option<u64>,
+        slide_secs: Option<f64>,
+    ) -> Result<(), ActorError> {
+        let mut config = self.config.clone();
+        if let Some(transitions) = transitions {
+            config.transitions = transitions;
+        }
+        if let Some(ms) = transition_ms {
+            config.transition_ms = ms;
+        }
+        if let Some(secs) = slide_secs {
+            config.slide_secs = secs;
+        }
+        let settings = config
+            .settings()
+            .map_err(|problem| ActorError::Rejected(problem.to_string()))?;
+        if let Some(slideshow) = self.slideshow.as_mut() {
+            slideshow.retime(timing(&settings));
+        }
+        self.config = config;
+        self.settings = settings;
+        Ok(())
     }
 
     /// Keep the slideshow going: ask for images, start and end transitions,
@@ -370,6 +419,9 @@ impl Compositor {
             image: image.map(|p| p.name.clone()),
             transition: transition.map(|t| (t.spec.kind.name().to_string(), t.time(now))),
             transitions: self.slideshow.as_ref().map_or(0, Slideshow::transitions),
+            slide_secs: self.config.slide_secs,
+            transition_ms: self.config.transition_ms,
+            transition_kinds: self.config.transitions.clone(),
             images_fetched: self.fetched,
             image_fetch_ms: self.fetch_ms,
             image_fetch_error: self.fetch_error.clone(),
@@ -526,24 +578,7 @@ impl Actor for Compositor {
                 transition_ms,
                 slide_secs,
             } => {
-                let mut config = self.config.clone();
-                if let Some(transitions) = transitions {
-                    config.transitions = transitions;
-                }
-                if let Some(ms) = transition_ms {
-                    config.transition_ms = ms;
-                }
-                if let Some(secs) = slide_secs {
-                    config.slide_secs = secs;
-                }
-                let settings = config
-                    .settings()
-                    .map_err(|problem| ActorError::Rejected(problem.to_string()))?;
-                if let Some(slideshow) = self.slideshow.as_mut() {
-                    slideshow.retime(timing(&settings));
-                }
-                self.config = config;
-                self.settings = settings;
+                self.configure(transitions, transition_ms, slide_secs)?;
                 Ok(CompositorReply::Status(Box::new(self.status())))
             }
             CompositorMsg::Watch {
@@ -603,6 +638,49 @@ impl Actor for Compositor {
         self.take_probe(ctx);
         self.feeds.take(ctx, &self.shared, &self.settings);
         self.update(ctx);
+    }
+
+    fn snapshot(&mut self, _ctx: &mut Ctx) -> Option<Vec<u8>> {
+        let handover = Handover {
+            transitions: self.config.transitions.clone(),
+            transition_ms: self.config.transition_ms,
+            slide_secs: self.config.slide_secs,
+            slide: self.slideshow.as_ref().map(Slideshow::position),
+            watches: self
+                .shared
+                .watches()
+                .into_iter()
+                .map(|(name, left, every)| (name, left.as_secs_f64(), every.as_secs_f64()))
+                .collect(),
+        };
+        serde_json::to_vec(&handover).ok()
+    }
+
+    fn restore(&mut self, state: &[u8], _ctx: &mut Ctx) -> Result<(), ActorError> {
+        let handover: Handover = serde_json::from_slice(state)
+            .map_err(|err| ActorError::Rejected(format!("not a compositor's state: {err}")))?;
+        self.configure(
+            Some(handover.transitions),
+            Some(handover.transition_ms),
+            Some(handover.slide_secs),
+        )?;
+        if let Some((image, turn)) = handover.slide {
+            self.slideshow = Some(Slideshow::resume(timing(&self.settings), (image, turn)));
+            // The store already says this position: nothing to follow or write.
+            self.seen_step = Some(image % (warden_store::actor::SLIDESHOW_STEPS + 1));
+            self.written_step = Some(image);
+        }
+        for (watcher, left, every) in handover.watches {
+            if left.is_finite() && every.is_finite() && (0.0..=60.0).contains(&left) && every >= 0.0
+            {
+                self.shared.watch(
+                    &watcher,
+                    Duration::from_secs_f64(left),
+                    Duration::from_secs_f64(every.min(60.0)),
+                );
+            }
+        }
+        Ok(())
     }
 
     fn idempotent(msg: &CompositorMsg) -> bool {

@@ -116,6 +116,18 @@ impl Shared {
             .any(|(until, _)| now < *until)
     }
 
+    /// Every watch running now: the watcher, how long it has left, its
+    /// interval (what a moved compositor hands to the next one).
+    pub fn watches(&self) -> Vec<(String, Duration, Duration)> {
+        let now = Instant::now();
+        lock(&self.watched)
+            .by_name
+            .iter()
+            .filter(|(_, (until, _))| now < *until)
+            .map(|(name, (until, every))| (name.clone(), *until - now, *every))
+            .collect()
+    }
+
     /// Whether the frame rendered now is to be published.
     pub fn publish_due(&self) -> bool {
         lock(&self.watched).due(Instant::now())

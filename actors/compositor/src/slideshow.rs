@@ -232,6 +232,27 @@ impl Slideshow {
     pub fn transitions(&self) -> u64 {
         self.transitions
     }
+
+    /// Where it stands, for a moved compositor to resume: the image shown
+    /// (or, before the first, the one to ask for) and the next turn.
+    pub fn position(&self) -> (u64, u64) {
+        (
+            self.current
+                .as_ref()
+                .map_or(self.index, |picture| picture.index),
+            self.turn,
+        )
+    }
+
+    /// A slideshow resumed at `position` (see [`Slideshow::position`]): it
+    /// shows that image again first, and runs the transitions the moved
+    /// one would have run next.
+    pub fn resume(timing: Timing, (image, turn): (u64, u64)) -> Self {
+        Slideshow {
+            turn,
+            ..Slideshow::new(timing, image)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -47,7 +47,11 @@ pub(crate) enum ToHost {
     },
     /// Values arrived on a subscription.
     Wake,
-    Stop(oneshot::Sender<()>),
+    /// Stop gracefully; `handover`: hand the actor's snapshot over first.
+    Stop {
+        done: oneshot::Sender<()>,
+        handover: bool,
+    },
 }
 
 /// Publishes go straight to the kernel's bus, events to its log.
@@ -187,9 +191,12 @@ impl Host for InProcInstance {
         }
     }
 
-    fn stop(&self) -> Option<oneshot::Receiver<()>> {
+    fn stop(&self, handover: bool) -> Option<oneshot::Receiver<()>> {
         let (done_tx, done_rx) = oneshot::channel();
-        let _ = self.host.try_send(ToHost::Stop(done_tx));
+        let _ = self.host.try_send(ToHost::Stop {
+            done: done_tx,
+            handover,
+        });
         Some(done_rx)
     }
 
@@ -342,7 +349,7 @@ impl<A: Concern> Actor for InProcHost<A> {
             cancelled: self.cancel.flag(),
             span,
         });
-        match Core::<A>::start(&launch.spec.config, cx) {
+        match Core::<A>::start(&launch.spec.config, cx, launch.handover.as_deref()) {
             Ok(core) => {
                 self.core = Some(Box::new(core));
                 if let Some(period) = launch.spec.tick {
@@ -372,12 +379,12 @@ impl<A: Concern> Handler<ToHost> for InProcHost<A> {
 
     fn handle(&mut self, msg: ToHost, ctx: &mut Self::Context) {
         if self.done || self.cancel.is_cancelled() {
-            if let ToHost::Stop(done) = msg {
+            if let ToHost::Stop { done, .. } = msg {
                 let _ = done.send(());
             }
             return;
         }
-        let killed = self.kill.load(Ordering::Relaxed) && !matches!(msg, ToHost::Stop(_));
+        let killed = self.kill.load(Ordering::Relaxed) && !matches!(msg, ToHost::Stop { .. });
         let msg = if killed {
             ToHost::Inject(InjectedFault::Panic)
         } else {
@@ -438,8 +445,12 @@ impl<A: Concern> Handler<ToHost> for InProcHost<A> {
                 | InjectedFault::Exit(_)
                 | InjectedFault::Linger,
             ) => None,
-            ToHost::Stop(done) => {
+            ToHost::Stop { done, handover } => {
+                let state = handover.then(|| core.snapshot());
                 core.stop();
+                if let Some(state) = state {
+                    self.report(InstanceEvent::Handover(state));
+                }
                 self.done = true;
                 let _ = done.send(());
                 ctx.stop();

@@ -51,6 +51,33 @@ pub(crate) struct WorkerInit {
     pub(crate) pool_id: u32,
     pub(crate) first_seq: u64,
     pub(crate) held: Vec<HeldSlot>,
+    /// What the instance it replaces handed over (a move).
+    pub(crate) handover: Option<Vec<u8>>,
+}
+
+impl WorkerInit {
+    /// What a child started by `launch` (here or on a node) is told.
+    pub(crate) fn for_launch(launch: &Launch) -> Result<WorkerInit, StartError> {
+        let spec = &launch.spec;
+        let generation = launch.generation;
+        Ok(WorkerInit {
+            name: spec.name.clone(),
+            kind: spec.kind.clone(),
+            generation,
+            config_toml: toml::to_string(&spec.config)
+                .map_err(|err| StartError::Config(err.to_string()))?,
+            tick_ms: spec.tick.map(|tick| tick.as_millis() as u64),
+            pool: launch.pool.as_ref().map(|pool| pool.spec()),
+            pool_id: launch.pool.as_ref().map_or(0, |pool| pool.id()),
+            first_seq: generation << 40,
+            held: launch
+                .pool
+                .as_ref()
+                .map(|pool| pool.held_for_next_peer())
+                .unwrap_or_default(),
+            handover: launch.handover.as_deref().map(<[u8]>::to_vec),
+        })
+    }
 }
 
 /// Releases of the child's slots go over the link.
@@ -90,26 +117,8 @@ pub(crate) struct ProcessPlacer;
 
 impl Placer for ProcessPlacer {
     fn launch(&self, launch: Launch) -> Result<(), StartError> {
-        let spec = Arc::clone(&launch.spec);
-        let held = launch
-            .pool
-            .as_ref()
-            .map(|pool| pool.held_for_next_peer())
-            .unwrap_or_default();
-        let config_toml =
-            toml::to_string(&spec.config).map_err(|err| StartError::Config(err.to_string()))?;
         let generation = launch.generation;
-        let init = WorkerInit {
-            name: spec.name.clone(),
-            kind: spec.kind.clone(),
-            generation,
-            config_toml,
-            tick_ms: spec.tick.map(|tick| tick.as_millis() as u64),
-            pool: launch.pool.as_ref().map(|pool| pool.spec()),
-            pool_id: launch.pool.as_ref().map_or(0, |pool| pool.id()),
-            first_seq: generation << 40,
-            held,
-        };
+        let init = WorkerInit::for_launch(&launch)?;
         crate::spawner::run(move || {
             let standby = launch.spec.standby;
             let result = connect_child(&launch, &init)
@@ -182,6 +191,15 @@ impl ProcessConn {
     /// watcher's news, not the sender's.
     pub(crate) fn control(&self, body: Body) {
         let _ = self.link.send_control(body);
+    }
+
+    /// Ask the child to stop (`handover`: its actor's snapshot first, which
+    /// the reader reports before the child's end).
+    pub(crate) fn stop(&self, handover: bool) {
+        if handover {
+            self.control(Body::Snapshot);
+        }
+        self.control(Body::Shutdown);
     }
 
     /// A call went out (the reader spins for its answer).
@@ -265,8 +283,8 @@ impl Host for ProcessInstance {
         Killed::Now(Some("killed by SIGKILL"))
     }
 
-    fn stop(&self) -> Option<oneshot::Receiver<()>> {
-        self.conn.control(Body::Shutdown);
+    fn stop(&self, handover: bool) -> Option<oneshot::Receiver<()>> {
+        self.conn.stop(handover);
         None
     }
 

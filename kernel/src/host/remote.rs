@@ -82,25 +82,8 @@ impl Placer for RemotePlacer {
             StartError::Config("placement = \"remote\" needs a [cluster] table".into())
         })?;
         let spec = Arc::clone(&launch.spec);
-        let held = launch
-            .pool
-            .as_ref()
-            .map(|pool| pool.held_for_next_peer())
-            .unwrap_or_default();
-        let config_toml =
-            toml::to_string(&spec.config).map_err(|err| StartError::Config(err.to_string()))?;
         let generation = launch.generation;
-        let init = WorkerInit {
-            name: spec.name.clone(),
-            kind: spec.kind.clone(),
-            generation,
-            config_toml,
-            tick_ms: spec.tick.map(|tick| tick.as_millis() as u64),
-            pool: launch.pool.as_ref().map(|pool| pool.spec()),
-            pool_id: launch.pool.as_ref().map_or(0, |pool| pool.id()),
-            first_seq: generation << 40,
-            held,
-        };
+        let init = WorkerInit::for_launch(&launch)?;
         // Not the spawner thread: nothing is forked here, and a start that
         // waits on the network must not hold up local children's starts.
         std::thread::Builder::new()
@@ -484,8 +467,8 @@ impl Host for RemoteInstance {
         Killed::Now(Some("SIGKILL sent through its node"))
     }
 
-    fn stop(&self) -> Option<oneshot::Receiver<()>> {
-        self.conn.control(Body::Shutdown);
+    fn stop(&self, handover: bool) -> Option<oneshot::Receiver<()>> {
+        self.conn.stop(handover);
         None
     }
 

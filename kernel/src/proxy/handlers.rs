@@ -149,8 +149,9 @@ impl Proxy {
     fn stop_now(&mut self, ctx: &mut Context<Self>) {
         let generation = self.generation;
         let timeout = self.spec.shutdown_timeout;
+        self.ending.handing_over = std::mem::take(&mut self.handover_wanted);
         match self.instance.clone() {
-            Some(host) => match host.stop() {
+            Some(host) => match host.stop(self.ending.handing_over) {
                 // It says when it has stopped; the wait is bounded.
                 Some(done) => {
                     let addr = ctx.address();
@@ -202,6 +203,7 @@ impl Handler<super::Relocate> for Proxy {
             nodes => format!("{} ({})", msg.placement.as_str(), nodes.join(", ")),
         };
         self.event("moving", format!("from {} to {to}", from.as_str()));
+        self.handover_wanted = true;
         self.spec = std::sync::Arc::new(spec);
         self.status
             .update(|status| status.placement = msg.placement);
@@ -304,6 +306,16 @@ impl Proxy {
                     code == 0,
                     ctx,
                 );
+            }
+            InstanceEvent::Handover(state) => {
+                // Kept for the next instance (the move's), if there is any.
+                if !state.is_empty() && std::mem::take(&mut self.ending.handing_over) {
+                    self.event(
+                        "handover",
+                        format!("{} bytes of state for the next instance", state.len()),
+                    );
+                    self.handover = Some(std::sync::Arc::from(state));
+                }
             }
             InstanceEvent::Fault(reason) => {
                 self.event("killed", format!("protocol fault: {reason}"));

@@ -209,6 +209,7 @@ impl Reader {
             Body::Ready => self.report(InstanceEvent::Ready),
             Body::StartFailed { reason } => self.report(InstanceEvent::StartFailed(reason)),
             Body::Exiting { reason, code } => self.report(InstanceEvent::Exiting(reason, code)),
+            Body::Handover { state } => self.report(InstanceEvent::Handover(state)),
             Body::Credit => {}
             other => return Err(format!("unexpected {} from the child", other.kind())),
         }
