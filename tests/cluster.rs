@@ -171,6 +171,43 @@ async fn a_remote_restart_on_the_same_node_sends_frames_at_once() {
     kernel.shutdown().await;
 }
 
+/// A remote child that shuts its channel and lingers is killed by its node
+/// (as the kernel kills a local one), not left to the heartbeat: with a
+/// 5 s heartbeat it is replaced within a second or two.
+#[actix_rt::test]
+async fn a_remote_child_that_closes_its_channel_and_lingers_is_replaced_at_once() {
+    let Some(cluster) = TestCluster::start(&["a"], None) else {
+        return;
+    };
+    let kernel = boot_on(
+        &cluster,
+        &probe(
+            "p",
+            Placement::Remote,
+            "heartbeat_ms = 5000\ncall_timeout_ms = 20000",
+        ),
+    )
+    .await;
+    let probe = kernel.actor::<Probe>("p").unwrap();
+    let (pid, generation) = whoami(&probe).await.unwrap();
+    let struck = Instant::now();
+    kernel
+        .inject("p", warden_kernel::InjectedFault::Linger)
+        .unwrap();
+    let (new_pid, new_generation) = eventually_async(Duration::from_secs(4), || async {
+        whoami(&probe).await.filter(|(_, g)| *g > generation)
+    })
+    .await
+    .expect("replaced well within the 15 s hang bound");
+    assert_ne!(new_pid, pid);
+    assert_eq!(new_generation, generation + 1);
+    let last_exit = kernel.status("p").unwrap().last_exit.unwrap_or_default();
+    assert!(last_exit.contains("closed its channel"), "{last_exit}");
+    assert!(!alive(pid), "the lingering child was killed");
+    eprintln!("lingering remote child replaced in {:?}", struck.elapsed());
+    kernel.shutdown().await;
+}
+
 /// Node `a` is stopped (SIGSTOP: to the kernel it is cut off). The actor
 /// starts on `b`. When `a` continues, its stale instance is killed (the
 /// fence), and it never answers a call: every answer after the failover

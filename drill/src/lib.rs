@@ -76,7 +76,27 @@ pub struct Options {
     pub escalate: bool,
     /// Progress lines on stderr.
     pub progress: bool,
+    /// A last pass with every child actor on the nodes of this cluster.
+    pub remote: Option<Arc<Cluster>>,
 }
+
+/// The cluster of a remote pass: a NATS server and nodes `a` and `b`, which
+/// the drill SIGKILLs and starts again.
+pub struct Cluster {
+    /// The server's URL.
+    pub url: String,
+    /// The nodes.
+    pub nodes: std::sync::Mutex<Box<dyn calls::Nodes + Send>>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster").field("url", &self.url).finish()
+    }
+}
+
+/// The nodes of a remote pass, hosting its child actors in turn.
+const NODES: [&str; 2] = ["a", "b"];
 
 /// Recovery figures of one group of faults.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -167,8 +187,12 @@ pub struct Escalation {
 /// One pass: the system with one set of placements.
 #[derive(Debug, Default, Serialize)]
 pub struct Pass {
-    /// `as written` or `flipped`.
+    /// `as written`, `flipped` or `remote`.
     pub label: String,
+    /// Node SIGKILLs (a remote pass) and how long until every actor the
+    /// node hosted answered from the other one (ms).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub node_kills_ms: Vec<f64>,
     /// Each actor's placement in this pass.
     pub placements: BTreeMap<String, String>,
     /// Actor faults injected.
@@ -290,8 +314,14 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
         config: options.config_name.clone(),
         ..Report::default()
     };
-    let passes = options.flips.len().max(1) as u32;
-    for (i, &flip) in options.flips.iter().enumerate() {
+    let kinds: Vec<(bool, bool)> = options
+        .flips
+        .iter()
+        .map(|&flip| (flip, false))
+        .chain(options.remote.is_some().then_some((false, true)))
+        .collect();
+    let passes = kinds.len().max(1) as u32;
+    for (i, &(flip, remote)) in kinds.iter().enumerate() {
         let faults = options.faults / passes + u32::from((i as u32) < options.faults % passes);
         let soak = options
             .minutes
@@ -302,6 +332,7 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
         let pass = run_pass(
             options,
             flip,
+            remote,
             faults,
             soak,
             pass_seed,
@@ -485,6 +516,8 @@ struct Status {
     generation: u64,
     state: String,
     pid: u32,
+    /// The node it runs on (remote).
+    node: Option<String>,
 }
 
 fn status(http: &Http, name: &str) -> Option<Status> {
@@ -493,6 +526,7 @@ fn status(http: &Http, name: &str) -> Option<Status> {
         generation: v["generation"].as_u64()?,
         state: v["state"].as_str()?.to_string(),
         pid: v["pid"].as_u64()? as u32,
+        node: v["node"].as_str().map(str::to_string),
     })
 }
 
@@ -597,6 +631,80 @@ fn read_events(admin: &Http, ledger: &mut Ledger) {
 
 /// End a kernel life's ledger: every fault has its exit event and every
 /// exit its fault, or the pass fails saying which.
+/// A remote pass's node fault: SIGKILL the node that hosts the most
+/// remote actors (their children die with it), wait until each of them
+/// answers from the other node, start the node again. The time until the
+/// last one runs again, or why it did not.
+fn kill_a_node(
+    admin: &Http,
+    cluster: &Cluster,
+    remote: &[&system::ActorInfo],
+    bound: Duration,
+    ledger: &mut Ledger,
+) -> Result<Duration, String> {
+    let before: Vec<(&str, Status)> = remote
+        .iter()
+        .filter_map(|a| Some((a.name.as_str(), status(admin, &a.name)?)))
+        .collect();
+    let on = |node: &str| {
+        before
+            .iter()
+            .filter(|(_, s)| s.node.as_deref() == Some(node))
+            .count()
+    };
+    let node = NODES
+        .into_iter()
+        .max_by_key(|node| on(node))
+        .unwrap_or(NODES[0]);
+    let struck: Vec<&(&str, Status)> = before
+        .iter()
+        .filter(|(_, s)| s.node.as_deref() == Some(node))
+        .collect();
+    for (name, was) in &struck {
+        ledger.struck(name, was.generation, "node_sigkill");
+    }
+    let started = Instant::now();
+    let mut nodes = cluster
+        .nodes
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    nodes.kill(node);
+    let mut late = Vec::new();
+    for (name, was) in &struck {
+        let deadline = started + bound.max(GIVE_UP);
+        loop {
+            if status(admin, name).is_some_and(|s| {
+                s.generation > was.generation
+                    && s.state == "running"
+                    && s.node.as_deref() != Some(node)
+            }) {
+                break;
+            }
+            if Instant::now() > deadline {
+                late.push(*name);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    let took = started.elapsed();
+    nodes
+        .start(node)
+        .map_err(|err| format!("node {node} could not start again: {err:#}"))?;
+    drop(nodes);
+    // It joins within a second; the next node fault may need it.
+    std::thread::sleep(Duration::from_millis(1500));
+    if late.is_empty() {
+        Ok(took)
+    } else {
+        Err(format!(
+            "node {node} SIGKILLed: {} did not answer from another node within {:?}",
+            late.join(", "),
+            bound.max(GIVE_UP)
+        ))
+    }
+}
+
 fn close_life(admin: &Http, ledger: &mut Ledger, pass: &mut Pass) {
     read_events(admin, ledger);
     let wrong = ledger.close();
@@ -667,6 +775,7 @@ fn settled_holdings(pid: u32, process_actors: usize) -> Option<Holdings> {
 fn run_pass(
     options: &Options,
     flip: bool,
+    remote: bool,
     faults: u32,
     soak: Option<Duration>,
     seed: u64,
@@ -675,11 +784,13 @@ fn run_pass(
 ) -> anyhow::Result<Pass> {
     let dir = tempfile::Builder::new().prefix("warden-drill-").tempdir()?;
     let addr = system::free_addr()?;
+    let cluster = options.remote.as_ref().filter(|_| remote);
     let rewrite = Rewrite {
         flip,
         intensity: options.intensity,
         size: options.size.clone(),
         no_backoff: false,
+        remote: cluster.map(|c| c.url.clone()),
     };
     let prepared = system::prepare(&options.config, dir.path(), &addr, &rewrite)?;
     let token = prepared
@@ -690,7 +801,12 @@ fn run_pass(
     std::fs::write(&config, &prepared.text)?;
     let log = dir.path().join("kernel.log");
     let acks = dir.path().join("acks.jsonl");
-    let label = if flip { "flipped" } else { "as written" }.to_string();
+    let label = match (flip, remote) {
+        (_, true) => "remote",
+        (true, false) => "flipped",
+        (false, false) => "as written",
+    }
+    .to_string();
     let mut pass = Pass {
         label: label.clone(),
         placements: prepared
@@ -735,6 +851,18 @@ fn run_pass(
     let kills_at: Vec<u32> = (1..=options.kernel_kills)
         .map(|k| k * faults / (options.kernel_kills + 1))
         .collect();
+    let remote_actors: Vec<&system::ActorInfo> = prepared
+        .actors
+        .iter()
+        .filter(|a| a.placement == "remote")
+        .collect();
+    // A remote pass SIGKILLs a node twice, between the kernel's kills.
+    let node_kills_at: Vec<u32> = if cluster.is_some() && !remote_actors.is_empty() {
+        vec![faults / 4, faults * 3 / 4]
+    } else {
+        Vec::new()
+    };
+    let mut node_kills_done = 0usize;
     let started = Instant::now();
     let mut done = 0u32;
     let mut kills_done = 0usize;
@@ -757,6 +885,48 @@ fn run_pass(
             sys.start(&admin)?;
             live.up();
         }
+        if let Some(cluster) = cluster
+            && node_kills_at
+                .get(node_kills_done)
+                .is_some_and(|&at| done >= at)
+        {
+            node_kills_done += 1;
+            let hang = Duration::from_millis(
+                prepared.heartbeat_ms * u64::from(prepared.heartbeat_misses + 1),
+            );
+            // Found by the heartbeats (the node's or the instances'), then
+            // started one after another on the other node.
+            let bound =
+                hang.max(Duration::from_millis(1000)) + RESTART_BOUND * remote_actors.len() as u32;
+            let from = Instant::now();
+            let recovery = match kill_a_node(&admin, cluster, &remote_actors, bound, &mut ledger) {
+                Ok(took) => {
+                    pass.node_kills_ms.push(took.as_secs_f64() * 1000.0);
+                    progress(
+                        options,
+                        format_args!(
+                            "pass {label}: node SIGKILLed, its actors answer from the other in {took:?}"
+                        ),
+                    );
+                    Some(took)
+                }
+                Err(why) => {
+                    pass.failures.push(why);
+                    None
+                }
+            };
+            windows.push(Window {
+                from,
+                to: Instant::now() + Duration::from_secs(1),
+            });
+            by_kind
+                .entry("node_sigkill".into())
+                .or_default()
+                .record(recovery, bound, true);
+            read_events(&admin, &mut ledger);
+            last_restart = Instant::now();
+            continue;
+        }
         let kill_due = kills_at.get(kills_done).is_some_and(|&at| done >= at)
             || soak
                 .is_some_and(|_| kills_done < options.kernel_kills as usize && rng.chance(0.005));
@@ -774,6 +944,19 @@ fn run_pass(
             let children = system::holdings(pid)
                 .map(|h| h.children)
                 .unwrap_or_default();
+            // A node fences the instances of a kernel it no longer hears.
+            // Its fence: the kernel's node timeout and the actor's own
+            // hang bound (host/remote.rs), and a beat of slack.
+            let remote_pids: Vec<(String, u32, Duration)> = remote_actors
+                .iter()
+                .filter_map(|a| {
+                    let fence = Duration::from_millis(
+                        1000 + a.heartbeat_ms * u64::from(prepared.heartbeat_misses + 2) + 1000,
+                    );
+                    Some((a.name.clone(), status(&admin, &a.name)?.pid, fence))
+                })
+                .filter(|(_, pid, _)| *pid != 0)
+                .collect();
             let from = Instant::now();
             live.going_down();
             sys.sigkill();
@@ -788,9 +971,22 @@ fn run_pass(
                     ));
                 }
             }
+            let fencing = Instant::now();
+            for (name, pid, fence) in &remote_pids {
+                while system::alive(*pid) && fencing.elapsed() < *fence {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                if system::alive(*pid) {
+                    pass.leaks.push(format!(
+                        "{name}'s remote instance (pid {pid}) outlived the SIGKILLed kernel by {fence:?}: its node did not fence it"
+                    ));
+                }
+            }
+            // (Waiting for the fence above is the drill's, not the restart's.)
+            let fenced_in = fencing.elapsed();
             sys.start(&admin)?;
             live.up();
-            let took = from.elapsed();
+            let took = from.elapsed().saturating_sub(fenced_in);
             windows.push(Window {
                 from,
                 to: Instant::now() + Duration::from_secs(1),

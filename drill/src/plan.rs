@@ -104,7 +104,7 @@ impl Fault {
     pub fn for_placement(placement: &str) -> Vec<Fault> {
         Fault::ALL
             .into_iter()
-            .filter(|f| placement == "process" || !f.child_only())
+            .filter(|f| placement != "inprocess" || !f.child_only())
             .collect()
     }
 }

@@ -26,6 +26,9 @@ pub struct Rewrite {
     /// can then exceed any intensity (with backoff, N actors restart at
     /// most N times per `backoff_max_ms`, which may sit under it).
     pub no_backoff: bool,
+    /// Put every child actor on nodes `a` and `b` of the cluster at this
+    /// NATS URL (`placement = "remote"`, each actor's first node in turn).
+    pub remote: Option<String>,
 }
 
 /// One actor of the rewritten config.
@@ -35,7 +38,7 @@ pub struct ActorInfo {
     pub name: String,
     /// Its kind.
     pub kind: String,
-    /// `process` or `inprocess`.
+    /// `process`, `inprocess` or `remote`.
     pub placement: String,
     /// Its store directory, if it is a store.
     pub data: Option<PathBuf>,
@@ -114,6 +117,12 @@ pub fn prepare(text: &str, dir: &Path, addr: &str, rewrite: &Rewrite) -> anyhow:
     let mut actors = Vec::new();
     let mut frame_period_ms = None;
     let mut cache_kib = 0;
+    if let Some(url) = &rewrite.remote {
+        let cluster = table(&mut root, "cluster");
+        cluster.insert("nats_url".into(), url.clone().into());
+        cluster.insert("node_timeout_ms".into(), 1000.into());
+    }
+    let mut remotes = 0usize;
     let actor_tables = table(&mut root, "actors");
     for (name, spec) in actor_tables.iter_mut() {
         let Some(spec) = spec.as_table_mut() else {
@@ -137,6 +146,15 @@ pub fn prepare(text: &str, dir: &Path, addr: &str, rewrite: &Rewrite) -> anyhow:
             }
             .to_string();
             spec.insert("placement".into(), placement.clone().into());
+        }
+        if rewrite.remote.is_some() && placement == "process" {
+            placement = "remote".into();
+            spec.insert("placement".into(), placement.clone().into());
+            spec.remove("standby");
+            let mut nodes = crate::NODES.map(toml::Value::from).to_vec();
+            nodes.rotate_left(remotes % crate::NODES.len());
+            spec.insert("nodes".into(), toml::Value::Array(nodes));
+            remotes += 1;
         }
         if kind == "image_decode" && placement == "inprocess" {
             cache_kib += spec
@@ -456,6 +474,7 @@ fps = 25
             intensity: Some((60, 10)),
             size: Some("640x360".into()),
             no_backoff: true,
+            remote: None,
         };
         let p = prepare(CONFIG, dir, "127.0.0.1:5555", &rewrite).expect("prepares");
         let root: toml::Table = toml::from_str(&p.text).expect("valid TOML");
@@ -491,6 +510,51 @@ fps = 25
             [("store", "inprocess"), ("compositor", "process")],
             "config order"
         );
+    }
+
+    #[test]
+    fn prepare_puts_each_child_on_the_nodes_in_turn() {
+        let rewrite = Rewrite {
+            flip: true,
+            remote: Some("nats://127.0.0.1:4999".into()),
+            ..Rewrite::default()
+        };
+        let text = format!(
+            "{CONFIG}\n[actors.more]\nkind = \"fft\"\nplacement = \"inprocess\"\nstandby = true\n"
+        );
+        let p = prepare(&text, Path::new("/d"), "127.0.0.1:1", &rewrite).expect("prepares");
+        let root: toml::Table = toml::from_str(&p.text).expect("valid TOML");
+        assert_eq!(
+            root["cluster"]["nats_url"].as_str(),
+            Some("nats://127.0.0.1:4999")
+        );
+        let placements: Vec<(&str, &str)> = p
+            .actors
+            .iter()
+            .map(|a| (a.name.as_str(), a.placement.as_str()))
+            .collect();
+        assert_eq!(
+            placements,
+            [
+                ("store", "inprocess"),
+                ("compositor", "remote"),
+                ("more", "remote")
+            ]
+        );
+        let nodes = |name: &str| root["actors"][name]["nodes"].clone();
+        assert_eq!(
+            nodes("compositor"),
+            toml::Value::Array(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(
+            nodes("more"),
+            toml::Value::Array(vec!["b".into(), "a".into()])
+        );
+        assert!(
+            root["actors"]["more"].get("standby").is_none(),
+            "no standby on a node"
+        );
+        assert!(p.actors.iter().all(|a| !a.standby));
     }
 
     #[test]

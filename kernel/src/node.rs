@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -47,6 +47,10 @@ pub const BEAT: Duration = Duration::from_millis(250);
 /// How long a start waits for the instance it replaces to be reaped
 /// before it gives up the actor's kept pool for a new one.
 const REAP_WAIT: Duration = Duration::from_millis(1000);
+
+/// How long a child whose channel closed may take to exit before it is
+/// killed (the kernel's own grace for a local child).
+const LINGER_GRACE: Duration = Duration::from_millis(500);
 
 /// What `warden node` needs.
 #[derive(Clone, Debug)]
@@ -576,6 +580,8 @@ impl Node {
         // Child → kernel.
         let reader_tunnel = Arc::clone(&tunnel);
         let reader_killed = Arc::clone(&killed);
+        let reaped = Arc::new(AtomicBool::new(false));
+        let reader_reaped = Arc::clone(&reaped);
         let reader = std::thread::Builder::new()
             .name(format!("warden-node-read-{}", request.name))
             .spawn(move || {
@@ -595,6 +601,23 @@ impl Node {
                             );
                         }
                         return;
+                    }
+                }
+                // The channel closed: the child exits now, or it lingers
+                // (its sockets shut, the process alive) and is killed, as
+                // the kernel does with a local child.
+                let deadline = Instant::now() + LINGER_GRACE;
+                while !reader_reaped.load(Ordering::Acquire) && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                if !reader_reaped.load(Ordering::Acquire) {
+                    let mut killed = reader_killed.lock().unwrap_or_else(PoisonError::into_inner);
+                    if killed.is_none() {
+                        *killed = Some("closed its channel but did not exit".into());
+                        let _ = nix::sys::signal::kill(
+                            nix::unistd::Pid::from_raw(pid as i32),
+                            nix::sys::signal::Signal::SIGKILL,
+                        );
                     }
                 }
             })
@@ -639,6 +662,7 @@ impl Node {
             .name(format!("warden-node-wait-{name}"))
             .spawn(move || {
                 let status = child.wait();
+                reaped.store(true, Ordering::Release);
                 let _ = reader.join();
                 let (mut status, code) = match status {
                     Ok(status) => (bootstrap::describe_exit(status), status.code()),

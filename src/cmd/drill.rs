@@ -61,10 +61,13 @@ pub(crate) struct Args {
     /// The call drill's concurrent callers per actor.
     #[arg(long, default_value_t = 4, requires = "calls")]
     callers: u32,
-    /// The call drill with the remote placement too: a `nats-server` and
-    /// nodes `a` and `b` started here, a remote twin of every process
-    /// actor on them, and one node SIGKILLed per round (docs/CLUSTER.md).
-    #[arg(long, requires = "calls")]
+    /// The remote placement too (a `nats-server` and nodes `a` and `b`
+    /// started here; docs/CLUSTER.md). The whole-system drill adds a pass
+    /// with every child actor on the nodes, two node SIGKILLs in it, and
+    /// checks that a SIGKILLed kernel's remote instances are fenced; the
+    /// call drill adds a remote twin of every process actor and kills a
+    /// node per round.
+    #[arg(long)]
     remote: bool,
 }
 
@@ -83,6 +86,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(1)
     });
+    let data = tempfile::tempdir().context("cannot make a directory for the cluster")?;
+    let remote = if args.remote {
+        let cluster = DrillNodes::start(data.path())?;
+        Some(std::sync::Arc::new(warden_drill::Cluster {
+            url: cluster.url.clone(),
+            nodes: std::sync::Mutex::new(Box::new(cluster)),
+        }))
+    } else {
+        None
+    };
     let options = warden_drill::Options {
         exe: std::env::current_exe().context("cannot find the warden binary")?,
         config,
@@ -102,9 +115,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         kernel_kills: args.kernel_kills,
         escalate: !args.no_escalation,
         progress: true,
+        remote,
     };
     eprintln!("drill: seed {seed} (replay with --seed {seed})");
     let report = warden_drill::run(&options)?;
+    drop(options);
+    drop(data);
     print_report(args.json, &report, || report.table(), report.ok)
 }
 
