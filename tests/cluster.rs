@@ -171,6 +171,39 @@ async fn a_remote_restart_on_the_same_node_sends_frames_at_once() {
     kernel.shutdown().await;
 }
 
+/// A remote instance's end is reported after what it said before it: the
+/// call that panicked it is answered with the panic (not `Restarting`, and
+/// never re-sent to the next instance), and its exit gives the panic as the
+/// reason — on a busy machine too, where the node's exit report can
+/// overtake the kernel's reader.
+#[actix_rt::test]
+async fn a_remote_instances_last_words_come_before_its_end() {
+    let Some(cluster) = TestCluster::start(&["a"], None) else {
+        return;
+    };
+    let kernel = boot_on(&cluster, &probe("p", Placement::Remote, "")).await;
+    let probe = kernel.actor::<Probe>("p").unwrap();
+    let hogs = Hogs::start();
+    for round in 1..=6u64 {
+        let (_, before) = whoami(&probe).await.unwrap();
+        let answer = probe
+            .call(ProbeMsg::Panic(format!("last words {round}")))
+            .await;
+        assert!(
+            matches!(&answer, Err(warden_kernel::CallError::Failed { reason, .. }) if reason.contains("panicked")),
+            "round {round}: the panicking call is answered with the panic: {answer:?}"
+        );
+        let status = support::restarted(&kernel, "p", before).await;
+        let last_exit = status.last_exit.unwrap_or_default();
+        assert!(
+            last_exit.contains(&format!("last words {round}")),
+            "round {round}: the exit gives the panic: {last_exit}"
+        );
+    }
+    drop(hogs);
+    kernel.shutdown().await;
+}
+
 /// A remote child that shuts its channel and lingers is killed by its node
 /// (as the kernel kills a local one), not left to the heartbeat: with a
 /// 5 s heartbeat it is replaced within a second or two.

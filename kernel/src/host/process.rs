@@ -145,6 +145,10 @@ pub(crate) struct ProcessConn {
     pub(crate) forwarder: Arc<Forwarder>,
     /// Calls sent and not yet answered (the reader spins while non-zero).
     awaiting: AtomicU64,
+    /// Envelopes the reader has read and dispatched (a remote instance's
+    /// end waits for it to reach what the tunnel delivered before it
+    /// reports the instance's end).
+    pub(crate) handled: AtomicU64,
     /// Whether the reader may busy-poll for answers: not when they come
     /// over the network (hundreds of µs away), where spinning only takes
     /// a CPU from the tunnel.
@@ -170,6 +174,7 @@ impl ProcessConn {
             ),
             forwarder: Forwarder::new(me.clone()),
             awaiting: AtomicU64::new(0),
+            handled: AtomicU64::new(0),
             spin: launch.spec.placement != crate::config::Placement::Remote,
         });
         let reader = reader::Reader::new(from_child, Arc::clone(&conn), launch);

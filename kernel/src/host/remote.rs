@@ -338,7 +338,23 @@ fn start_on(
         })
         .map_err(|err| fail(format!("cannot start the tunnel thread: {err}")))?;
 
-    // Node → kernel, and the node's liveness.
+    // Node → kernel, and the node's liveness. The instance's end is
+    // reported once the reader has dispatched what came before it (its
+    // last replies, why it exits), as a local child's is after its channel
+    // drained: else a call it answered could be answered `Restarting`, or
+    // re-sent to the next instance.
+    let drain_conn = Arc::clone(&conn);
+    let drain_link = Arc::clone(&tunnel.link);
+    let drained = move || {
+        let sent = drain_link.stats().sent;
+        let conn = Arc::clone(&drain_conn);
+        async move {
+            let deadline = Instant::now() + Duration::from_millis(500);
+            while conn.handled.load(Ordering::Acquire) < sent && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+    };
     let (cancel_tx, mut cancel_rx) = oneshot::channel::<()>();
     let watched = Arc::clone(cluster);
     let node_name = node.to_string();
@@ -356,6 +372,7 @@ fn start_on(
                     match tunnel.on_remote(&message.payload) {
                         Ok(Arrived::Nothing) => {}
                         Ok(Arrived::Exit(exit)) => {
+                            drained().await;
                             report(InstanceEvent::Exited { status: format!("{} (on node {node_name})", exit.status), code: exit.code });
                             break;
                         }
@@ -369,6 +386,7 @@ fn start_on(
                 _ = check.tick() => {
                     let silent = watched.silent_for(&node_name).unwrap_or(Duration::MAX);
                     if silent > node_timeout {
+                        drained().await;
                         report(InstanceEvent::Exited {
                             status: format!("node {node_name} lost: no heartbeat for {} ms", silent.as_millis()),
                             code: None,

@@ -126,6 +126,9 @@ impl Reader {
                 self.report(InstanceEvent::Fault(fault));
                 return;
             }
+            self.conn
+                .handled
+                .fetch_add(1, std::sync::atomic::Ordering::Release);
             self.route.flush_if_blocked();
             if !self.conn.forwarder.is_empty() {
                 self.conn.forwarder.pump();
