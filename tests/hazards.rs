@@ -294,10 +294,23 @@ async fn a_kill_lands_during_work(path: KillPath, placement: Placement) {
     }
     let unsafe_result = within(&case, unsafe_call).await.unwrap();
     count(&unsafe_result);
-    assert!(
-        matches!(unsafe_result, Err(CallError::Restarting(_))),
-        "{case}: a call that is not idempotent, in flight at the death, is never run twice: {unsafe_result:?}"
-    );
+    match path {
+        // A panic ends the instance at once (its backtrace is written off
+        // its thread): the call behind it was either delivered (then it is
+        // answered `Restarting`) or still waiting (then the next instance
+        // runs it) — once either way.
+        KillPath::Panic => assert!(
+            matches!(
+                unsafe_result,
+                Err(CallError::Restarting(_)) | Ok(ProbeReply::Slept)
+            ),
+            "{case}: a call that is not idempotent is never run twice: {unsafe_result:?}"
+        ),
+        _ => assert!(
+            matches!(unsafe_result, Err(CallError::Restarting(_))),
+            "{case}: a call that is not idempotent, in flight at the death, is never run twice: {unsafe_result:?}"
+        ),
+    }
     for call in after {
         let (n, result) = within(&case, call).await.unwrap();
         count(&result);
