@@ -110,6 +110,44 @@ impl Drop for Hogs {
     }
 }
 
+/// Each node of an actor's list keeps a standby child of its kind before
+/// it is needed — told by the kernel when the node joins, and again when
+/// it comes back as a new process — so a failover there skips the exec and
+/// the kind's warm-up.
+#[actix_rt::test]
+async fn the_nodes_of_an_actors_list_keep_a_standby_of_its_kind() {
+    let Some(mut cluster) = TestCluster::start(&["a", "b"], None) else {
+        return;
+    };
+    let kernel = boot_on_a_then_b(&cluster).await;
+    let standbys = |node: &str| {
+        kernel.cluster_status()["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|n| n["name"] == node)
+            .and_then(|n| n["standbys"].as_array().cloned())
+            .unwrap_or_default()
+    };
+    let warm = |node: &'static str| {
+        let standbys = &standbys;
+        move || standbys(node).iter().any(|kind| kind == "probe")
+    };
+    assert!(
+        eventually(Duration::from_secs(5), warm("b")).await,
+        "node b (never used yet) keeps a probe standby: {:?}",
+        kernel.cluster_status()
+    );
+    cluster.kill_node("b");
+    cluster.add_node("b");
+    assert!(
+        eventually(Duration::from_secs(5), warm("b")).await,
+        "node b, started again, is told again: {:?}",
+        kernel.cluster_status()
+    );
+    kernel.shutdown().await;
+}
+
 /// Killed again and again, a remote actor that sends frames restarts
 /// once per kill: its next instance on the same node reuses the actor's
 /// kept pool only after the killed child is reaped, so its first frame is

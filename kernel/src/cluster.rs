@@ -55,6 +55,12 @@ impl Subjects {
     pub(crate) fn beat(&self, node: &str) -> String {
         format!("{}.node.{node}.beat", self.prefix)
     }
+    /// The actor kinds the kernel may start on `node` (JSON list of
+    /// kinds): the node keeps a standby child of each, so that a failover
+    /// or a move there skips the exec and the kind's warm-up.
+    pub(crate) fn warm(&self, node: &str) -> String {
+        format!("{}.node.{node}.warm", self.prefix)
+    }
     /// Every node's heartbeats.
     pub(crate) fn beats(&self) -> String {
         format!("{}.node.*.beat", self.prefix)
@@ -97,6 +103,9 @@ pub(crate) struct NodeBeat {
     pub(crate) instances: Vec<String>,
     /// Instances it can host at most.
     pub(crate) capacity: usize,
+    /// Actor kinds it keeps a standby child of.
+    #[serde(default)]
+    pub(crate) standbys: Vec<String>,
 }
 
 /// A node as the kernel last heard it.
@@ -200,8 +209,13 @@ impl std::fmt::Debug for Cluster {
 }
 
 impl Cluster {
-    /// Connect and start following the nodes' heartbeats.
-    pub(crate) fn connect(config: &ClusterConfig) -> Result<Arc<Self>, String> {
+    /// Connect and start following the nodes' heartbeats. `warm`: the
+    /// actor kinds each node may be asked to start, told to it whenever it
+    /// joins (or comes back as a new process).
+    pub(crate) fn connect(
+        config: &ClusterConfig,
+        warm: HashMap<String, Vec<String>>,
+    ) -> Result<Arc<Self>, String> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("warden-nats")
@@ -215,15 +229,24 @@ impl Cluster {
             .block_on(client.subscribe(subjects.beats()))
             .map_err(|err| format!("cannot follow the nodes' heartbeats: {err}"))?;
         let table = Arc::clone(&nodes);
+        let hints = client.clone();
+        let warm_subjects = subjects.clone();
         runtime.spawn(async move {
             while let Some(message) = beats.next().await {
                 let Ok(beat) = serde_json::from_slice::<NodeBeat>(&message.payload) else {
                     tracing::warn!(subject = %message.subject, "a malformed node heartbeat; ignored");
                     continue;
                 };
+                let name = beat.name.clone();
+                let fresh = {
                 let mut nodes = table.lock().unwrap_or_else(PoisonError::into_inner);
                 let now = Instant::now();
+                let pid = beat.pid;
                 let entry = nodes.entry(beat.name.clone());
+                let fresh = match &entry {
+                    std::collections::hash_map::Entry::Occupied(seen) => seen.get().beat.pid != pid,
+                    std::collections::hash_map::Entry::Vacant(_) => true,
+                };
                 match entry {
                     std::collections::hash_map::Entry::Occupied(mut seen) => {
                         let seen = seen.get_mut();
@@ -241,6 +264,14 @@ impl Cluster {
                             failed_at: None,
                         });
                     }
+                }
+                fresh
+                };
+                if fresh
+                    && let Some(kinds) = warm.get(&name)
+                    && let Ok(bytes) = serde_json::to_vec(kinds)
+                {
+                    let _ = hints.publish(warm_subjects.warm(&name), bytes.into()).await;
                 }
             }
         });

@@ -112,9 +112,25 @@ impl Kernel {
         }
         // The cluster's client runs a runtime of its own, which must not be
         // started from inside this one.
+        // Each node is told the kinds it may be asked to start (a standby
+        // of each waits there for a failover or a move).
+        let mut warm: std::collections::HashMap<String, Vec<String>> =
+            std::collections::HashMap::new();
+        for spec in config
+            .actors
+            .iter()
+            .filter(|spec| spec.placement == crate::config::Placement::Remote)
+        {
+            for node in &spec.nodes {
+                let kinds = warm.entry(node.clone()).or_default();
+                if !kinds.contains(&spec.kind) {
+                    kinds.push(spec.kind.clone());
+                }
+            }
+        }
         let cluster = match config.cluster.clone() {
             Some(cluster) => Some(
-                std::thread::spawn(move || crate::cluster::Cluster::connect(&cluster))
+                std::thread::spawn(move || crate::cluster::Cluster::connect(&cluster, warm))
                     .join()
                     .map_err(|_| {
                         KernelError::Internal("the cluster connect thread panicked".into())
@@ -336,6 +352,7 @@ impl Kernel {
                     "cpus": beat.cpus,
                     "capacity": beat.capacity,
                     "instances": beat.instances,
+                    "standbys": beat.standbys,
                     "silent_ms": silent.as_millis() as u64,
                     "up": silent <= timeout,
                 })

@@ -165,6 +165,10 @@ async fn serve(options: NodeOptions, runtime: tokio::runtime::Handle) -> Result<
         .await
         .map_err(sub_err)?;
     let mut fences = client.subscribe(subjects.fence()).await.map_err(sub_err)?;
+    let mut warms = client
+        .subscribe(subjects.warm(&options.name))
+        .await
+        .map_err(sub_err)?;
     client
         .flush()
         .await
@@ -217,6 +221,7 @@ async fn serve(options: NodeOptions, runtime: tokio::runtime::Handle) -> Result<
             }
             Some(message) = controls.next() => node.on_kill(&message.payload),
             Some(message) = fences.next() => node.on_fence(&message.payload),
+            Some(message) = warms.next() => node.on_warm(&message.payload),
         }
     }
     eprintln!("warden node {}: stopping", node.options.name);
@@ -274,6 +279,19 @@ impl Node {
         }
     }
 
+    /// A kernel names the kinds it may start here: keep a standby of each
+    /// (at most 32 kinds; a kind this binary does not know fails to spawn
+    /// and is logged).
+    fn on_warm(self: &Arc<Self>, payload: &[u8]) {
+        let Ok(kinds) = serde_json::from_slice::<Vec<String>>(payload) else {
+            tracing::warn!("a malformed list of kinds to keep warm; ignored");
+            return;
+        };
+        for kind in kinds.iter().filter(|kind| is_token(kind)).take(32) {
+            self.refill_later(kind);
+        }
+    }
+
     /// Kill what must not serve any more (see the module documentation).
     fn watchdog(&self, since_last_beat: Duration) {
         let now = self.now_ms();
@@ -318,6 +336,13 @@ impl Node {
                 .map(|((_, name), h)| format!("{name}/{}", h.generation))
                 .collect(),
             capacity: self.options.capacity,
+            standbys: self
+                .standbys
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .keys()
+                .cloned()
+                .collect(),
         }
     }
 

@@ -181,11 +181,14 @@ impl TestCluster {
         self.node(name).id()
     }
 
-    /// SIGKILL node `name` (its children die with it).
+    /// SIGKILL node `name` (its children die with it); `add_node` starts
+    /// it again.
     pub fn kill_node(&mut self, name: &str) {
-        let child = self.node(name);
-        let _ = child.kill();
-        let _ = child.wait();
+        if let Some(index) = self.nodes.iter().position(|(n, _)| n == name) {
+            let (_, mut child) = self.nodes.remove(index);
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 
     /// SIGSTOP / SIGCONT node `name` (a partition, as its kernel sees it).
