@@ -273,7 +273,7 @@ pub struct StoreStatus {
 
 /// See the module documentation.
 pub struct StoreActor {
-    // Dropped first: the watcher holds the store.
+    // Dropped first: unhooks the actor from the store's commits.
     _watch: CommitWatch,
     sessions: Sessions,
     store: Arc<Store>,
@@ -452,8 +452,7 @@ impl Actor for StoreActor {
         // ends with the instance, and the next child is better served by a
         // closed file with its checkpoint.
         store.hand_over_on_drop(!warden_kernel::worker::is_worker_process());
-        let watch = CommitWatch::start(Arc::clone(&store), ctx.waker())
-            .map_err(|err| ActorError::Fatal(format!("cannot start the commit watcher: {err}")))?;
+        let watch = CommitWatch::start(Arc::clone(&store), ctx.waker());
         Ok(StoreActor {
             _watch: watch,
             sessions: Sessions::new(Arc::clone(&store), config.protocol(), token_seed()),
@@ -538,7 +537,7 @@ impl Actor for StoreActor {
             StoreMsg::Status => StoreReply::Status(self.status()),
         };
         // Frames for clients go out now; what an `Update` made durable goes
-        // out when the commit watcher wakes the actor (right after).
+        // out when the committer's hook wakes the actor (right after).
         if session {
             self.flush(ctx);
         }

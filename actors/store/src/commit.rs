@@ -34,12 +34,17 @@ struct State {
     stats: CommitStats,
 }
 
+/// Called by the committer after each durable commit (and once when it
+/// fails), outside every lock.
+pub(crate) type CommitHook = Arc<dyn Fn() + Send + Sync>;
+
 /// The queue between writers and the committer, and the durable watermark.
 pub(crate) struct CommitQueue {
     state: Mutex<State>,
     failed: AtomicBool,
     work: Condvar,
     done: Condvar,
+    hook: Mutex<Option<CommitHook>>,
 }
 
 impl CommitQueue {
@@ -52,6 +57,34 @@ impl CommitQueue {
             failed: AtomicBool::new(false),
             work: Condvar::new(),
             done: Condvar::new(),
+            hook: Mutex::new(None),
+        }
+    }
+
+    /// Set the hook run after each commit (replacing any other).
+    pub(crate) fn set_hook(&self, hook: CommitHook) {
+        *self.hook.lock().unwrap_or_else(PoisonError::into_inner) = Some(hook);
+    }
+
+    /// Clear the hook if it is still `hook` (a successor's stays).
+    pub(crate) fn unhook(&self, hook: &CommitHook) {
+        let mut current = self.hook.lock().unwrap_or_else(PoisonError::into_inner);
+        if current.as_ref().is_some_and(|set| Arc::ptr_eq(set, hook)) {
+            *current = None;
+        }
+    }
+
+    /// Release the waiters, then run the hook (its own clone: a hook that
+    /// sets another hook does not deadlock).
+    fn committed(&self) {
+        self.done.notify_all();
+        let hook = self
+            .hook
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(hook) = hook {
+            hook();
         }
     }
 
@@ -81,7 +114,7 @@ impl CommitQueue {
         state.durable = state.durable.max(version);
         state.stats.entries += 1;
         drop(state);
-        self.done.notify_all();
+        self.committed();
     }
 
     /// The highest version that is durable (visible, for an in-memory store).
@@ -200,12 +233,12 @@ impl CommitQueue {
                     state.failed = Some(err.to_string());
                     self.failed.store(true, Ordering::Release);
                     drop(state);
-                    self.done.notify_all();
+                    self.committed();
                     return None;
                 }
             }
             drop(state);
-            self.done.notify_all();
+            self.committed();
         }
     }
 }

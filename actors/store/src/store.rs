@@ -326,6 +326,20 @@ impl Store {
         self.inner.queue.release_waiters();
     }
 
+    /// Run `hook` on the committer's thread after every durable commit
+    /// (and once if the committer fails), in place of any hook set before.
+    /// Keep it short: the next commit waits for it. This is how an owner
+    /// learns of commits without a thread of its own waiting on them.
+    pub fn set_commit_hook(&self, hook: Arc<dyn Fn() + Send + Sync>) {
+        self.inner.queue.set_hook(hook);
+    }
+
+    /// Stop running `hook` — unless another has replaced it since (an
+    /// abandoned instance letting go must not unhook its successor).
+    pub fn unhook_commits(&self, hook: &Arc<dyn Fn() + Send + Sync>) {
+        self.inner.queue.unhook(hook);
+    }
+
     /// Block until the version passes `after` or `timeout` elapses; returns
     /// the version. Watchers call this, then `replay_since`.
     pub fn wait_beyond(&self, after: u64, timeout: Duration) -> Result<u64, StoreError> {

@@ -118,3 +118,77 @@ fn another_config_reloads_from_the_file_and_a_closed_store_is_never_parked() -> 
     assert!(report.ok, "{:?}", report.problems);
     Ok(())
 }
+
+/// The commit hook (how the store actor learns of commits): it runs once a
+/// write is durable, an owner letting go of its hook does not unhook the
+/// successor that replaced it, and an unhooked store runs nothing.
+#[test]
+fn the_commit_hook_follows_its_owner() -> Result<(), Failure> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    type Hook = Arc<dyn Fn() + Send + Sync>;
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(dir.path(), config())?;
+    let counter = |seen: &Arc<AtomicU64>| -> Hook {
+        let seen = Arc::clone(seen);
+        Arc::new(move || {
+            seen.fetch_add(1, Ordering::SeqCst);
+        })
+    };
+    let (first_seen, second_seen) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let first = counter(&first_seen);
+    store.set_commit_hook(Arc::clone(&first));
+    let commits = || store.commit_stats().commits;
+    let before = commits();
+    write(&store, 0, 3)?;
+    let first_commits = commits() - before;
+    assert!(first_commits > 0, "the writes committed nothing");
+    // apply_delta returns once durable; the hook runs right after the
+    // waiters are released, on the committer's thread.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while first_seen.load(Ordering::SeqCst) < first_commits && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    assert_eq!(
+        first_seen.load(Ordering::SeqCst),
+        first_commits,
+        "one run per commit"
+    );
+
+    let second = counter(&second_seen);
+    store.set_commit_hook(Arc::clone(&second));
+    store.unhook_commits(&first);
+    let before = commits();
+    write(&store, 3, 6)?;
+    let second_commits = commits() - before;
+    assert!(second_commits > 0, "the writes committed nothing");
+    while second_seen.load(Ordering::SeqCst) < second_commits
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    assert_eq!(
+        second_seen.load(Ordering::SeqCst),
+        second_commits,
+        "the successor's hook stayed"
+    );
+    assert_eq!(
+        first_seen.load(Ordering::SeqCst),
+        first_commits,
+        "the replaced hook ran on"
+    );
+
+    store.unhook_commits(&second);
+    let before = commits();
+    write(&store, 6, 9)?;
+    assert!(commits() > before, "the writes committed nothing");
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(
+        second_seen.load(Ordering::SeqCst),
+        second_commits,
+        "an unhooked store ran a hook"
+    );
+    store.close()?;
+    Ok(())
+}
