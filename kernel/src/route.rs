@@ -207,6 +207,14 @@ impl Route {
     /// An instance answered call `id`. Answers from an instance that is no
     /// longer current, or to calls no longer waiting, are dropped.
     pub(crate) fn complete(&self, generation: u64, id: u64, result: CallResult) -> bool {
+        self.answer(generation, id, result).is_some()
+    }
+
+    /// [`Route::complete`], saying whom the answer went to: `Some(true)` a
+    /// caller awaiting it in the kernel (`ActorRef::call`), `Some(false)`
+    /// another actor, `None` nobody (answered already, or not this
+    /// instance's).
+    pub(crate) fn answer(&self, generation: u64, id: u64, result: CallResult) -> Option<bool> {
         let entry = {
             let mut calls = self.calls();
             match calls.table.get(&id) {
@@ -214,14 +222,11 @@ impl Route {
                 _ => None,
             }
         };
-        match entry {
-            Some(entry) => {
-                entry.reply.send(result);
-                self.notify_room();
-                true
-            }
-            None => false,
-        }
+        let entry = entry?;
+        let waiter = matches!(entry.reply, Reply::Waiter(_));
+        entry.reply.send(result);
+        self.notify_room();
+        Some(waiter)
     }
 
     /// Instance `generation` handled `count` tells.

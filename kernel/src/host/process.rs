@@ -143,8 +143,6 @@ pub(crate) struct ProcessConn {
     pub(crate) link: Arc<Link>,
     pub(crate) frames: KernelFrames,
     pub(crate) forwarder: Arc<Forwarder>,
-    /// Calls sent and not yet answered (the reader spins while non-zero).
-    awaiting: AtomicU64,
     /// Envelopes the reader has read and dispatched (a remote instance's
     /// end waits for it to reach what the tunnel delivered before it
     /// reports the instance's end).
@@ -173,7 +171,6 @@ impl ProcessConn {
                 launch.route.metrics.copies.clone(),
             ),
             forwarder: Forwarder::new(me.clone()),
-            awaiting: AtomicU64::new(0),
             handled: AtomicU64::new(0),
             spin: launch.spec.placement != crate::config::Placement::Remote,
         });
@@ -207,13 +204,9 @@ impl ProcessConn {
         self.control(Body::Shutdown);
     }
 
-    /// A call went out (the reader spins for its answer).
+    /// Send call `id`.
     pub(crate) fn call(&self, id: u64, span: u64, payload: Payload) -> Sent {
-        let sent = self.send(payload, span, |payload| Body::Call { id, payload });
-        if let Sent::Yes = sent {
-            self.awaiting.fetch_add(1, Ordering::Relaxed);
-        }
-        sent
+        self.send(payload, span, |payload| Body::Call { id, payload })
     }
 
     pub(crate) fn send(
