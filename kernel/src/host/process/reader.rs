@@ -290,3 +290,40 @@ fn respond(conn: &ProcessConn, id: u64, result: CallResult) {
         tracing::debug!(%err, id, "an answer to a child's request was not sent");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{SPINNING, SpinTurn, spin_budget};
+    use std::sync::atomic::Ordering;
+
+    /// No more readers spin at once than the budget allows (one CPU fewer
+    /// than the machine has), and a turn given back is free again.
+    #[test]
+    fn spin_turns_stay_within_the_budget() {
+        assert_eq!(
+            SPINNING.load(Ordering::Acquire),
+            0,
+            "no reader runs in unit tests"
+        );
+        let budget = spin_budget();
+        assert!(
+            budget < std::thread::available_parallelism().map_or(1, |n| n.get()),
+            "a budget of {budget} leaves no CPU for the children"
+        );
+        let turns: Vec<SpinTurn> = (0..budget).map_while(|_| SpinTurn::take()).collect();
+        assert_eq!(turns.len(), budget, "the budget's turns were refused");
+        assert!(
+            SpinTurn::take().is_none(),
+            "a turn beyond the budget was given"
+        );
+        drop(turns);
+        assert_eq!(
+            SPINNING.load(Ordering::Acquire),
+            0,
+            "turns were not given back"
+        );
+        if budget > 0 {
+            assert!(SpinTurn::take().is_some(), "a freed turn was refused");
+        }
+    }
+}
