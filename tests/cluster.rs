@@ -148,6 +148,43 @@ async fn the_nodes_of_an_actors_list_keep_a_standby_of_its_kind() {
     kernel.shutdown().await;
 }
 
+/// A start longer than the fence interval is not fenced: the kernel says
+/// nothing to an instance while it starts, and a start may wait that long
+/// for files that the instance it replaces holds until *it* is fenced (a
+/// remote store after its kernel escalated and was restarted: the CI drill
+/// saw the new kernel's store fenced while it waited for the old one's).
+#[actix_rt::test]
+async fn a_start_longer_than_the_fence_interval_is_not_fenced() {
+    let Some(cluster) = TestCluster::start(&["a"], None) else {
+        return;
+    };
+    // FAST's heartbeat bound (100 ms × (4 + 2)) + the 1 s node timeout:
+    // a fence interval of 1.6 s, well inside a 2.5 s start.
+    let kernel = boot_on(
+        &cluster,
+        &probe("p", Placement::Remote, "start_delay_ms = 2500"),
+    )
+    .await;
+    let probe = kernel.actor::<Probe>("p").unwrap();
+    assert!(
+        eventually_async(Duration::from_secs(15), || whoami(&probe))
+            .await
+            .is_some(),
+        "the slow starter never answered: {:?}",
+        kernel.status("p")
+    );
+    // Serving, and still its first instance: nothing fenced it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let status = kernel.status("p").unwrap();
+    assert_eq!(
+        (status.state, status.generation, status.restarts),
+        (State::Running, 1, 0),
+        "the slow start was fenced and restarted: last exit {:?}",
+        status.last_exit
+    );
+    kernel.shutdown().await;
+}
+
 /// Killed again and again, a remote actor that sends frames restarts
 /// once per kill: its next instance on the same node reuses the actor's
 /// kept pool only after the killed child is reaped, so its first frame is

@@ -48,6 +48,9 @@ pub(crate) struct StartRequest {
     pub(crate) init: Vec<u8>,
     /// Kill the instance when the kernel is silent this long (ms).
     pub(crate) fence_ms: u64,
+    /// How long its start may take (ms): the kernel says nothing to an
+    /// instance while it starts, so its silence counts from then on.
+    pub(crate) start_ms: u64,
 }
 
 /// Node → kernel: the instance's pid on the node, or why it did not start.
@@ -235,6 +238,7 @@ fn start_on(
         attempt,
         init: init_bytes,
         fence_ms: (cluster.config.node_timeout + heartbeat_bound).as_millis() as u64,
+        start_ms: spec.start_timeout.as_millis() as u64,
     };
     let request = bincode::encode_to_vec(&request, bincode::config::standard())
         .map_err(|err| fail(format!("cannot encode the start request: {err}")))?;
