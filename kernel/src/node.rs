@@ -9,9 +9,9 @@
 //! It beats every 250 ms on `node.NAME.beat` (its capacity and instances).
 //! An instance is killed when its kernel asks, when a newer generation of
 //! the same actor starts anywhere (the fence), when its kernel has been
-//! silent for the fence interval the kernel gave (counted from the end of
-//! its start's allowance: the kernel says nothing while an instance
-//! starts), and when this node itself
+//! silent for the fence interval the kernel gave (the kernel keeps each of
+//! its instances alive with an empty message on its down subject every
+//! 200 ms, from the start on), and when this node itself
 //! was frozen longer than that (SIGSTOP, a VM pause): a node cut off from
 //! its kernel never serves beside the instance that replaced it.
 
@@ -53,11 +53,6 @@ const REAP_WAIT: Duration = Duration::from_millis(1000);
 /// How long a child whose channel closed may take to exit before it is
 /// killed (the kernel's own grace for a local child).
 const LINGER_GRACE: Duration = Duration::from_millis(500);
-
-/// The most a start request may postpone its instance's silence clock (a
-/// kernel's `start_timeout_ms`, capped: a request cannot make an instance
-/// unfenceable).
-const MAX_START_ALLOWANCE_MS: u64 = 120_000;
 
 /// What `warden node` needs.
 #[derive(Clone, Debug)]
@@ -511,15 +506,7 @@ impl Node {
             None => None,
         };
         let generation = request.generation;
-        // The kernel is silent towards an instance until it is ready (it
-        // sends its first heartbeat then), and a start may wait that long
-        // for files the instance it replaces still holds until it is
-        // fenced (a store after its kernel died): its silence counts from
-        // the end of the start's allowance, not from now, or the node
-        // would fence the very start that is waiting for the fence.
-        let heard_ms = Arc::new(AtomicU64::new(
-            self.now_ms() + request.start_ms.min(MAX_START_ALLOWANCE_MS),
-        ));
+        let heard_ms = Arc::new(AtomicU64::new(self.now_ms()));
         let down_subject = self.subjects.instance(
             &request.kernel,
             &request.name,
@@ -678,6 +665,9 @@ impl Node {
                     },
                 };
                 heard_ms.store(node.now_ms(), Ordering::Release);
+                if message.payload.is_empty() {
+                    continue; // the kernel's keepalive
+                }
                 if let Err(fault) = down_tunnel.on_remote(&message.payload) {
                     let mut killed = down_killed.lock().unwrap_or_else(PoisonError::into_inner);
                     if killed.is_none() {

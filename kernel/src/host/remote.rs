@@ -48,9 +48,6 @@ pub(crate) struct StartRequest {
     pub(crate) init: Vec<u8>,
     /// Kill the instance when the kernel is silent this long (ms).
     pub(crate) fence_ms: u64,
-    /// How long its start may take (ms): the kernel says nothing to an
-    /// instance while it starts, so its silence counts from then on.
-    pub(crate) start_ms: u64,
 }
 
 /// Node → kernel: the instance's pid on the node, or why it did not start.
@@ -238,7 +235,6 @@ fn start_on(
         attempt,
         init: init_bytes,
         fence_ms: (cluster.config.node_timeout + heartbeat_bound).as_millis() as u64,
-        start_ms: spec.start_timeout.as_millis() as u64,
     };
     let request = bincode::encode_to_vec(&request, bincode::config::standard())
         .map_err(|err| fail(format!("cannot encode the start request: {err}")))?;
@@ -360,6 +356,16 @@ fn start_on(
         }
     };
     let (cancel_tx, mut cancel_rx) = oneshot::channel::<()>();
+    // The kernel's keepalive to the node, for as long as the instance is
+    // its: an empty message on the instance's down subject every 200 ms.
+    // The node fences an instance whose kernel is silent (a dead kernel's
+    // instances must not hold a store's files for long), and the kernel
+    // says nothing else while an instance starts — which can take longer
+    // than the fence interval when the start waits for the files of the
+    // instance it replaces (a store after its kernel died).
+    let keepalive_client = cluster.client.clone();
+    let keepalive_subject = subjects.instance(&cluster.id, &spec.name, generation, attempt, "down");
+    let mut ticks = 0u64;
     let watched = Arc::clone(cluster);
     let node_name = node.to_string();
     let node_timeout = cluster.config.node_timeout;
@@ -388,6 +394,12 @@ fn start_on(
                     }
                 }
                 _ = check.tick() => {
+                    ticks += 1;
+                    if ticks % 2 == 0 {
+                        let _ = keepalive_client
+                            .publish(keepalive_subject.clone(), bytes::Bytes::new())
+                            .await;
+                    }
                     let silent = watched.silent_for(&node_name).unwrap_or(Duration::MAX);
                     if silent > node_timeout {
                         drained().await;
