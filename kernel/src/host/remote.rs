@@ -395,7 +395,7 @@ fn start_on(
                 }
                 _ = check.tick() => {
                     ticks += 1;
-                    if ticks % 2 == 0 {
+                    if ticks.is_multiple_of(2) {
                         let _ = keepalive_client
                             .publish(keepalive_subject.clone(), bytes::Bytes::new())
                             .await;
