@@ -145,7 +145,7 @@ async fn a_child_that_dies_before_connecting_fails_its_start_quickly() {
 }
 
 /// How a kill reaches the actor in `a_kill_lands_during_work_on_every_path`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum KillPath {
     /// `Kernel::kill` (the admin API's kill).
     Admin,
@@ -332,7 +332,14 @@ async fn a_kill_lands_during_work(path: KillPath, placement: Placement) {
         "{case}"
     );
     let moved = resent(&kernel, "p") - resent_before;
-    assert!(moved >= 1, "{case}: no echo in flight was re-sent");
+    // An in-process panic ends the instance at once, so the echoes behind
+    // it may never have been handed to it: they then go to the next
+    // instance as first deliveries, not re-sends (answered by generation
+    // 2 either way, as checked above). Every other path hands them to the
+    // dying instance first.
+    if !(path == KillPath::Panic && placement == Placement::Inprocess) {
+        assert!(moved >= 1, "{case}: no echo in flight was re-sent");
+    }
     let status = kernel.status("p").unwrap();
     assert_eq!((status.generation, status.restarts), (2, 1), "{case}");
     eprintln!("{case}: 50 answered by generation 1, the rest by 2; {moved} re-sent");
