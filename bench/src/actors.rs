@@ -109,14 +109,22 @@ fn median(samples: &mut [f64]) -> f64 {
 }
 
 /// Poll `status` until `done` holds.
-async fn until<T>(mut poll: impl AsyncFnMut() -> anyhow::Result<Option<T>>) -> anyhow::Result<T> {
+async fn until<T>(poll: impl AsyncFnMut() -> anyhow::Result<Option<T>>) -> anyhow::Result<T> {
+    until_every(Duration::from_micros(200), poll).await
+}
+
+/// [`until`], polling every `period`.
+async fn until_every<T>(
+    period: Duration,
+    mut poll: impl AsyncFnMut() -> anyhow::Result<Option<T>>,
+) -> anyhow::Result<T> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(value) = poll().await? {
             return Ok(value);
         }
         anyhow::ensure!(Instant::now() < deadline, "timed out waiting for the actor");
-        actix_rt::time::sleep(Duration::from_micros(200)).await;
+        actix_rt::time::sleep(period).await;
     }
 }
 
@@ -149,9 +157,14 @@ async fn ping_pong(ping: &ActorRef<Probe>, count: u32) -> anyhow::Result<Vec<f64
         count,
     })
     .await?;
-    let nanos = until(async || match ping.call(ProbeMsg::PingResults).await? {
-        ProbeReply::Latencies(done) => Ok(done),
-        other => anyhow::bail!("unexpected {other:?}"),
+    // Polling the prober is a call to it: at most once a millisecond, so
+    // that the kernel's side of the polls (its reader spins a while after
+    // each answer) does not compete with the round trips it measures.
+    let nanos = until_every(Duration::from_millis(1), async || {
+        match ping.call(ProbeMsg::PingResults).await? {
+            ProbeReply::Latencies(done) => Ok(done),
+            other => anyhow::bail!("unexpected {other:?}"),
+        }
     })
     .await?;
     Ok(nanos.into_iter().map(|ns| ns as f64 / 1000.0).collect())
