@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 use warden_transport::{Payload, encode_value};
 
 use super::*;
+use crate::host::Sent;
 use crate::metrics::Metrics;
 
 /// What the fake host was handed, and how it answers.
