@@ -208,6 +208,13 @@ async fn a_remote_restart_on_the_same_node_sends_frames_at_once() {
     for kill in 1..=8u64 {
         let (_, before) = whoami(&probe).await.unwrap();
         kernel.kill("p", "test: kill").unwrap();
+        // The kill is asynchronous (the proxy acts on it): a call made at
+        // once may still be answered by the killed instance.
+        let replaced = eventually(Duration::from_secs(10), || {
+            kernel.status("p").is_ok_and(|s| s.generation > before)
+        })
+        .await;
+        assert!(replaced, "kill {kill}: no new instance");
         let answered = eventually_async(Duration::from_secs(10), || async {
             matches!(
                 probe.call(frame.clone()).await,
@@ -596,6 +603,10 @@ async fn garbage_on_the_cluster_subjects_never_harms_the_kernel_or_a_node() {
     assert_eq!(nodes["nodes"][0]["name"], "a");
     assert_eq!(nodes["nodes"][0]["up"], true, "{nodes}");
     support::echo(&probe, "the node still serves").await;
-    assert_eq!(warden_kernel::panics::outside_actors(), 0);
+    assert_eq!(
+        warden_kernel::panics::outside_actors(),
+        0,
+        "a panic outside actors in this test binary (a failed assertion in a test running beside this one counts too: look for it first)"
+    );
     kernel.shutdown().await;
 }
