@@ -29,14 +29,12 @@ struct State {
     failed: Option<String>,
     stop: bool,
     final_checkpoint: bool,
-    /// Set by [`CommitQueue::release_waiters`].
-    released: bool,
     stats: CommitStats,
 }
 
 /// Called by the committer after each durable commit (and once when it
 /// fails), outside every lock.
-pub(crate) type CommitHook = Arc<dyn Fn() + Send + Sync>;
+pub type CommitHook = Arc<dyn Fn() + Send + Sync>;
 
 /// The queue between writers and the committer, and the durable watermark.
 pub(crate) struct CommitQueue {
@@ -151,7 +149,7 @@ impl CommitQueue {
         let deadline = Instant::now() + timeout;
         let mut state = self.lock();
         loop {
-            if state.durable > after || state.released {
+            if state.durable > after {
                 return Ok(state.durable);
             }
             if let Some(reason) = &state.failed {
@@ -169,13 +167,6 @@ impl CommitQueue {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
-    }
-
-    /// End every wait for a commit now and from now on: the store's owner
-    /// is going away, and its waiters must not keep it for a wait's length.
-    pub(crate) fn release_waiters(&self) {
-        self.lock().released = true;
-        self.done.notify_all();
     }
 
     /// Ask the committer to finish what is queued and stop; with

@@ -29,7 +29,7 @@ mod topic;
 mod verify;
 
 pub use audit::{AuditEntry, AuditQuery};
-pub use commit::CommitStats;
+pub use commit::{CommitHook, CommitStats};
 pub use durable::{CREATING_FILE_NAME, FILE_NAME};
 pub use error::{ReplayError, StoreError, UnknownTopic};
 pub use handover::HANDOVER_WAIT;

@@ -14,7 +14,7 @@ use serde_json::Value;
 use redb::StorageBackend;
 
 use crate::audit::{self, AuditEntry, AuditQuery};
-use crate::commit::{CommitQueue, CommitStats};
+use crate::commit::{CommitHook, CommitQueue, CommitStats};
 use crate::durable::{Dirty, Durable};
 use crate::error::StoreError;
 use crate::handover;
@@ -319,24 +319,17 @@ impl Store {
         self.inner.queue.durable()
     }
 
-    /// End every [`Store::wait_beyond`], now and from now on (they return
-    /// the version at once): the owner of the store is letting it go, and a
-    /// watcher must not hold it for the rest of its wait.
-    pub fn release_waiters(&self) {
-        self.inner.queue.release_waiters();
-    }
-
     /// Run `hook` on the committer's thread after every durable commit
     /// (and once if the committer fails), in place of any hook set before.
     /// Keep it short: the next commit waits for it. This is how an owner
     /// learns of commits without a thread of its own waiting on them.
-    pub fn set_commit_hook(&self, hook: Arc<dyn Fn() + Send + Sync>) {
+    pub fn set_commit_hook(&self, hook: CommitHook) {
         self.inner.queue.set_hook(hook);
     }
 
     /// Stop running `hook` — unless another has replaced it since (an
     /// abandoned instance letting go must not unhook its successor).
-    pub fn unhook_commits(&self, hook: &Arc<dyn Fn() + Send + Sync>) {
+    pub fn unhook_commits(&self, hook: &CommitHook) {
         self.inner.queue.unhook(hook);
     }
 

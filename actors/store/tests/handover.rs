@@ -126,10 +126,9 @@ fn another_config_reloads_from_the_file_and_a_closed_store_is_never_parked() -> 
 fn the_commit_hook_follows_its_owner() -> Result<(), Failure> {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
-    type Hook = Arc<dyn Fn() + Send + Sync>;
     let dir = tempfile::tempdir()?;
     let store = Store::open(dir.path(), config())?;
-    let counter = |seen: &Arc<AtomicU64>| -> Hook {
+    let counter = |seen: &Arc<AtomicU64>| -> warden_store::CommitHook {
         let seen = Arc::clone(seen);
         Arc::new(move || {
             seen.fetch_add(1, Ordering::SeqCst);

@@ -9,18 +9,19 @@ use std::sync::Arc;
 
 use warden_kernel::Waker;
 
+use crate::commit::CommitHook;
 use crate::store::Store;
 
 /// See the module documentation. Unhooks itself when dropped: the store
 /// may outlive this instance (it is handed over to the successor).
 pub(crate) struct CommitWatch {
     store: Arc<Store>,
-    hook: Arc<dyn Fn() + Send + Sync>,
+    hook: CommitHook,
 }
 
 impl CommitWatch {
     pub(crate) fn start(store: Arc<Store>, waker: Waker) -> Self {
-        let hook: Arc<dyn Fn() + Send + Sync> = Arc::new(move || waker.wake());
+        let hook: CommitHook = Arc::new(move || waker.wake());
         store.set_commit_hook(Arc::clone(&hook));
         CommitWatch { store, hook }
     }
