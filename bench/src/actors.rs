@@ -371,8 +371,7 @@ async fn perception_pair(
     fps: f32,
 ) -> anyhow::Result<(f64, f64)> {
     use warden_perception::{
-        DetectionFrame, FrameSource as _, Pipeline, PipelineConfig, Scenario, SyntheticCamera,
-        TracksFrame,
+        FrameSource as _, Pipeline, PipelineConfig, Scenario, SyntheticCamera,
     };
     // Let the actor run past its background bootstrap and fill its window,
     // looking rarely (a look is work on its thread and the other core).
@@ -400,19 +399,7 @@ async fn perception_pair(
             break;
         };
         for output in pipeline.push(&frame)? {
-            let detections = DetectionFrame {
-                frame_id: output.frame_id,
-                timestamp_ms: output.timestamp_ms,
-                detections: output.detections.clone(),
-            }
-            .encode()?;
-            let tracks = TracksFrame {
-                frame_id: output.frame_id,
-                timestamp_ms: output.timestamp_ms,
-                tracks: output.tracks.clone(),
-            }
-            .encode()?;
-            std::hint::black_box((detections, tracks));
+            std::hint::black_box((output.detections_wire()?, output.tracks_wire()?));
         }
         samples.push(started.elapsed().as_secs_f64() * 1000.0);
     }

@@ -20,7 +20,7 @@ use crate::scenario::Scenario;
 use crate::shm::ShmWriter;
 use crate::source::Frame;
 use crate::timeline::TimelineConfig;
-use crate::wire::{DetectionFrame, FrameKind, TimelinesFrame, TracksFrame};
+use crate::wire::{FrameKind, TimelinesFrame};
 
 use camera::{Camera, CameraSource};
 pub use messages::{
@@ -349,20 +349,10 @@ impl PerceptionActor {
 
     fn publish_output(&mut self, ctx: &mut Ctx, output: FrameOutput) {
         let (id, ts) = (output.frame_id, output.timestamp_ms);
-        let detections = DetectionFrame {
-            frame_id: id,
-            timestamp_ms: ts,
-            detections: output.detections.clone(),
-        }
-        .encode();
+        let detections = output.detections_wire();
         self.latest.detections =
             self.publish_wire(ctx, DETECTIONS, id, ts, output.detections.len(), detections);
-        let tracks = TracksFrame {
-            frame_id: id,
-            timestamp_ms: ts,
-            tracks: output.tracks.clone(),
-        }
-        .encode();
+        let tracks = output.tracks_wire();
         self.latest.tracks = self.publish_wire(ctx, TRACKS, id, ts, output.tracks.len(), tracks);
         self.stats.detections = output.detections.len();
         self.stats.tracks = output.tracks.len();

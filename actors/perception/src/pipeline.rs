@@ -13,6 +13,7 @@ use crate::mot_io::MotRecord;
 use crate::source::{Frame, FrameSource};
 use crate::timeline::{Timeline, TimelineConfig};
 use crate::tracker::{TrackReport, Tracker, TrackerConfig};
+use crate::wire::{DetectionFrame, TracksFrame, WireError};
 
 /// Configuration of the whole pipeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,6 +54,28 @@ pub struct FrameOutput {
     pub tracks: Vec<TrackReport>,
     /// Timelines of the reported tracks.
     pub timelines: Vec<Timeline>,
+}
+
+impl FrameOutput {
+    /// The frame's detections in seed 003's wire format (`perception.detections`).
+    pub fn detections_wire(&self) -> Result<Vec<u8>, WireError> {
+        DetectionFrame {
+            frame_id: self.frame_id,
+            timestamp_ms: self.timestamp_ms,
+            detections: self.detections.clone(),
+        }
+        .encode()
+    }
+
+    /// The frame's tracks in seed 003's wire format (`perception.tracks`).
+    pub fn tracks_wire(&self) -> Result<Vec<u8>, WireError> {
+        TracksFrame {
+            frame_id: self.frame_id,
+            timestamp_ms: self.timestamp_ms,
+            tracks: self.tracks.clone(),
+        }
+        .encode()
+    }
 }
 
 /// Detector, tracker and timeline predictor of one camera.
